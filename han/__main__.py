@@ -1,0 +1,159 @@
+"""Command line: python -m han {train, evaluate, explain, stats} ...
+
+Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import HanError
+from .text import TextLimits, decode_text
+
+
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                        help="CSV/TSV/JSON-lines (.gz ok), aclImdb archive or folder, Tang .ss files")
+    parser.add_argument("--text-col", help="text column of CSV/TSV/JSON (default: auto-detect)")
+    parser.add_argument("--label-col", help="label column of CSV/TSV/JSON (default: auto-detect)")
+    parser.add_argument("--max-docs", type=int, help="use at most N labelled documents "
+                        "(the first N; a seeded random N for aclImdb)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m han", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train HN-ATT / HN-AVE / HN-MAX and save a checkpoint")
+    _data_args(train)
+    train.add_argument("--variant", choices=["att", "ave", "max"], default="att")
+    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.add_argument("--epochs", type=int, default=10, help="epochs per learning rate")
+    train.add_argument("--lr", type=float, nargs="+", default=[0.05], help="learning-rate grid")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--embeddings", choices=["word2vec", "random"], default="word2vec")
+    train.add_argument("--w2v-epochs", type=int, default=5)
+    train.add_argument("--min-count", type=int, default=6, help="min training occurrences of a word")
+    train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
+    train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
+    train.add_argument("--dropout", type=float, default=0.0)
+    train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
+    train.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping")
+    train.add_argument("--max-sentences", type=int, default=TextLimits.max_sentences)
+    train.add_argument("--max-words", type=int, default=TextLimits.max_words, help="per sentence")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    train.add_argument("--half", action="store_true", help="store fp16 weights")
+    train.add_argument("--no-unlabelled", action="store_true",
+                       help="do not add aclImdb train/unsup text to word2vec")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on labelled data (JSON)")
+    evaluate.add_argument("--checkpoint", required=True)
+    _data_args(evaluate)
+    evaluate.add_argument("--split", choices=["train", "dev", "test"],
+                          help="only this split, re-made with the checkpoint's recorded seed")
+
+    explain = commands.add_parser("explain", help="sentence and word weights of one document (JSON)")
+    explain.add_argument("--checkpoint", required=True)
+    source = explain.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text")
+    source.add_argument("--file", help="a UTF-8 text file ('-' for standard input)")
+    explain.add_argument("--html", help="also write the rendering as standalone HTML here")
+
+    stats = commands.add_parser("stats", help="word-attention statistics of a split (.npz)")
+    stats.add_argument("--checkpoint", required=True)
+    _data_args(stats)
+    stats.add_argument("--split", choices=["train", "dev", "test"], default="test")
+    stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split")
+    stats.add_argument("--out", required=True, help="file to write (.npz)")
+    return parser
+
+
+def run_train(args: argparse.Namespace) -> dict:
+    from .data import read_dataset
+    from .train import TrainConfig, train
+
+    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs,
+                           with_unlabelled=not args.no_unlabelled, seed=args.seed)
+    cfg = TrainConfig(variant=args.variant, epochs=args.epochs, batch_size=args.batch_size,
+                      lrs=list(args.lr), seed=args.seed, embeddings=args.embeddings,
+                      w2v_epochs=args.w2v_epochs, min_count=args.min_count, max_vocab=args.max_vocab,
+                      bucket=not args.no_bucket, dropout=args.dropout, patience=args.patience,
+                      clip=args.clip, device=args.device, half=args.half, progress=not args.quiet)
+    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
+    metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
+    return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}
+
+
+def run_evaluate(args: argparse.Namespace) -> dict:
+    from . import load
+    from .data import assign_splits, read_dataset
+
+    model = load(args.checkpoint)
+    seed = model.config.get("split", {}).get("seed", 0)
+    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs, False, seed)
+    examples = dataset.examples
+    if args.split:
+        parts, _ = assign_splits(examples, seed)
+        examples = [examples[i] for i in parts[args.split]]
+    return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
+
+
+def run_explain(args: argparse.Namespace) -> dict:
+    from . import load
+    from .explain import to_html
+
+    text = args.text
+    if args.file is not None:
+        raw = sys.stdin.buffer.read() if args.file == "-" else _read_bytes(Path(args.file))
+        text = decode_text(raw, args.file)
+    model = load(args.checkpoint)
+    explanation = model.explain(text)
+    if args.html:
+        Path(args.html).write_text(to_html(explanation, standalone=True), encoding="utf-8")
+    return explanation
+
+
+def run_stats(args: argparse.Namespace) -> dict:
+    from . import load
+    from .data import read_dataset
+    from .stats import collect, save
+
+    model = load(args.checkpoint)
+    seed = model.config.get("split", {}).get("seed", 0)
+    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs, False, seed)
+    table = collect(model, dataset, split=args.split, max_docs=args.sample)
+    save(table, Path(args.out))
+    return {"out": args.out, "occurrences": int(len(table.word)), "documents": table.documents}
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise HanError(f"{path}: no such file")
+    return path.read_bytes()
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "explain": run_explain, "stats": run_stats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = COMMANDS[args.command](args)
+    except HanError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

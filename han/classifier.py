@@ -1,0 +1,169 @@
+"""A trained checkpoint ready for use: predict, explain and evaluate documents.
+
+`han.load(DIR)` returns a `Classifier`. The CLI, the Streamlit app and the statistics module
+all go through `Classifier.analyse`, so they see the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import checkpoint
+from .data import Dataset, Example, bucket_batches, collate
+from .errors import HanError
+from .explain import display_weights
+from .model import HAN, VARIANTS, split_word_weights
+from .text import Tokenized, apply_limits, limits_from_dict, tokenize
+from .vocab import UNK_ID, Vocab
+
+
+@dataclass
+class DocResult:
+    """The model's view of one document."""
+
+    probabilities: list[float]  # per class, in the order of Classifier.labels
+    sentence_weights: list[float]  # p_s per sentence
+    word_weights: list[list[float]]  # p_w per word, per sentence
+
+    @property
+    def predicted(self) -> int:
+        return max(range(len(self.probabilities)), key=self.probabilities.__getitem__)
+
+
+class Classifier:
+    """A HAN model with its vocabulary, labels, text limits and training record."""
+
+    def __init__(self, model: HAN, vocab: Vocab, config: dict, metrics: dict,
+                 path: Path | None = None) -> None:
+        self.model = model.eval()
+        self.vocab = vocab
+        self.config = config
+        self.metrics = metrics
+        self.path = path
+        self.labels: list[str] = list(config["labels"])
+        self.limits = limits_from_dict(config.get("text", {}))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Classifier:
+        model, vocab, config, metrics = checkpoint.load(directory)
+        return cls(model, vocab, config, metrics, Path(directory))
+
+    @property
+    def variant(self) -> str:
+        return self.model.config.variant
+
+    @property
+    def name(self) -> str:
+        """The paper's name for this model: HN-ATT, HN-AVE or HN-MAX."""
+        return VARIANTS[self.variant]
+
+    # -------------------------------------------------------------------- text in
+
+    def tokenize(self, text: str) -> Tokenized:
+        """Tokenise raw text with the checkpoint's limits; empty text is an error."""
+        if not isinstance(text, str) or not text.strip():
+            raise HanError("the text is empty")
+        doc = tokenize(text, self.limits)
+        if not doc.sentences:
+            raise HanError("the text has no words")
+        return doc
+
+    def prepare(self, example: Example) -> Tokenized:
+        """An Example (raw or pre-tokenised) -> Tokenized under this checkpoint's limits."""
+        if example.sentences is not None:
+            return apply_limits(example.sentences, self.limits)
+        return tokenize(example.text or "", self.limits)
+
+    def encode(self, doc: Tokenized) -> list[list[int]]:
+        return [self.vocab.encode(s) for s in doc.sentences]
+
+    # -------------------------------------------------------------------- model out
+
+    @torch.no_grad()
+    def analyse(self, docs: Sequence[Tokenized], batch_size: int = 64) -> Iterator[DocResult]:
+        """Run the model on tokenised documents, yielding results in input order.
+
+        Documents are batched by similar length internally; each must have a sentence.
+        """
+        encoded = [self.encode(d) for d in docs]
+        batches = bucket_batches([len(d) for d in encoded], batch_size, shuffle=False)
+        results: dict[int, DocResult] = {}
+        next_index = 0
+        for indices in batches:
+            batch = collate([encoded[i] for i in indices])
+            out = self.model(batch)
+            probabilities = out.logits.softmax(dim=-1).cpu()  # (n_docs, n_classes)
+            sentence_weights = out.sentence_weights.cpu()  # (n_docs, max_sentences)
+            word_weights = split_word_weights(out.word_weights, batch)
+            for row, i in enumerate(indices):
+                n = len(encoded[i])
+                results[i] = DocResult(probabilities[row].tolist(),
+                                       sentence_weights[row, :n].tolist(), word_weights[row])
+            while next_index in results:  # yield in input order as soon as possible
+                yield results.pop(next_index)
+                next_index += 1
+
+    def predict(self, texts: Sequence[str]) -> list[dict]:
+        """Label and class probabilities for each raw text."""
+        docs = [self.tokenize(t) for t in texts]
+        return [self._prediction(r) for r in self.analyse(docs)]
+
+    def _prediction(self, result: DocResult) -> dict:
+        return {"label": self.labels[result.predicted],
+                "probabilities": dict(zip(self.labels, result.probabilities))}
+
+    def explain(self, text: str | Tokenized) -> dict:
+        """Sentences, tokens, sentence and word weights, prediction and probabilities.
+
+        `display_weight` is sqrt(p_s) * p_w normalised to a maximum of 1 over the document,
+        the quantity the paper's Figures 5-6 colour words by (section 3.6).
+        """
+        doc = self.tokenize(text) if isinstance(text, str) else text
+        result = next(self.analyse([doc]))
+        shown = display_weights(result.sentence_weights, result.word_weights)
+        sentences = [
+            {"tokens": tokens, "weight": p_s, "word_weights": p_w, "display_weights": d,
+             "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens]}
+            for tokens, p_s, p_w, d in zip(doc.sentences, result.sentence_weights,
+                                           result.word_weights, shown)
+        ]
+        return {"model": self.name, "variant": self.variant, **self._prediction(result),
+                "sentences": sentences, "truncated": doc.truncated,
+                "limits": {"max_sentences": self.limits.max_sentences,
+                           "max_words": self.limits.max_words, "max_chars": self.limits.max_chars}}
+
+    def evaluate(self, data: Dataset | Sequence[Example]) -> dict:
+        """Accuracy, per-class accuracy and confusion matrix (rows gold, columns predicted)."""
+        examples = data.examples if isinstance(data, Dataset) else list(data)
+        unknown = sorted({e.label for e in examples} - set(self.labels))
+        if unknown:
+            raise HanError(f"labels {', '.join(unknown)} are not among the checkpoint's labels "
+                           f"({', '.join(self.labels)})")
+        docs = [self.prepare(e) for e in examples]
+        kept = [i for i, d in enumerate(docs) if d.sentences]
+        if not kept:
+            raise HanError("no document to evaluate (all are empty)")
+        gold = [self.labels.index(examples[i].label) for i in kept]
+        predicted = [r.predicted for r in self.analyse([docs[i] for i in kept])]
+        return confusion_metrics(gold, predicted, self.labels) | {"skipped_empty": len(docs) - len(kept)}
+
+
+def confusion_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict:
+    """Accuracy, n, per-class accuracy (recall) and confusion matrix from class indices."""
+    k = len(labels)
+    matrix = [[0] * k for _ in range(k)]
+    for g, p in zip(gold, predicted):
+        matrix[g][p] += 1
+    n = len(gold)
+    return {
+        "accuracy": sum(matrix[i][i] for i in range(k)) / n if n else 0.0,
+        "n": n,
+        "per_class_accuracy": {labels[i]: (matrix[i][i] / sum(matrix[i]) if sum(matrix[i]) else None)
+                               for i in range(k)},
+        "confusion_matrix": matrix,
+        "labels": list(labels),
+    }

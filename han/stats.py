@@ -1,0 +1,132 @@
+"""Word-attention statistics: every word occurrence of a split with its weights (Figures 3-4).
+
+For each occurrence we keep the word, its attention weight p_w, sqrt(p_s) * p_w, its sentence's
+weight p_s, the document's gold and predicted class. Saved as a compressed `.npz` of plain
+arrays (no pickles), small enough to ship beside a demo checkpoint and to draw the
+distribution of any word without the review text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .classifier import Classifier
+from .data import Dataset, assign_splits
+from .errors import HanError
+
+
+@dataclass
+class WordStats:
+    """Per-occurrence arrays (all the same length) and what they refer to."""
+
+    words: list[str]  # word names; `word` indexes into this list
+    word: np.ndarray  # (occurrences,) int32
+    attention: np.ndarray  # (occurrences,) float16 p_w
+    display: np.ndarray  # (occurrences,) float16 sqrt(p_s) * p_w (not normalised)
+    sentence: np.ndarray  # (occurrences,) float16 p_s of the word's sentence
+    gold: np.ndarray  # (occurrences,) int8 gold class of the document
+    predicted: np.ndarray  # (occurrences,) int8 predicted class of the document
+    labels: list[str]  # class names
+    documents: int  # documents the occurrences come from
+    meta: dict  # checkpoint, split, sampling
+
+    def index_of(self, word: str) -> int | None:
+        try:
+            return self.words.index(word)
+        except ValueError:
+            return None
+
+    def occurrences(self, word: str) -> np.ndarray:
+        """Boolean mask of the occurrences of `word` (all False for an unseen word)."""
+        index = self.index_of(word)
+        if index is None:
+            return np.zeros(len(self.word), dtype=bool)
+        return self.word == index
+
+
+def collect(model: Classifier, dataset: Dataset, split: str = "test", max_docs: int | None = None,
+            seed: int = 0, on_progress: Callable[[int, int], None] | None = None) -> WordStats:
+    """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed).
+
+    `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
+    as documents are processed (for progress bars).
+    """
+    split_seed = model.config.get("split", {}).get("seed", 0)
+    parts, _ = assign_splits(dataset.examples, split_seed)
+    indices = parts[split]
+    if max_docs is not None and max_docs < len(indices):
+        indices = sorted(random.Random(seed).sample(indices, max_docs))
+    examples = [dataset.examples[i] for i in indices if dataset.examples[i].label in model.labels]
+    docs = [model.prepare(e) for e in examples]
+    kept = [i for i, d in enumerate(docs) if d.sentences]
+    if not kept:
+        raise HanError(f"no {split} document with a known label to analyse")
+    vocab_index: dict[str, int] = {}
+    columns: dict[str, list] = {k: [] for k in ("word", "attention", "display", "sentence", "gold", "predicted")}
+    for done, (i, result) in enumerate(zip(kept, model.analyse([docs[i] for i in kept])), start=1):
+        gold = model.labels.index(examples[i].label)
+        for tokens, p_s, weights in zip(docs[i].sentences, result.sentence_weights, result.word_weights):
+            for token, p_w in zip(tokens, weights):
+                word = token if token in model.vocab else "<unk>"
+                columns["word"].append(vocab_index.setdefault(word, len(vocab_index)))
+                columns["attention"].append(p_w)
+                columns["display"].append(np.sqrt(p_s) * p_w)
+                columns["sentence"].append(p_s)
+                columns["gold"].append(gold)
+                columns["predicted"].append(result.predicted)
+        if on_progress and (done % 50 == 0 or done == len(kept)):
+            on_progress(done, len(kept))
+    return WordStats(
+        words=list(vocab_index), word=np.array(columns["word"], dtype=np.int32),
+        attention=np.array(columns["attention"], dtype=np.float16),
+        display=np.array(columns["display"], dtype=np.float16),
+        sentence=np.array(columns["sentence"], dtype=np.float16),
+        gold=np.array(columns["gold"], dtype=np.int8), predicted=np.array(columns["predicted"], dtype=np.int8),
+        labels=list(model.labels), documents=len(kept),
+        meta={"checkpoint": str(model.path) if model.path else None, "model": model.name,
+              "split": split, "sampled": max_docs is not None and max_docs < len(parts[split]),
+              "split_documents": len(parts[split]), "sample_seed": seed},
+    )
+
+
+ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
+
+
+def save(stats: WordStats, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"words": stats.words, "labels": stats.labels, "documents": stats.documents, "meta": stats.meta}
+    np.savez_compressed(path, header=np.array(json.dumps(header)),
+                        **{name: getattr(stats, name) for name in ARRAYS})
+
+
+def load(path: str | Path) -> WordStats:
+    """Read a statistics file written by `save` (never unpickles)."""
+    path = Path(path)
+    if not path.is_file():
+        raise HanError(f"{path}: no such statistics file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            arrays = {name: data[name] for name in ARRAYS}
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        raise HanError(f"{path}: not a readable word-statistics file ({e})") from None
+    return WordStats(words=header["words"], labels=header["labels"], documents=header["documents"],
+                     meta=header["meta"], **arrays)
+
+
+def summary(stats: WordStats, word: str) -> dict:
+    """Occurrence count and mean attention of `word`, overall and per gold label."""
+    mask = stats.occurrences(word)
+    per_label = {}
+    for index, label in enumerate(stats.labels):
+        values = stats.attention[mask & (stats.gold == index)].astype(np.float32)
+        per_label[label] = {"count": int(values.size), "mean": float(values.mean()) if values.size else None}
+    values = stats.attention[mask].astype(np.float32)
+    return {"word": word, "count": int(values.size), "mean": float(values.mean()) if values.size else None,
+            "per_label": per_label}

@@ -1,0 +1,123 @@
+"""Sentence splitting and word tokenisation, entirely offline.
+
+Sentences come from NLTK's Punkt algorithm with its default (untrained) parameters plus a
+list of common English abbreviations; words from NLTK's Treebank tokenizer. Neither needs
+`nltk.download`. Text is lower-cased, as in the HAN paper's preprocessing.
+
+Long documents are cut at documented limits (`TextLimits`); the result says what was cut so
+that callers can tell the user instead of silently dropping text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from nltk.tokenize import TreebankWordTokenizer
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+from .errors import HanError
+
+# Abbreviations Punkt should not end a sentence on (lower-case, without the final period).
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx",
+    "ave", "blvd", "rd", "no", "min", "hr", "hrs", "oz", "lb", "lbs", "ft", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "u.s",
+}
+
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)  # aclImdb reviews use <br /> for newlines
+_PARAGRAPH = re.compile(r"\n\s*\n|\r\n\s*\r\n")  # blank lines end a sentence even without a period
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """Caps applied to every document; they bound memory and time on pathological input."""
+
+    max_chars: int = 200_000  # characters read from one document before tokenising
+    max_sentences: int = 60  # sentences kept per document (the rest are dropped)
+    max_words: int = 100  # words kept per sentence (the rest are dropped)
+    lowercase: bool = True  # the paper lower-cases everything
+
+
+@dataclass
+class Tokenized:
+    """A tokenised document and a record of what the limits removed."""
+
+    sentences: list[list[str]]  # one list of word tokens per sentence, none empty
+    truncated: dict[str, int] = field(default_factory=dict)  # limit name -> amount dropped
+
+    @property
+    def n_words(self) -> int:
+        return sum(len(s) for s in self.sentences)
+
+
+_sentence_splitter = PunktSentenceTokenizer(PunktParameters())
+_sentence_splitter._params.abbrev_types.update(ABBREVIATIONS)
+_word_tokenizer = TreebankWordTokenizer()
+
+
+def clean(text: str) -> str:
+    """Turn HTML line breaks into newlines and drop NUL characters."""
+    return _HTML_BREAK.sub("\n", text).replace("\x00", " ")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split raw text into sentence strings: paragraphs first, then Punkt within each."""
+    sentences: list[str] = []
+    for paragraph in _PARAGRAPH.split(text):
+        paragraph = paragraph.strip()
+        if paragraph:
+            sentences.extend(s for s in _sentence_splitter.tokenize(paragraph) if s.strip())
+    return sentences
+
+
+def tokenize_words(sentence: str, lowercase: bool = True) -> list[str]:
+    """Treebank word tokens of one sentence (whitespace-free, so safe for vocab.txt)."""
+    if lowercase:
+        sentence = sentence.lower()
+    return [t for t in _word_tokenizer.tokenize(sentence) if t.strip()]
+
+
+def tokenize(text: str, limits: TextLimits = TextLimits()) -> Tokenized:
+    """Raw text -> sentences of word tokens, applying `limits` and recording what they cut."""
+    truncated: dict[str, int] = {}
+    if len(text) > limits.max_chars:
+        truncated["chars"] = len(text) - limits.max_chars
+        text = text[: limits.max_chars]
+    sentences = [tokenize_words(s, limits.lowercase) for s in split_sentences(clean(text))]
+    return apply_limits([s for s in sentences if s], limits, truncated)
+
+
+def apply_limits(
+    sentences: list[list[str]], limits: TextLimits, truncated: dict[str, int] | None = None
+) -> Tokenized:
+    """Cap an already tokenised document (e.g. a Tang et al. `.ss` line) at `limits`."""
+    truncated = dict(truncated or {})
+    if len(sentences) > limits.max_sentences:
+        truncated["sentences"] = len(sentences) - limits.max_sentences
+        sentences = sentences[: limits.max_sentences]
+    cut_words = sum(max(0, len(s) - limits.max_words) for s in sentences)
+    if cut_words:
+        truncated["words"] = cut_words
+        sentences = [s[: limits.max_words] for s in sentences]
+    return Tokenized(sentences=sentences, truncated=truncated)
+
+
+def limits_from_dict(d: dict) -> TextLimits:
+    """Rebuild limits stored in a checkpoint's config (unknown keys are ignored)."""
+    known = {k: d[k] for k in asdict(TextLimits()) if k in d}
+    return TextLimits(**known)
+
+
+def decode_text(raw: bytes, name: str = "input") -> str:
+    """Bytes of an uploaded or given file -> text; binary data is an error, odd bytes are not.
+
+    Invalid UTF-8 sequences become U+FFFD (documented behaviour); data with NUL bytes or mostly
+    undecodable bytes is refused as not being text.
+    """
+    if b"\x00" in raw[:4096]:
+        raise HanError(f"{name}: looks like a binary file, not text")
+    text = raw.decode("utf-8", errors="replace")
+    if text and text.count("\ufffd") > 0.1 * len(text):
+        raise HanError(f"{name}: is not UTF-8 text")
+    return text

@@ -1,0 +1,59 @@
+"""Word vocabulary: built from the training split only, rare words become UNK (the paper)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+
+
+class Vocab:
+    """Maps word tokens to ids; id 0 is padding, id 1 stands for any unknown word."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.itos: list[str] = [PAD, UNK] + [w for w in words if w not in (PAD, UNK)]
+        self.stoi: dict[str, int] = {w: i for i, w in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("vocabulary has duplicate words")
+
+    @classmethod
+    def build(
+        cls, documents: Iterable[list[list[str]]], min_count: int = 6, max_size: int | None = None
+    ) -> Vocab:
+        """Keep words seen at least `min_count` times (paper: "more than 5"), most frequent first.
+
+        `max_size` caps the number of real words (PAD and UNK not counted); ties are broken
+        alphabetically so that the vocabulary is the same on every run.
+        """
+        counts: Counter[str] = Counter()
+        for sentences in documents:
+            for sentence in sentences:
+                counts.update(sentence)
+        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls(kept[:max_size] if max_size is not None else kept)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.stoi
+
+    def encode(self, sentence: list[str]) -> list[int]:
+        """Word tokens -> ids, UNK for words outside the vocabulary."""
+        return [self.stoi.get(w, UNK_ID) for w in sentence]
+
+    def save(self, path: Path) -> None:
+        path.write_text("\n".join(self.itos) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        """Read vocab.txt: one word per line, PAD and UNK first."""
+        words = path.read_text(encoding="utf-8").split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        if words[:2] != [PAD, UNK]:
+            raise ValueError(f"{path.name}: the first two lines must be {PAD} and {UNK}")
+        return cls(words[2:])
