@@ -156,7 +156,7 @@ def read_table(path: Path, text_col: str | None = None, label_col: str | None = 
 def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
     """(relative name, bytes) of every review file in an aclImdb archive or folder."""
     if path.is_dir():
-        root = path if (path / "train").is_dir() else path / "aclImdb"
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
         for file in sorted(root.glob("*/*/*.txt")):
             yield f"aclImdb/{file.relative_to(root).as_posix()}", file.read_bytes()
         return
@@ -245,17 +245,17 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
 # ----------------------------------------------------------------------------- splits
 
 
-def _stratified_cut(indices: list[int], labels: list[str], fraction: float, seed: int
+def _stratified_cut(indices: list[int], labels: list[str], size: int, seed: int
                     ) -> tuple[list[int], list[int], bool]:
-    """Split `indices` into (rest, cut) with `fraction` in cut, stratified by label when possible."""
+    """Split `indices` into (rest, cut) with `size` documents in cut, stratified when possible."""
     from sklearn.model_selection import train_test_split
 
     strata = [labels[i] for i in indices]
     try:
-        rest, cut = train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
+        rest, cut = train_test_split(indices, test_size=size, random_state=seed, stratify=strata)
         return list(rest), list(cut), True
     except ValueError:  # a class with a single document: fall back to a plain seeded split
-        rest, cut = train_test_split(indices, test_size=fraction, random_state=seed)
+        rest, cut = train_test_split(indices, test_size=size, random_state=seed)
         return list(rest), list(cut), False
 
 
@@ -264,23 +264,29 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
 
     The source's own split is kept when every example has one; a missing dev (or test) set is
     carved from train (10%, stratified). Otherwise a seeded stratified 80/10/10 split, made as
-    scikit-learn's `train_test_split` twice (80/20, then the 20 halved).
+    scikit-learn's `train_test_split` twice (80/20, then the 20 halved), at least one
+    document in each of dev and test.
     """
     if len(examples) < 3:
         raise HanError(f"need at least 3 documents to make train/dev/test splits, got {len(examples)}")
     labels = [e.label for e in examples]
     stratified = True
+    tenth = lambda n: max(1, round(n / 10))  # noqa: E731  at least one document per split
     if all(e.split in SPLITS for e in examples):
         parts = {s: [i for i, e in enumerate(examples) if e.split == s] for s in SPLITS}
         method = "official"
         for missing in ("dev", "test"):
             if not parts[missing]:
-                parts["train"], parts[missing], ok = _stratified_cut(parts["train"], labels, 0.1, seed)
+                if len(parts["train"]) < 2:
+                    raise HanError(f"cannot carve a {missing} set from {len(parts['train'])} training document(s)")
+                cut = tenth(len(parts["train"]))
+                parts["train"], parts[missing], ok = _stratified_cut(parts["train"], labels, cut, seed)
                 stratified &= ok
                 method += f", {missing} carved from train (10%)"
     else:
-        train, rest, ok1 = _stratified_cut(list(range(len(examples))), labels, 0.2, seed)
-        dev, test, ok2 = _stratified_cut(rest, labels, 0.5, seed)
+        n_dev, n_test = tenth(len(examples)), tenth(len(examples))
+        train, rest, ok1 = _stratified_cut(list(range(len(examples))), labels, n_dev + n_test, seed)
+        dev, test, ok2 = _stratified_cut(rest, labels, n_test, seed)
         parts, method, stratified = {"train": train, "dev": dev, "test": test}, "80/10/10", ok1 and ok2
     record = {
         "method": method, "seed": seed, "stratified": stratified,

@@ -1,0 +1,43 @@
+"""Shared fixtures: real data from ../shared/data and small checkpoints trained on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from han.data import read_dataset
+from han.text import TextLimits
+from han.train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data"))
+YELP_10K = DATA / "yelp" / "yelp_10k.csv.gz"
+YELP_OPEN = DATA / "yelp" / "yelp_open_5k.csv.gz"
+IMDB = DATA / "imdb" / "aclImdb_v1.tar.gz"
+TANG = DATA / "tang2015"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not YELP_10K.is_file():
+        raise pytest.UsageError(f"real data not found at {DATA}; set HAN_DATA to ../shared/data")
+
+
+@pytest.fixture(scope="session")
+def yelp_slice():
+    """600 real Yelp reviews (the first of yelp_10k)."""
+    return read_dataset([YELP_10K], max_docs=600)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
+    """One quickly trained checkpoint per variant (1 epoch, random embeddings): for plumbing."""
+    out = {}
+    for variant in ("att", "ave", "max"):
+        directory = tmp_path_factory.mktemp(f"ckpt-{variant}")
+        cfg = TrainConfig(variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2,
+                          progress=False)
+        train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
+        out[variant] = directory
+    return out
