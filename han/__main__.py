@@ -90,16 +90,26 @@ def run_train(args: argparse.Namespace) -> dict:
     return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}
 
 
+def _read_for(model, args: argparse.Namespace, like_training: bool):  # noqa: ANN001, ANN202
+    """Read --data; with `like_training`, options not given default to how training read it,
+    so that the checkpoint's split can be made again."""
+    from .data import read_dataset
+
+    recorded = model.config.get("data", {}).get("read", {}) if like_training else {}
+    return read_dataset(args.data, args.text_col or recorded.get("text_col"),
+                        args.label_col or recorded.get("label_col"),
+                        args.max_docs if args.max_docs is not None else recorded.get("max_docs"),
+                        with_unlabelled=False, seed=model.config.get("split", {}).get("seed", 0))
+
+
 def run_evaluate(args: argparse.Namespace) -> dict:
     from . import load
-    from .data import assign_splits, read_dataset
+    from .data import assign_splits
 
     model = load(args.checkpoint)
-    seed = model.config.get("split", {}).get("seed", 0)
-    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs, False, seed)
-    examples = dataset.examples
+    examples = _read_for(model, args, like_training=args.split is not None).examples
     if args.split:
-        parts, _ = assign_splits(examples, seed)
+        parts, _ = assign_splits(examples, model.config.get("split", {}).get("seed", 0))
         examples = [examples[i] for i in parts[args.split]]
     return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
 
@@ -121,12 +131,10 @@ def run_explain(args: argparse.Namespace) -> dict:
 
 def run_stats(args: argparse.Namespace) -> dict:
     from . import load
-    from .data import read_dataset
     from .stats import collect, save
 
     model = load(args.checkpoint)
-    seed = model.config.get("split", {}).get("seed", 0)
-    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs, False, seed)
+    dataset = _read_for(model, args, like_training=True)
     table = collect(model, dataset, split=args.split, max_docs=args.sample)
     save(table, Path(args.out))
     return {"out": args.out, "occurrences": int(len(table.word)), "documents": table.documents}

@@ -117,3 +117,25 @@ def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:
             raise HanError(f"{path}: tensor {name} has shape {tuple(tensor.shape)}, config.json "
                            f"implies {tuple(expected[name].shape)}")
     return {k: v.to(expected[k].dtype) for k, v in state.items()}
+
+
+def discover(folder: str | Path) -> dict[str, Path]:
+    """The checkpoints of a set: {variant: folder}, for a checkpoint or a folder of them.
+
+    A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
+    a single checkpoint folder is a set of one. Variants are read from each config.json.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HanError(f"{folder}: no such folder")
+    candidates = [folder] if (folder / "config.json").is_file() else sorted(
+        p for p in folder.iterdir() if (p / "config.json").is_file())
+    found: dict[str, Path] = {}
+    for path in candidates:
+        variant = read_json(path / "config.json").get("model", {}).get("variant")
+        if variant in ("att", "ave", "max"):
+            found.setdefault(variant, path)
+    if not found:
+        raise HanError(f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
+                       "model.safetensors and metrics.json)")
+    return dict(sorted(found.items(), key=lambda kv: ("ave", "max", "att").index(kv[0])))

@@ -136,6 +136,15 @@ class Classifier:
                 "limits": {"max_sentences": self.limits.max_sentences,
                            "max_words": self.limits.max_words, "max_chars": self.limits.max_chars}}
 
+    def predict_examples(self, examples: Sequence[Example]) -> list[str | None]:
+        """Predicted label per example (raw or pre-tokenised); None for an empty document."""
+        docs = [self.prepare(e) for e in examples]
+        kept = [i for i, d in enumerate(docs) if d.sentences]
+        labels: list[str | None] = [None] * len(docs)
+        for i, result in zip(kept, self.analyse([docs[i] for i in kept])):
+            labels[i] = self.labels[result.predicted]
+        return labels
+
     def evaluate(self, data: Dataset | Sequence[Example]) -> dict:
         """Accuracy, per-class accuracy and confusion matrix (rows gold, columns predicted)."""
         examples = data.examples if isinstance(data, Dataset) else list(data)

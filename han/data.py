@@ -56,6 +56,7 @@ class Dataset:
     examples: list[Example]
     unlabelled: list[str] = field(default_factory=list)  # aclImdb train/unsup
     sources: list[dict] = field(default_factory=list)  # per file: path, format, counts
+    read_args: dict = field(default_factory=dict)  # how read_dataset was called (for read_like)
 
     @property
     def labels(self) -> list[str]:
@@ -216,7 +217,8 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
                  label_col: str | None = None, max_docs: int | None = None,
                  with_unlabelled: bool = True, seed: int = 0) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path."""
-    dataset = Dataset(examples=[])
+    dataset = Dataset(examples=[], read_args={"text_col": text_col, "label_col": label_col,
+                                              "max_docs": max_docs, "seed": seed})
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -240,6 +242,23 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
     if not dataset.examples:
         raise HanError("the dataset is empty: no labelled documents were read")
     return dataset
+
+
+def read_like(config: dict, paths: Sequence[str | Path] | None = None, root: Path | None = None) -> Dataset:
+    """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
+
+    `paths` replaces the recorded files (e.g. the same data elsewhere); relative recorded paths
+    are taken from `root` when given. Unlabelled text is not read.
+    """
+    data = config.get("data", {})
+    recorded = [Path(s["path"]) for s in data.get("sources", [])]
+    if paths is None:
+        paths = [p if p.is_absolute() or root is None else root / p for p in recorded]
+    if not paths:
+        raise HanError("the checkpoint records no data files; give the data path")
+    args = data.get("read", {})
+    return read_dataset(paths, args.get("text_col"), args.get("label_col"), args.get("max_docs"),
+                        with_unlabelled=False, seed=args.get("seed", config.get("split", {}).get("seed", 0)))
 
 
 # ----------------------------------------------------------------------------- splits

@@ -346,7 +346,7 @@ def _checkpoint_config(dataset: Dataset, data: Prepared, cfg: TrainConfig, limit
         "labels": data.labels,
         "text": asdict(limits) | {"sentence_splitter": "nltk punkt (default parameters + abbreviations)",
                                   "word_tokenizer": "nltk treebank"},
-        "data": {"sources": dataset.sources, "dropped_empty": data.dropped_empty},
+        "data": {"sources": dataset.sources, "read": dataset.read_args, "dropped_empty": data.dropped_empty},
         "split": data.split,
         "vocab": {"size": len(data.vocab), "min_count": cfg.min_count, "max_vocab": cfg.max_vocab},
         "embeddings": embeddings,

@@ -1,0 +1,49 @@
+"""Home: pick a checkpoint set and see a card per model (HN-AVE, HN-MAX, HN-ATT).
+
+Run with `streamlit run app.py`; the views are in pages/.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="HAN explorer", layout="wide")
+
+
+def card(model) -> None:
+    """What a model is, what it was trained on and how well it does."""
+    metrics, config = model.metrics, model.config
+    split = config.get("split", {})
+    sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
+    with st.container(border=True):
+        st.subheader(model.name)
+        left, right = st.columns(2)
+        left.metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.1%}")
+        right.metric("Dev accuracy", f"{metrics.get('dev_accuracy', float('nan')):.1%}")
+        sizes = split.get("sizes", {})
+        st.markdown(
+            f"**Data:** {sources or 'unknown'}  \n"
+            f"**Split:** {split.get('method', '?')} (seed {split.get('seed', '?')}): "
+            f"{sizes.get('train', '?')} train / {sizes.get('dev', '?')} dev / {sizes.get('test', '?')} test  \n"
+            f"**Classes:** {', '.join(model.labels)}  \n"
+            f"**Training:** {metrics.get('epochs_run', '?')} epochs, lr {metrics.get('lr', '?')} chosen on dev, "
+            f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
+            f"**Vocabulary:** {len(model.vocab):,} words; "
+            f"embeddings: {config.get('embeddings', {}).get('method', '?')}  \n"
+            f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}")
+
+
+def page() -> None:
+    st.title("Hierarchical Attention Networks: what do they attend to?")
+    st.caption("Yang et al. (2016). Red blocks show sentence weights, blue words the word weights "
+               "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare (left).")
+    models = ui.choose_set()
+    columns = st.columns(len(models))
+    for column, path in zip(columns, models.values()):
+        with column:
+            card(ui.load_model(path))
+
+
+ui.guard(page)

@@ -1,0 +1,122 @@
+"""Word attention by rating (the paper's Figures 3-4): how much weight a word gets, per rating."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import ui
+from han import stats as word_stats
+from han.data import read_like
+
+st.set_page_config(page_title="Word attention - HAN explorer", layout="wide")
+COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
+BINS = dict(start=0.0, end=1.0, size=0.05)
+
+
+def current_stats(model) -> word_stats.WordStats | None:
+    """Recomputed statistics of this session if any, else those shipped beside the checkpoint."""
+    recomputed = st.session_state.get("recomputed_stats", {}).get(str(model.path))
+    if recomputed is not None:
+        return recomputed
+    path = model.path / "word_stats.npz"
+    return ui.load_stats(path) if path.exists() else None
+
+
+def recompute(model) -> None:
+    """Run the model over a data set's test split, with a progress bar."""
+    with st.expander("Recompute from a data set"):
+        default = "; ".join(str(p) for p in ui.data_paths(model))
+        paths = st.text_input("Data file(s), separated by ';'", value=default, key="recompute_paths")
+        sample = st.number_input("Documents (a seeded sample of the test split; 0 = all)", 0, 100_000, 0)
+        if st.button("Recompute"):
+            files = [p.strip() for p in paths.split(";") if p.strip()]
+            bar = st.progress(0.0, text="Reading data...")
+            dataset = read_like(model.config, files)
+            table = word_stats.collect(model, dataset, "test", max_docs=sample or None,
+                                       on_progress=lambda done, total: bar.progress(
+                                           done / total, text=f"{done}/{total} documents"))
+            st.session_state.setdefault("recomputed_stats", {})[str(model.path)] = table
+            st.success(f"{table.documents} documents, {len(table.word):,} word occurrences.")
+
+
+def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
+    """Aggregate distribution, then one panel per rating; counts in every panel title."""
+    labels = table.labels
+    columns = min(len(labels), 4 if len(labels) > 5 else 5)
+    rows = 1 + math.ceil(len(labels) / columns)
+    masks = {w: table.occurrences(w) for w in words}
+    titles = ["all ratings: " + " / ".join(f"{w} n={int(m.sum())}" for w, m in masks.items())]
+    for index, label in enumerate(labels):
+        counts = " / ".join(str(int((m & (table.gold == index)).sum())) for m in masks.values())
+        titles.append(f"rating {label} (n={counts})")
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, vertical_spacing=0.12,
+                        specs=[[{"colspan": columns}] + [None] * (columns - 1)] + [[{}] * columns] * (rows - 1))
+    for color, (word, mask) in zip(COLORS, masks.items()):
+        values = table.attention[mask].astype(np.float32)
+        fig.add_trace(go.Histogram(x=values, xbins=BINS, histnorm="probability", name=word,
+                                   marker_color=color, opacity=0.6, legendgroup=word), row=1, col=1)
+        for index in range(len(labels)):
+            row, col = 2 + index // columns, 1 + index % columns
+            per_rating = table.attention[mask & (table.gold == index)].astype(np.float32)
+            fig.add_trace(go.Histogram(x=per_rating, xbins=BINS, histnorm="probability", name=word,
+                                       marker_color=color, opacity=0.6, legendgroup=word, showlegend=False),
+                          row=row, col=col)
+    fig.update_layout(barmode="overlay", height=240 * rows, margin=dict(l=10, r=10, t=40, b=10),
+                      yaxis_title="share of occurrences")
+    fig.update_xaxes(range=[0, 1])
+    fig.update_xaxes(title_text="attention weight p_w", row=rows)
+    return fig
+
+
+def means_chart(table: word_stats.WordStats, words: list[str]) -> go.Figure:
+    fig = go.Figure()
+    for color, word in zip(COLORS, words):
+        per_label = word_stats.summary(table, word)["per_label"]
+        fig.add_trace(go.Scatter(x=list(per_label), y=[v["mean"] for v in per_label.values()], name=word,
+                                 mode="lines+markers", line_color=color))
+    fig.update_layout(height=280, xaxis_title="gold rating", yaxis_title="mean p_w", xaxis_type="category",
+                      margin=dict(l=10, r=10, t=30, b=10), title="Mean attention weight per rating")
+    return fig
+
+
+def page() -> None:
+    st.title("Word attention by rating")
+    st.caption("Distribution of a word's attention weight p_w over the test split, overall and per "
+               "gold rating (Yang et al. 2016, Figures 3 and 4).")
+    models = ui.choose_set()
+    _, model = ui.choose_model(models)
+    recompute(model)
+    table = current_stats(model)
+    if table is None:
+        st.warning(f"No word statistics for {model.name} ({model.path}/word_stats.npz). "
+                   "Recompute them from a data set above, or with `python -m han stats`.")
+        return
+    left, right = st.columns(2)
+    first = left.text_input("Word", value="good", key="word_a").strip().lower()
+    second = right.text_input("Compare with (optional)", value="bad", key="word_b").strip().lower()
+    words = [w for w in dict.fromkeys([first, second]) if w]
+    if not words:
+        st.info("Enter a word.")
+        return
+    missing = [w for w in words if not table.occurrences(w).any()]
+    for word in missing:
+        where = "is not in the model's vocabulary" if word not in model.vocab else "never occurs in this split"
+        st.warning(f'"{word}" {where}; nothing to show for it.')
+    words = [w for w in words if w not in missing]
+    if not words:
+        return
+    sampled = " (a seeded sample)" if table.meta.get("sampled") else ""
+    st.write(f"{model.name}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
+             f"{len(table.word):,} word occurrences.")
+    st.plotly_chart(figure(table, words), key="distribution")
+    st.plotly_chart(means_chart(table, words), key="means")
+    st.dataframe({w: {label: v["count"] for label, v in word_stats.summary(table, w)["per_label"].items()}
+                  for w in words}, width="content")
+
+
+ui.guard(page)

@@ -1,0 +1,101 @@
+"""Compare: the same document through HN-AVE, HN-MAX and HN-ATT, and the three side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from han import paper
+from han.model import VARIANTS
+
+st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
+
+
+def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
+    columns = st.columns(len(models))
+    for column, (variant, path) in zip(columns, models.items()):
+        model = ui.load_model(path)
+        explanation = model.explain(text)
+        with column:
+            verdict = "" if gold is None else (" (correct)" if explanation["label"] == gold else f" (gold {gold})")
+            st.subheader(f"{model.name}: {explanation['label']}{verdict}")
+            st.plotly_chart(ui.probability_chart(explanation, gold, height=220), key=f"p_{variant}")
+            ui.show_document(explanation, raw=raw)
+
+
+def paper_dataset_columns(model) -> list[str]:
+    formats = {s.get("format", "") for s in model.config.get("data", {}).get("sources", [])}
+    if "aclImdb" in formats:
+        return ["IMDB review"]
+    return ["Yelp 2013", "Yelp 2014", "Yelp 2015"]
+
+
+def accuracy_table(models: dict) -> None:
+    st.subheader("Test accuracy beside the paper's Table 2")
+    loaded = {v: ui.load_model(p) for v, p in models.items()}
+    columns = paper_dataset_columns(next(iter(loaded.values())))
+    rows = []
+    for variant, name in VARIANTS.items():
+        model = loaded.get(variant)
+        row = {"model": name, "ours (test, %)": None if model is None else round(100 * model.metrics["test_accuracy"], 1)}
+        for dataset in columns:
+            row[f"paper: {dataset}"] = paper.reference(name, dataset)
+        row["paper row cross-checked"] = name in paper.CROSS_CHECKED
+        rows.append(row)
+    st.dataframe(rows, hide_index=True)
+    st.caption("The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "
+               "reviews; IMDB: 348k reviews, 10 classes) and are shown for orientation, not as a like-for-like "
+               "comparison.")
+    charts = st.columns(len(loaded))
+    for chart, model in zip(charts, loaded.values()):
+        with chart:
+            st.plotly_chart(ui.confusion_chart(model.metrics["test_confusion_matrix"], model.labels,
+                                               f"{model.name}: test confusion"), key=f"cm_{model.variant}")
+
+
+@st.cache_data(show_spinner="Running every model over the test split...", max_entries=2)
+def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> list[dict]:
+    """Test documents on which the models' predictions differ."""
+    documents = ui.test_split(model_paths[0], data_paths)
+    models = [ui.load_model(ui.Path(p)) for p in model_paths]
+    predictions = [m.predict_examples(documents) for m in models]
+    rows = []
+    for index, (example, labels) in enumerate(zip(documents, zip(*predictions))):
+        if len(set(labels)) > 1:
+            text = example.text if example.text is not None else " ".join(" ".join(s) for s in example.sentences)
+            rows.append({"test document": index, "gold": example.label,
+                         **{m.name: label for m, label in zip(models, labels)},
+                         "beginning": text[:140].replace("\n", " ")})
+    return rows
+
+
+def disagreement_list(models: dict) -> None:
+    st.subheader("Test documents on which the models disagree")
+    reference = ui.load_model(next(iter(models.values())))
+    if len(models) < 2:
+        st.info("This set has a single model.")
+        return
+    if not ui.data_present(reference):
+        st.info("The test data is not present on this machine: " + ", ".join(map(str, ui.data_paths(reference))))
+        return
+    if st.toggle("Find them (runs every model over the test split)", key="find_disagreements"):
+        rows = disagreements(tuple(str(p) for p in models.values()),
+                             tuple(str(p) for p in ui.data_paths(reference)))
+        st.write(f"{len(rows)} documents; open one in the Document view by its number (source: Test document).")
+        st.dataframe(rows, hide_index=True)
+
+
+def page() -> None:
+    st.title("HN-AVE, HN-MAX and HN-ATT side by side")
+    models = ui.choose_set()
+    raw = st.sidebar.toggle("Raw word weights p_w")
+    st.caption("HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "
+               "hidden dimensions in which it attains the maximum; HN-ATT shows its attention.")
+    text, gold = ui.document_input(ui.load_model(next(reversed(models.values()))), "cmp")
+    if text is not None:
+        side_by_side(models, text, gold, raw)
+    accuracy_table(models)
+    disagreement_list(models)
+
+
+ui.guard(page)

@@ -1,0 +1,199 @@
+"""Pieces shared by the Streamlit pages: the chosen checkpoint set, cached loading, inputs, charts.
+
+Nothing here computes model results: `han` does; this module only caches, asks and draws.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import han
+from han import stats as word_stats
+from han.checkpoint import discover
+from han.data import Example, assign_splits, read_like
+from han.errors import HanError
+from han.explain import to_html
+from han.model import VARIANTS
+from han.text import decode_text
+
+ROOT = Path(__file__).resolve().parent
+SETS = {"Yelp reviews (1-5 stars)": ROOT / "assets" / "yelp", "IMDB reviews (1-10)": ROOT / "assets" / "imdb"}
+OTHER = "Another checkpoint folder..."
+MAX_UPLOAD_MB = 5
+log = logging.getLogger("han.app")
+
+
+def guard(page: Callable[[], None]) -> None:
+    """Run a page; show problems with st.error, never a traceback (that goes to the server log)."""
+    try:
+        page()
+    except HanError as e:
+        st.error(str(e))
+    except Exception as e:  # noqa: BLE001  the app must keep running whatever happens
+        log.error("unexpected error\n%s", traceback.format_exc())
+        st.error(f"Something went wrong: {type(e).__name__}: {e}")
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@st.cache_resource(show_spinner="Loading model...")
+def _load(path: str, stamp: float) -> han.Classifier:
+    return han.load(path)
+
+
+def load_model(path: Path) -> han.Classifier:
+    """A cached model; reloaded only when its weights file changes."""
+    weights = path / "model.safetensors"
+    return _load(str(path), weights.stat().st_mtime if weights.exists() else 0.0)
+
+
+def choose_set() -> dict[str, Path]:
+    """Sidebar picker of the checkpoint set; returns {variant: folder} in AVE, MAX, ATT order."""
+    options = [*SETS, OTHER]
+    saved = st.session_state.get("set_choice", options[0])
+    choice = st.sidebar.selectbox("Checkpoint set", options, index=options.index(saved) if saved in options else 0)
+    st.session_state["set_choice"] = choice
+    if choice == OTHER:
+        folder = st.sidebar.text_input("Folder of checkpoints (or one checkpoint)",
+                                       value=st.session_state.get("custom_folder", ""))
+        st.session_state["custom_folder"] = folder
+        if not folder.strip():
+            raise HanError("Enter a checkpoint folder in the sidebar.")
+        return discover(Path(folder.strip()).expanduser())
+    return discover(SETS[choice])
+
+
+def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, han.Classifier]:
+    """Sidebar picker of one model of the set (HN-ATT by default)."""
+    variants = list(models)
+    saved = st.session_state.get(key, "att")
+    variant = st.sidebar.radio("Model", variants, index=variants.index(saved) if saved in variants else len(variants) - 1,
+                               format_func=VARIANTS.get, horizontal=True)
+    st.session_state[key] = variant
+    return variant, load_model(models[variant])
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def data_paths(model: han.Classifier) -> list[Path]:
+    """The data the checkpoint was trained on, if it is present here (or the user's override)."""
+    override = st.session_state.get("data_override", "").strip()
+    if override:
+        return [Path(p.strip()).expanduser() for p in override.split(";") if p.strip()]
+    recorded = [Path(s["path"]) for s in model.config.get("data", {}).get("sources", [])]
+    return [p if p.is_absolute() else ROOT / p for p in recorded]
+
+
+def data_present(model: han.Classifier) -> bool:
+    paths = data_paths(model)
+    return bool(paths) and all(p.exists() for p in paths)
+
+
+@st.cache_data(show_spinner="Reading the test split...", max_entries=4)
+def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
+    """Test documents of the checkpoint's split, re-made from its data as recorded."""
+    model = load_model(Path(checkpoint))
+    dataset = read_like(model.config, list(paths))
+    parts, _ = assign_splits(dataset.examples, model.config.get("split", {}).get("seed", 0))
+    return [dataset.examples[i] for i in parts["test"]]
+
+
+def test_documents(model: han.Classifier) -> list[Example]:
+    return test_split(str(model.path), tuple(str(p) for p in data_paths(model)))
+
+
+@st.cache_data
+def examples() -> list[dict]:
+    data = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
+    return [e for group in ("restaurant", "movie") for e in data[group]]
+
+
+@st.cache_data(show_spinner="Loading word statistics...")
+def _stats(path: str, stamp: float) -> word_stats.WordStats:
+    return word_stats.load(path)
+
+
+def load_stats(path: Path) -> word_stats.WordStats:
+    return _stats(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | None]:
+    """Ask for a document: example, pasted text, uploaded file or test document.
+
+    Returns (text, gold label or None); (None, None) while there is nothing to show yet.
+    """
+    sources = ["Example review", "Paste text", "Upload .txt"]
+    if data_present(model):
+        sources.append("Test document")
+    source = st.radio("Document", sources, horizontal=True, key=f"{key}_source")
+    if source == "Example review":
+        options = examples()
+        chosen = st.selectbox("Our own example reviews", range(len(options)), key=f"{key}_example",
+                              format_func=lambda i: options[i]["title"])
+        return options[chosen]["text"], None
+    if source == "Paste text":
+        with st.form(f"{key}_form"):
+            text = st.text_area("Review text", height=180, key=f"{key}_text",
+                                placeholder="Paste a review; sentences are split automatically.")
+            st.form_submit_button("Explain", type="primary")
+        if not text or not text.strip():
+            st.info("Paste a review and press Explain.")
+            return None, None
+        return text, None
+    if source == "Upload .txt":
+        upload = st.file_uploader("A UTF-8 text file", type=["txt"], key=f"{key}_upload",
+                                  max_upload_size=MAX_UPLOAD_MB)
+        if upload is None:
+            return None, None
+        return decode_text(upload.getvalue(), upload.name), None
+    documents = test_documents(model)
+    index = st.number_input(f"Test document (0-{len(documents) - 1})", 0, len(documents) - 1, 0, key=f"{key}_test")
+    example = documents[int(index)]
+    text = example.text if example.text is not None else "\n".join(" ".join(s) for s in example.sentences or [])
+    return text, example.label
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def show_document(explanation: dict, raw: bool = False) -> None:
+    """The Figure-5 rendering: red sentence blocks, blue words; exact weights in tooltips."""
+    st.html(to_html(explanation, raw=raw))
+    if explanation["truncated"]:
+        cut = ", ".join(f"{n} {what}" for what, n in explanation["truncated"].items())
+        st.warning(f"The document was cut at the model's limits ({cut} dropped; "
+                   f"limits: {explanation['limits']['max_sentences']} sentences, "
+                   f"{explanation['limits']['max_words']} words per sentence).")
+
+
+def probability_chart(explanation: dict, gold: str | None = None, height: int = 260) -> go.Figure:
+    labels = list(explanation["probabilities"])
+    values = list(explanation["probabilities"].values())
+    colors = ["#2563eb" if label == explanation["label"] else "#93c5fd" for label in labels]
+    figure = go.Figure(go.Bar(x=labels, y=values, marker_color=colors,
+                              text=[f"{v:.2f}" for v in values], textposition="outside"))
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), yaxis_range=[0, 1.1],
+                         xaxis_title="rating" + (f" (gold: {gold})" if gold else ""),
+                         yaxis_title="probability", xaxis_type="category")
+    return figure
+
+
+def confusion_chart(matrix: list[list[int]], labels: list[str], title: str) -> go.Figure:
+    figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", showscale=False,
+                                  text=matrix, texttemplate="%{text}"))
+    figure.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                         xaxis_title="predicted", yaxis_title="gold", xaxis_type="category",
+                         yaxis_type="category", yaxis_autorange="reversed")
+    return figure
