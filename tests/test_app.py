@@ -1,0 +1,160 @@
+"""Every page of the Streamlit app, driven by streamlit.testing.v1.AppTest on the shipped demo checkpoints."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+PAGES = {name: ROOT / path for name, path in {
+    "home": "app.py", "document": "pages/1_Document.py", "words": "pages/2_Word_attention.py",
+    "compare": "pages/3_Compare.py"}.items()}
+REVIEW = ("The staff were lovely and the pasta was perfect. Dessert was a little dry. "
+          "We will definitely be back next week.")
+
+
+def run(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(PAGES[page]), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def html_of(at: AppTest) -> str:
+    return "".join(h.proto.body for h in at.get("html"))
+
+
+def test_demo_checkpoints_are_shipped_small_and_complete():
+    for folder in ("yelp/att", "yelp/ave", "yelp/max", "imdb/att"):
+        files = {p.name for p in (ROOT / "assets" / folder).iterdir()}
+        assert {"config.json", "vocab.txt", "model.safetensors", "metrics.json", "word_stats.npz"} <= files
+    total = sum(p.stat().st_size for p in (ROOT / "assets").rglob("*") if p.is_file())
+    assert total < 30 * 1024 * 1024, f"assets are {total / 2**20:.1f} MB"
+
+
+def test_home_shows_a_card_per_model_named_as_in_the_paper():
+    at = run("home")
+    names = [h.value for h in at.subheader]
+    assert names == ["HN-AVE", "HN-MAX", "HN-ATT"]
+    assert len([m for m in at.metric if m.label == "Test accuracy"]) == 3
+    assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
+
+
+def test_home_switches_to_the_imdb_set():
+    at = run("home")
+    at.sidebar.selectbox[0].set_value("IMDB reviews (1-10)").run()
+    assert not at.exception
+    assert [h.value for h in at.subheader] == ["HN-ATT"]
+    assert any("aclImdb" in m.value for m in at.markdown)
+
+
+def test_document_renders_an_example_and_switches_model():
+    at = run("document")
+    body = html_of(at)
+    assert body.count('class="han-sentence"') >= 3 and 'class="han-word"' in body
+    assert at.metric[0].label == "HN-ATT predicts" and at.metric[0].value in "12345"
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 4
+    at.sidebar.radio[0].set_value("ave").run()
+    assert at.metric[0].label == "HN-AVE predicts"
+    at.sidebar.radio[0].set_value("max").run()
+    assert at.metric[0].label == "HN-MAX predicts"
+    at.sidebar.toggle[0].set_value(True).run()  # raw p_w
+    assert not at.exception and 'class="han-word"' in html_of(at)
+
+
+def test_document_pasted_text_empty_and_huge():
+    at = run("document")
+    at.radio(key="doc_source").set_value("Paste text").run()
+    assert any("Paste a review" in i.value for i in at.info)
+    at.text_area(key="doc_text").input(REVIEW)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "pasta" in html_of(at) and at.metric[0].label == "HN-ATT predicts"
+    at.text_area(key="doc_text").input("   ")
+    at.button[0].click().run()
+    assert any("Paste a review" in i.value for i in at.info)
+    at.text_area(key="doc_text").input("The soup was cold and nobody cared. " * 30_000)  # ~1 MB
+    at.button[0].click().run()
+    assert not at.exception and any("cut at the model's limits" in w.value for w in at.warning)
+
+
+def test_document_test_split_shows_the_gold_rating():
+    at = run("document")
+    at.radio(key="doc_source").set_value("Test document").run()
+    assert not at.exception
+    assert any(m.value.startswith("Gold rating") for m in at.markdown)
+    at.number_input(key="doc_test").set_value(7).run()
+    assert not at.exception and 'class="han-word"' in html_of(at)
+
+
+def test_word_attention_shows_good_and_handles_unknown_words():
+    at = run("words")
+    assert len(at.get("plotly_chart")) == 2
+    assert any("test split: 1,500 documents" in m.value for m in at.markdown)
+    at.text_input(key="word_a").input("zzzzqx").run()
+    assert any('"zzzzqx" is not in the model\'s vocabulary' in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 2  # "bad" is still drawn
+    at.text_input(key="word_b").input("").run()
+    assert len(at.get("plotly_chart")) == 0
+
+
+def test_word_attention_for_every_model_of_the_set():
+    at = run("words")
+    for variant in ("ave", "max"):
+        at.sidebar.radio[0].set_value(variant).run()
+        assert not at.exception and len(at.get("plotly_chart")) == 2
+
+
+def test_compare_shows_three_models_the_paper_table_and_confusions():
+    at = run("compare")
+    heads = [h.value for h in at.subheader]
+    assert sum(h.startswith(("HN-AVE:", "HN-MAX:", "HN-ATT:")) for h in heads) == 3
+    assert html_of(at).count("han-doc") == 3
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["HN-AVE", "HN-MAX", "HN-ATT"]
+    assert list(table["paper: Yelp 2013"]) == [67.0, 66.9, 68.2]
+    assert len(at.get("plotly_chart")) == 3 + 3  # probabilities + confusion matrices
+
+
+def test_compare_lists_disagreements_on_the_test_split():
+    at = run("compare")
+    at.toggle(key="find_disagreements").set_value(True).run()
+    assert not at.exception
+    rows = at.dataframe[1].value
+    assert len(rows) > 0 and {"gold", "HN-AVE", "HN-MAX", "HN-ATT"} <= set(rows.columns)
+
+
+@pytest.mark.parametrize("make", ["missing", "corrupt", "empty"])
+def test_bad_checkpoint_folders_give_an_error_not_a_crash(tmp_path, make):
+    folder = tmp_path / "set"
+    if make == "corrupt":
+        shutil.copytree(ROOT / "assets" / "yelp" / "att", folder / "att")
+        (folder / "att" / "model.safetensors").write_bytes(b"not safetensors at all")
+    elif make == "empty":
+        folder.mkdir()
+    for page in PAGES:
+        at = run(page, set_choice="Another checkpoint folder...", custom_folder=str(folder))
+        assert at.error, page
+        message = at.error[0].value
+        assert {"missing": "no such folder", "corrupt": "model.safetensors",
+                "empty": "holds no HAN checkpoint"}[make] in message
+
+
+def test_state_survives_an_error(tmp_path):
+    at = run("document")
+    at.radio(key="doc_source").set_value("Paste text").run()
+    at.text_area(key="doc_text").input(REVIEW)
+    at.button[0].click().run()
+    at.session_state["set_choice"] = "Another checkpoint folder..."
+    at.session_state["custom_folder"] = str(tmp_path / "nothing")
+    at.run()
+    assert at.error
+    at.session_state["set_choice"] = "Yelp reviews (1-5 stars)"
+    at.run()
+    assert "pasta" in html_of(at)  # the pasted review is still there

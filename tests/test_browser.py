@@ -1,0 +1,112 @@
+"""End to end: `streamlit run app.py` on a loopback port, driven by Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync", "--disable-quic"]
+ARTIFACTS = ROOT / "test-artifacts"
+REVIEW = ("The ramen broth was rich and the noodles were perfect. The waiter forgot our drinks twice. "
+          "Still, this is the best ramen in the neighbourhood and I will be back.")
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.terminate()
+        pytest.fail("streamlit did not start within 60 s; see test-artifacts/streamlit.log")
+    yield url
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install -y chromium chromium-driver"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/Document")
+    page.get_by_text("Paste text", exact=True).click()
+    page.locator("textarea").fill(REVIEW)
+    page.get_by_role("button", name="Explain").click()
+    page.wait_for_function("document.querySelector('.han-doc') && document.body.innerText.includes('ramen')",
+                           timeout=60_000)
+    sentences = page.locator(".han-sentence")
+    words = page.locator(".han-word")
+    assert sentences.count() == 3
+    assert words.count() >= 30
+    backgrounds = [sentences.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(3)]
+    assert all(b.startswith("rgb") and "220, 38, 38" in b for b in backgrounds), backgrounds
+    word_colors = {words.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(words.count())}
+    assert any("37, 99, 235" in c for c in word_colors), word_colors
+    assert words.first.get_attribute("title").startswith("p_w=")
+    predicted = page.get_by_test_id("stMetric").first.inner_text()
+    assert "HN-ATT predicts" in predicted and any(star in predicted for star in "12345")
+    page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+    page.close()
+
+
+def test_binary_upload_is_refused_with_a_message(app_url, browser, tmp_path):
+    page = browser.new_page()
+    page.goto(f"{app_url}/Document")
+    page.get_by_text("Upload .txt", exact=True).click()
+    fake = tmp_path / "photo.txt"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    page.locator("input[type=file]").set_input_files(str(fake))
+    page.wait_for_function("document.body.innerText.includes('binary')", timeout=30_000)
+    assert page.get_by_test_id("stAlertContentError").count() == 1
+    page.close()
+
+
+def test_home_and_word_attention_pages_render(app_url, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.wait_for_function("document.body.innerText.includes('HN-AVE') && document.body.innerText.includes('HN-MAX')",
+                           timeout=60_000)
+    page.goto(f"{app_url}/Word_attention")
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    assert "good n=" in page.inner_text("body")
+    page.screenshot(path=str(ARTIFACTS / "word_attention.png"), full_page=True)
+    page.close()
