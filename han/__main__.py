@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--epochs", type=int, default=10, help="epochs per learning rate")
     train.add_argument("--lr", type=float, nargs="+", default=[0.05], help="learning-rate grid")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
+    train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--embeddings", choices=["word2vec", "random"], default="word2vec")
     train.add_argument("--w2v-epochs", type=int, default=5)
@@ -79,9 +80,9 @@ def run_train(args: argparse.Namespace) -> dict:
     from .train import TrainConfig, train
 
     dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs,
-                           with_unlabelled=not args.no_unlabelled, seed=args.seed)
+                           with_unlabelled=not args.no_unlabelled, seed=args.split_seed)
     cfg = TrainConfig(variant=args.variant, epochs=args.epochs, batch_size=args.batch_size,
-                      lrs=list(args.lr), seed=args.seed, embeddings=args.embeddings,
+                      lrs=list(args.lr), seed=args.seed, split_seed=args.split_seed, embeddings=args.embeddings,
                       w2v_epochs=args.w2v_epochs, min_count=args.min_count, max_vocab=args.max_vocab,
                       bucket=not args.no_bucket, dropout=args.dropout, patience=args.patience,
                       clip=args.clip, device=args.device, half=args.half, progress=not args.quiet)

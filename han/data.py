@@ -326,15 +326,22 @@ class Batch:
     word_counts: torch.Tensor  # (n_sentences,) real words per sentence, all >= 1
     sentence_counts: torch.Tensor  # (n_docs,) real sentences per document, all >= 1
     labels: torch.Tensor | None = None  # (n_docs,) class indices
-
-    def to(self, device: torch.device | str) -> Batch:
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return Batch(move(self.words), self.word_counts, self.sentence_counts, move(self.labels))
+    padded: bool = False  # rows are n_docs x max_sentences, padding sentences included (bench only)
 
 
-def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None) -> Batch:
-    """Encoded documents -> a `Batch`; every document needs at least one non-empty sentence."""
-    sentences = [s for doc in docs for s in doc]  # all real sentences, document after document
+def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None,
+            padded: bool = False) -> Batch:
+    """Encoded documents -> a `Batch`; every document needs at least one non-empty sentence.
+
+    `padded` builds the naive layout instead, for benchmarks: every document padded to the
+    batch's sentence count, each padding sentence a single PAD word that the word GRU still
+    processes (the sentence level masks it out, so results are unchanged, only slower).
+    """
+    counts = [len(d) for d in docs]  # real sentences per document
+    if padded:
+        width = max(counts)
+        docs = [list(d) + [[0]] * (width - len(d)) for d in docs]
+    sentences = [s for doc in docs for s in doc]  # all rows, document after document
     max_words = max(len(s) for s in sentences)
     words = torch.zeros(len(sentences), max_words, dtype=torch.long)  # (n_sentences, max_words)
     for row, sentence in enumerate(sentences):
@@ -342,8 +349,9 @@ def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None
     return Batch(
         words=words,
         word_counts=torch.tensor([len(s) for s in sentences]),  # (n_sentences,)
-        sentence_counts=torch.tensor([len(d) for d in docs]),  # (n_docs,)
+        sentence_counts=torch.tensor(counts),  # (n_docs,)
         labels=None if labels is None else torch.tensor(labels, dtype=torch.long),  # (n_docs,)
+        padded=padded,
     )
 
 

@@ -192,7 +192,10 @@ class HAN(nn.Module):
         sentence_vectors, word_weights = self.word_encoder(embedded, batch.words.size(1))
         # sentence_vectors: (n_sentences, 2*word_hidden); word_weights: (n_sentences, max_words)
 
-        docs = scatter_sentences(self.dropout(sentence_vectors), batch.sentence_counts)
+        if batch.padded:  # rows already form n_docs x max_sentences
+            docs = self.dropout(sentence_vectors).view(batch.sentence_counts.numel(), -1, sentence_vectors.size(-1))
+        else:
+            docs = scatter_sentences(self.dropout(sentence_vectors), batch.sentence_counts)
         # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
         packed_docs = pack_padded_sequence(docs, batch.sentence_counts, batch_first=True,
                                            enforce_sorted=False)

@@ -45,7 +45,8 @@ class TrainConfig:
     lrs: list[float] = field(default_factory=lambda: [0.05])  # grid; the best on dev is kept
     momentum: float = 0.9  # SGD momentum (paper: 0.9)
     clip: float = 5.0  # gradient-norm clipping threshold
-    seed: int = 0  # split, initialisation, word2vec and batch order
+    seed: int = 0  # initialisation, word2vec and batch order
+    split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
     embeddings: str = "word2vec"  # "word2vec" (paper) or "random"
     embed_dim: int = 200  # word vector size (paper: 200)
     w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text
@@ -240,10 +241,10 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
         if json.loads(json.dumps(fingerprint)) != info["fingerprint"]:
             raise HanError(f"{out}: the saved run used different data or settings; "
                            "start it again without --resume")
-        data = prepare(dataset, limits, cfg.seed, vocab=vocab)
+        data = prepare(dataset, limits, cfg.split_seed, vocab=vocab)
         embedding, embed_summary = tensors["init.embedding"], info["embeddings"]
     else:
-        data = prepare(dataset, limits, cfg.seed, cfg.min_count, cfg.max_vocab)
+        data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab)
         embedding, embed_summary = make_embeddings(data, dataset, cfg, limits)
         info["embeddings"] = embed_summary
     for split in ("train", "dev", "test"):

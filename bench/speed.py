@@ -1,0 +1,138 @@
+"""Training and inference speed and peak memory of batching choices, on a fixed slice of real Yelp data.
+
+    python bench/speed.py [--docs 3000] [--threads 2] [--epochs 1]
+
+Each configuration runs in its own process (so peak memory is its own), one after the other in
+one invocation, so ratios compare like with like on the same machine:
+
+- layout: `real` = only real sentences go through the word GRU (ours); `padded` = every document
+  padded to the batch's sentence count, padding sentences processed (the naive layout);
+- bucketing: documents of similar sentence count batched together (the paper) or random batches;
+- GRU: our fused BiGRU + index_copy unpacking, or `nn.GRU` + `pad_packed_sequence` (the usual recipe).
+
+Prints a table: training docs/s, inference docs/s, peak RSS over the data-loaded baseline, and
+each speed relative to the first row. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data")) / "yelp" / "yelp_10k.csv.gz"
+CONFIGS = [
+    {"name": "real sentences + bucketing (ours)", "padded": False, "bucket": True, "gru": "fused"},
+    {"name": "padded documents + bucketing", "padded": True, "bucket": True, "gru": "fused"},
+    {"name": "real sentences, no bucketing", "padded": False, "bucket": False, "gru": "fused"},
+    {"name": "padded documents, no bucketing", "padded": True, "bucket": False, "gru": "fused"},
+    {"name": "real + bucketing, nn.GRU + pad_packed", "padded": False, "bucket": True, "gru": "native"},
+]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def use_native_gru() -> None:
+    """Swap in nn.GRU and pad_packed_sequence for the fused GRU and index_copy unpacking."""
+    import torch
+    from torch import nn
+    from torch.nn.utils.rnn import pad_packed_sequence
+
+    import han.model as model
+
+    class NativeBiGRU(nn.Module):
+        def __init__(self, input_dim: int, hidden: int) -> None:
+            super().__init__()
+            self.gru = nn.GRU(input_dim, hidden, bidirectional=True)
+
+        def forward(self, packed):  # noqa: ANN001, ANN201
+            return self.gru(packed)[0].data  # same packed order as the input
+
+    def native_unpack(packed, max_length):  # noqa: ANN001, ANN202
+        h, lengths = pad_packed_sequence(packed, batch_first=True, total_length=max_length)
+        return h, torch.arange(max_length) < lengths.unsqueeze(1)
+
+    model.BiGRU = NativeBiGRU
+    model.unpack = native_unpack
+
+
+def child(config: dict, docs: int, epochs: int, threads: int) -> dict:
+    """Train `epochs` on the train split of the first `docs` reviews, then predict them all."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    if config["gru"] == "native":
+        use_native_gru()
+    from han.data import bucket_batches, collate, read_dataset
+    from han.model import HAN, ModelConfig
+    from han.train import prepare
+
+    data = prepare(read_dataset([DATA], max_docs=docs), min_count=6)
+    train_docs, targets = data.docs["train"], data.targets["train"]
+    baseline = rss_mb()
+    torch.manual_seed(0)
+    model = HAN(ModelConfig(len(data.vocab), len(data.labels)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        for indices in bucket_batches([len(d) for d in train_docs], 64, True, epoch, config["bucket"]):
+            batch = collate([train_docs[i] for i in indices], [targets[i] for i in indices], config["padded"])
+            loss = F.cross_entropy(model(batch).logits, batch.labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    train_rate = epochs * len(train_docs) / (time.perf_counter() - start)
+    everything = [d for split in ("train", "dev", "test") for d in data.docs[split]]
+    model.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        for indices in bucket_batches([len(d) for d in everything], 64, False, 0, config["bucket"]):
+            model(collate([everything[i] for i in indices], padded=config["padded"]))
+    infer_rate = len(everything) / (time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"train_docs_per_s": train_rate, "infer_docs_per_s": infer_rate, "peak_over_baseline_mb": peak - baseline,
+            "train_docs": len(train_docs), "infer_docs": len(everything)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=3000, help="first N reviews of yelp_10k")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child), args.docs, args.epochs, args.threads)))
+        return
+    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} torch threads; "
+          f"data: first {args.docs} reviews of {DATA.name}, {args.epochs} epoch(s)")
+    header = f"{'configuration':40} {'train docs/s':>12} {'x':>5} {'infer docs/s':>12} {'x':>5} {'peak MB':>8}"
+    print(header + "\n" + "-" * len(header))
+    first = None
+    for config in CONFIGS:
+        output = subprocess.run([sys.executable, __file__, "--child", json.dumps(config), "--docs", str(args.docs),
+                                 "--epochs", str(args.epochs), "--threads", str(args.threads)],
+                                cwd=ROOT, capture_output=True, text=True, check=True)
+        result = json.loads(output.stdout.strip().splitlines()[-1])
+        first = first or result
+        print(f"{config['name']:40} {result['train_docs_per_s']:12.0f} "
+              f"{result['train_docs_per_s'] / first['train_docs_per_s']:5.2f} {result['infer_docs_per_s']:12.0f} "
+              f"{result['infer_docs_per_s'] / first['infer_docs_per_s']:5.2f} {result['peak_over_baseline_mb']:8.0f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
