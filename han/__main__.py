@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
+        print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -12,6 +12,7 @@ interrupted run continues with `resume=True`.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -73,6 +74,32 @@ class Prepared:
     dropped_empty: int  # documents without a single word, left out
 
 
+@dataclass
+class Distributed:
+    """This process's place in a torchrun job (rank 0 of 1 when run alone)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            torch.distributed.barrier()
+
+
+def setup_distributed(device: torch.device) -> Distributed:
+    """Join the torchrun process group when WORLD_SIZE > 1: gloo on CPU, nccl on GPUs."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Distributed()
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Distributed(torch.distributed.get_rank(), torch.distributed.get_world_size())
+
+
 class Interrupted(HanError):
     """Training stopped by Ctrl-C; the last finished epoch is saved for --resume."""
 
@@ -101,8 +128,11 @@ def prepare(dataset: Dataset, limits: TextLimits = TextLimits(), seed: int = 0,
 
 
 def pick_device(name: str) -> torch.device:
+    """"auto": this process's GPU (LOCAL_RANK under torchrun) when CUDA is present, else the CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
     return torch.device(name)
 
 
@@ -123,20 +153,26 @@ def accuracy(model: HAN, docs: list[list[list[int]]], targets: list[int]) -> flo
     return sum(p == t for p, t in zip(predicted, targets)) / max(len(targets), 1)
 
 
-def train_epoch(model: HAN, optimizer: torch.optim.Optimizer, data: Prepared, cfg: TrainConfig,
-                epoch: int, description: str) -> dict:
-    """One pass over the training split; returns loss, accuracy and documents/s."""
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: Prepared, cfg: TrainConfig,
+                epoch: int, description: str, dist: Distributed = Distributed()) -> dict:
+    """One pass over the training split; returns loss, accuracy and documents/s.
+
+    Under torchrun every process builds the same seeded batch list and trains on its own
+    shard of it (every world-th batch); DistributedDataParallel averages the gradients.
+    """
     model.train()
     torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks repeat on --resume
     docs, targets = data.docs["train"], data.targets["train"]
     batches = bucket_batches([len(d) for d in docs], cfg.batch_size, shuffle=True,
                              seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket)
+    batches = batches[dist.rank:len(batches) // dist.world * dist.world:dist.world]  # equal steps per rank
+    device = next(model.parameters()).device
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    bar = tqdm(batches, desc=description, unit="batch", disable=not cfg.progress, leave=False,
+    bar = tqdm(batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False,
                file=sys.stderr)
     for indices in bar:
         batch = collate([docs[i] for i in indices], [targets[i] for i in indices])
-        labels = batch.labels.to(model.embedding.weight.device)  # (n_docs,)
+        labels = batch.labels.to(device)  # (n_docs,)
         logits = model(batch).logits  # (n_docs, n_classes)
         loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad()
@@ -147,10 +183,10 @@ def train_epoch(model: HAN, optimizer: torch.optim.Optimizer, data: Prepared, cf
         correct += (logits.argmax(-1) == labels).sum().item()
         seen += len(indices)
         bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
-                        docs_s=f"{seen / (time.perf_counter() - start):.0f}")
+                        docs_s=f"{dist.world * seen / (time.perf_counter() - start):.0f}")
     seconds = time.perf_counter() - start
     return {"loss": total_loss / seen, "train_accuracy": correct / seen, "seconds": seconds,
-            "docs_per_s": seen / seconds}
+            "docs_per_s": dist.world * seen / seconds}  # all processes together
 
 
 def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, device: torch.device) -> HAN:
@@ -228,6 +264,9 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
     out = Path(out)
     started = time.perf_counter()
     device = pick_device(cfg.device)
+    dist = setup_distributed(device)
+    if dist.world > 1 and device.type == "cuda":
+        torch.cuda.set_device(device)
     state = ResumeState(out)
     fingerprint = {"training": asdict(cfg) | {"progress": None, "device": None},
                    "limits": asdict(limits), "sources": dataset.sources}
@@ -245,7 +284,14 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
         embedding, embed_summary = tensors["init.embedding"], info["embeddings"]
     else:
         data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab)
-        embedding, embed_summary = make_embeddings(data, dataset, cfg, limits)
+        if dist.main:
+            embedding, embed_summary = make_embeddings(data, dataset, cfg, limits)
+        else:  # word2vec runs once, on rank 0, and its table is broadcast
+            embedding, embed_summary = torch.empty(len(data.vocab), cfg.embed_dim), {}
+        if dist.world > 1:  # nccl needs the tensor on this process's GPU
+            shared = embedding.to(device)
+            torch.distributed.broadcast(shared, src=0)
+            embedding = shared.cpu()
         info["embeddings"] = embed_summary
     for split in ("train", "dev", "test"):
         if not data.docs[split]:
@@ -260,13 +306,14 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
             if info["epoch"] > 0:  # continuing this lr from saved state
                 model.load_state_dict(_unprefixed("model", tensors))
                 optimizer.load_state_dict(_optimizer_state(optimizer, _unprefixed("momentum", tensors)))
+            trained = model if dist.world == 1 else torch.nn.parallel.DistributedDataParallel(model)
             for epoch in range(info["epoch"], cfg.epochs):
                 label = f"{VARIANTS[cfg.variant]} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
-                record = train_epoch(model, optimizer, data, cfg, epoch, label)
+                record = train_epoch(trained, optimizer, data, cfg, epoch, label, dist)
                 record |= {"lr": lr, "epoch": epoch + 1,
                            "dev_accuracy": accuracy(model, data.docs["dev"], data.targets["dev"])}
                 info["history"].append(record)
-                _log(cfg, f"{label}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
+                _log(cfg, dist, f"{label}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
                           f"dev acc {record['dev_accuracy']:.4f}, {record['docs_per_s']:.0f} docs/s")
                 if record["dev_accuracy"] > info["best"]["dev_accuracy"]:
                     info["best"] = {"dev_accuracy": record["dev_accuracy"], "lr": lr, "epoch": epoch + 1}
@@ -275,7 +322,8 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
                 info["elapsed"] += record["seconds"]
                 tensors = (_prefixed("model", model.state_dict()) | _prefixed("best", best_state)
                            | _prefixed("momentum", _momentum(optimizer)) | {"init.embedding": embedding})
-                state.save(info, tensors, data.vocab)
+                if dist.main:
+                    state.save(info, tensors, data.vocab)
                 if _stale(info["history"], lr, cfg.patience):
                     break
             info["lr_index"], info["epoch"] = lr_index + 1, 0
@@ -284,17 +332,20 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
                           "Run the same command with --resume to continue.") from None
 
     model = build_model(data, cfg, embedding, torch.device("cpu"))
-    model.load_state_dict(best_state)
-    metrics = _final_metrics(model, data, cfg, info, time.perf_counter() - started)
-    config = _checkpoint_config(dataset, data, cfg, limits, embed_summary)
-    checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half)
-    state.clear()
+    model.load_state_dict({k: v.cpu() for k, v in best_state.items()})
+    metrics = _final_metrics(model, data, cfg, info, time.perf_counter() - started) | {"processes": dist.world}
+    if dist.main:
+        config = _checkpoint_config(dataset, data, cfg, limits, embed_summary)
+        checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half)
+        state.clear()
+    dist.barrier()
     return metrics
 
 
-def _log(cfg: TrainConfig, message: str) -> None:
-    """Epoch summaries go to stderr, above the progress bar when there is one."""
-    tqdm.write(message, file=sys.stderr) if cfg.progress else print(message, file=sys.stderr, flush=True)
+def _log(cfg: TrainConfig, dist: Distributed, message: str) -> None:
+    """Epoch summaries go to stderr (rank 0 only), above the progress bar when there is one."""
+    if dist.main:
+        tqdm.write(message, file=sys.stderr) if cfg.progress else print(message, file=sys.stderr, flush=True)
 
 
 def _stale(history: list[dict], lr: float, patience: int | None) -> bool:
