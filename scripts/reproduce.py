@@ -66,7 +66,7 @@ def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
             if (out / "metrics.json").exists():
                 print(f"{out}: done, skipped")
                 continue
-            cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, **spec["train"])
+            cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
             train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
 
 
