@@ -224,3 +224,15 @@ def test_cli_errors_are_one_line_without_traceback(args, message, tiny_checkpoin
     result = run_cli(*filled)
     stderr = result.stderr.decode()
     assert result.returncode == 2 and message in stderr and "Traceback" not in stderr
+
+
+def test_read_like_remakes_the_training_split(tiny_checkpoints):
+    from han.data import assign_splits, read_like
+
+    model = han.load(tiny_checkpoints["att"])
+    dataset = read_like(model.config)  # recorded: yelp_10k with --max-docs 600
+    assert len(dataset.examples) == 600
+    _, record = assign_splits(dataset.examples, model.config["split"]["seed"])
+    assert record == model.config["split"]
+    with pytest.raises(HanError, match="records no data files"):
+        read_like({"data": {"sources": []}})
