@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -41,6 +42,27 @@ def guard(page: Callable[[], None]) -> None:
         st.error(f"Something went wrong: {type(e).__name__}: {e}")
 
 
+# ----------------------------------------------------------------------------- state
+
+
+def remembered(widget: Callable, label: str, key: str, default: Any, options: Sequence | None = None,
+               **kwargs: Any) -> Any:
+    """Draw `widget` under `key`, its value surviving page switches and error runs.
+
+    Streamlit forgets a widget's value in any run that does not draw it (another page, or a
+    page stopped by an error); a saved copy in session state puts it back. With `options`, a
+    remembered value that is no longer offered falls back to `default`.
+    """
+    saved = f"saved:{key}"
+    value = st.session_state.get(key, st.session_state.get(saved, default))
+    if options is not None and value not in options:
+        value = default if default in options else options[0]
+    st.session_state[key] = value  # set before the widget exists in this run: allowed
+    value = widget(label, options, key=key, **kwargs) if options is not None else widget(label, key=key, **kwargs)
+    st.session_state[saved] = value
+    return value
+
+
 # ----------------------------------------------------------------------------- models
 
 
@@ -58,13 +80,9 @@ def load_model(path: Path) -> han.Classifier:
 def choose_set() -> dict[str, Path]:
     """Sidebar picker of the checkpoint set; returns {variant: folder} in AVE, MAX, ATT order."""
     options = [*SETS, OTHER]
-    saved = st.session_state.get("set_choice", options[0])
-    choice = st.sidebar.selectbox("Checkpoint set", options, index=options.index(saved) if saved in options else 0)
-    st.session_state["set_choice"] = choice
+    choice = remembered(st.sidebar.selectbox, "Checkpoint set", "set_choice", options[0], options)
     if choice == OTHER:
-        folder = st.sidebar.text_input("Folder of checkpoints (or one checkpoint)",
-                                       value=st.session_state.get("custom_folder", ""))
-        st.session_state["custom_folder"] = folder
+        folder = remembered(st.sidebar.text_input, "Folder of checkpoints (or one checkpoint)", "custom_folder", "")
         if not folder.strip():
             raise HanError("Enter a checkpoint folder in the sidebar.")
         return discover(Path(folder.strip()).expanduser())
@@ -74,10 +92,8 @@ def choose_set() -> dict[str, Path]:
 def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, han.Classifier]:
     """Sidebar picker of one model of the set (HN-ATT by default)."""
     variants = list(models)
-    saved = st.session_state.get(key, "att")
-    variant = st.sidebar.radio("Model", variants, index=variants.index(saved) if saved in variants else len(variants) - 1,
-                               format_func=VARIANTS.get, horizontal=True)
-    st.session_state[key] = variant
+    variant = remembered(st.sidebar.radio, "Model", key, "att" if "att" in variants else variants[-1], variants,
+                         format_func=VARIANTS.get, horizontal=True)
     return variant, load_model(models[variant])
 
 
@@ -137,16 +153,16 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
     sources = ["Example review", "Paste text", "Upload .txt"]
     if data_present(model):
         sources.append("Test document")
-    source = st.radio("Document", sources, horizontal=True, key=f"{key}_source")
+    source = remembered(st.radio, "Document", f"{key}_source", sources[0], sources, horizontal=True)
     if source == "Example review":
         options = examples()
-        chosen = st.selectbox("Our own example reviews", range(len(options)), key=f"{key}_example",
-                              format_func=lambda i: options[i]["title"])
+        chosen = remembered(st.selectbox, "Our own example reviews", f"{key}_example", 0, range(len(options)),
+                            format_func=lambda i: options[i]["title"])
         return options[chosen]["text"], None
     if source == "Paste text":
         with st.form(f"{key}_form"):
-            text = st.text_area("Review text", height=180, key=f"{key}_text",
-                                placeholder="Paste a review; sentences are split automatically.")
+            text = remembered(st.text_area, "Review text", f"{key}_text", "", height=180,
+                              placeholder="Paste a review; sentences are split automatically.")
             st.form_submit_button("Explain", type="primary")
         if not text or not text.strip():
             st.info("Paste a review and press Explain.")
@@ -159,7 +175,10 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
             return None, None
         return decode_text(upload.getvalue(), upload.name), None
     documents = test_documents(model)
-    index = st.number_input(f"Test document (0-{len(documents) - 1})", 0, len(documents) - 1, 0, key=f"{key}_test")
+    if st.session_state.get(f"{key}_test", 0) >= len(documents):  # remembered from a larger test split
+        st.session_state[f"{key}_test"] = 0
+    index = remembered(st.number_input, f"Test document (0-{len(documents) - 1})", f"{key}_test", 0,
+                       min_value=0, max_value=len(documents) - 1, step=1)
     example = documents[int(index)]
     text = example.text if example.text is not None else "\n".join(" ".join(s) for s in example.sentences or [])
     return text, example.label

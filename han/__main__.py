@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import HanError
+from .model import VARIANTS
 from .text import TextLimits, decode_text
 
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train HN-ATT / HN-AVE / HN-MAX and save a checkpoint")
     _data_args(train)
-    train.add_argument("--variant", choices=["att", "ave", "max"], default="att")
+    train.add_argument("--variant", choices=list(VARIANTS), default="att")
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--epochs", type=int, default=10, help="epochs per learning rate")
     train.add_argument("--lr", type=float, nargs="+", default=[0.05], help="learning-rate grid")

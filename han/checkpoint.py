@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .errors import HanError
-from .model import HAN, ModelConfig
+from .model import HAN, VARIANTS, ModelConfig
 from .vocab import Vocab
 
 FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
@@ -133,9 +133,9 @@ def discover(folder: str | Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in candidates:
         variant = read_json(path / "config.json").get("model", {}).get("variant")
-        if variant in ("att", "ave", "max"):
+        if variant in VARIANTS:
             found.setdefault(variant, path)
     if not found:
         raise HanError(f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
                        "model.safetensors and metrics.json)")
-    return dict(sorted(found.items(), key=lambda kv: ("ave", "max", "att").index(kv[0])))
+    return {variant: found[variant] for variant in VARIANTS if variant in found}  # Table 2's order

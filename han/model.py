@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from .data import Batch
 
-VARIANTS = {"att": "HN-ATT", "ave": "HN-AVE", "max": "HN-MAX"}  # pooling -> the paper's name
+VARIANTS = {"ave": "HN-AVE", "max": "HN-MAX", "att": "HN-ATT"}  # pooling -> name, in Table 2's order
 
 
 @dataclass

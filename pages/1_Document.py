@@ -14,8 +14,9 @@ def page() -> None:
     st.title("Document")
     models = ui.choose_set()
     variant, model = ui.choose_model(models)
-    raw = st.sidebar.toggle("Raw word weights p_w", help="Off: sqrt(p_s)*p_w normalised over the "
-                            "document (the paper's display). On: p_w within each sentence.")
+    raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False,
+                        help="Off: sqrt(p_s)*p_w normalised over the document (the paper's display). "
+                             "On: p_w within each sentence.")
     text, gold = ui.document_input(model, "doc")
     if text is None:
         return

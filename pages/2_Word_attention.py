@@ -97,8 +97,10 @@ def page() -> None:
                    "Recompute them from a data set above, or with `python -m han stats`.")
         return
     left, right = st.columns(2)
-    first = left.text_input("Word", value="good", key="word_a").strip().lower()
-    second = right.text_input("Compare with (optional)", value="bad", key="word_b").strip().lower()
+    with left:
+        first = ui.remembered(st.text_input, "Word", "word_a", "good").strip().lower()
+    with right:
+        second = ui.remembered(st.text_input, "Compare with (optional)", "word_b", "bad").strip().lower()
     words = [w for w in dict.fromkeys([first, second]) if w]
     if not words:
         st.info("Enter a word.")

@@ -88,7 +88,7 @@ def disagreement_list(models: dict) -> None:
 def page() -> None:
     st.title("HN-AVE, HN-MAX and HN-ATT side by side")
     models = ui.choose_set()
-    raw = st.sidebar.toggle("Raw word weights p_w")
+    raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False)
     st.caption("HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "
                "hidden dimensions in which it attains the maximum; HN-ATT shows its attention.")
     text, gold = ui.document_input(ui.load_model(next(reversed(models.values()))), "cmp")

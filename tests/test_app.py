@@ -115,7 +115,7 @@ def test_compare_shows_three_models_the_paper_table_and_confusions():
     at = run("compare")
     heads = [h.value for h in at.subheader]
     assert sum(h.startswith(("HN-AVE:", "HN-MAX:", "HN-ATT:")) for h in heads) == 3
-    assert html_of(at).count("han-doc") == 3
+    assert html_of(at).count('class="han-doc"') == 3
     table = at.dataframe[0].value
     assert list(table["model"]) == ["HN-AVE", "HN-MAX", "HN-ATT"]
     assert list(table["paper: Yelp 2013"]) == [67.0, 66.9, 68.2]

@@ -85,6 +85,9 @@ def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, bro
     predicted = page.get_by_test_id("stMetric").first.inner_text()
     assert "HN-ATT predicts" in predicted and any(star in predicted for star in "12345")
     page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+    page.get_by_test_id("stSidebar").get_by_text("HN-MAX", exact=True).click()  # switch model, keep the text
+    page.wait_for_function("document.body.innerText.includes('HN-MAX predicts')", timeout=60_000)
+    assert "ramen" in page.inner_text(".han-doc")
     page.close()
 
 
