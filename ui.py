@@ -150,6 +150,9 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
 
     Returns (text, gold label or None); (None, None) while there is nothing to show yet.
     """
+    remembered(st.sidebar.text_input, "Data files for test documents", "data_override", "",
+               placeholder="as recorded in the checkpoint", help="Where the checkpoint's data is on this "
+               "machine, if not where it was trained; several files separated by ';'.")
     sources = ["Example review", "Paste text", "Upload .txt"]
     if data_present(model):
         sources.append("Test document")

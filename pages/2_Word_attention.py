@@ -31,8 +31,9 @@ def recompute(model) -> None:
     """Run the model over a data set's test split, with a progress bar."""
     with st.expander("Recompute from a data set"):
         default = "; ".join(str(p) for p in ui.data_paths(model))
-        paths = st.text_input("Data file(s), separated by ';'", value=default, key="recompute_paths")
-        sample = st.number_input("Documents (a seeded sample of the test split; 0 = all)", 0, 100_000, 0)
+        paths = ui.remembered(st.text_input, "Data file(s), separated by ';'", "recompute_paths", default)
+        sample = ui.remembered(st.number_input, "Documents (a seeded sample of the test split; 0 = all)",
+                               "recompute_sample", 0, min_value=0, max_value=100_000)
         if st.button("Recompute"):
             files = [p.strip() for p in paths.split(";") if p.strip()]
             bar = st.progress(0.0, text="Reading data...")

@@ -158,3 +158,19 @@ def test_state_survives_an_error(tmp_path):
     at.session_state["set_choice"] = "Yelp reviews (1-5 stars)"
     at.run()
     assert "pasta" in html_of(at)  # the pasted review is still there
+
+
+def test_word_attention_recomputes_from_the_data_with_progress():
+    at = run("words")
+    at.number_input(key="recompute_sample").set_value(40)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("40 documents" in s.value for s in at.success)
+    assert any("test split (a seeded sample): 40 documents" in m.value for m in at.markdown)
+
+
+def test_document_data_location_can_be_overridden(tmp_path):
+    at = run("document", data_override=str(tmp_path / "elsewhere.csv"))
+    assert "Test document" not in at.radio(key="doc_source").options  # not present there
+    at.text_input(key="data_override").input("").run()
+    assert "Test document" in at.radio(key="doc_source").options
