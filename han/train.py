@@ -261,6 +261,8 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
         raise HanError(f"unknown variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
     if not cfg.lrs or any(lr <= 0 for lr in cfg.lrs):
         raise HanError("learning rates must be positive")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise HanError("epochs and batch size must be at least 1")
     out = Path(out)
     started = time.perf_counter()
     device = pick_device(cfg.device)
@@ -318,15 +320,18 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
                 if record["dev_accuracy"] > info["best"]["dev_accuracy"]:
                     info["best"] = {"dev_accuracy": record["dev_accuracy"], "lr": lr, "epoch": epoch + 1}
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                info["epoch"] = epoch + 1
                 info["elapsed"] += record["seconds"]
+                stale = _stale(info["history"], lr, cfg.patience)
+                if stale or epoch + 1 == cfg.epochs:  # this lr is done: a resume starts the next one
+                    info["lr_index"], info["epoch"] = lr_index + 1, 0
+                else:
+                    info["epoch"] = epoch + 1
                 tensors = (_prefixed("model", model.state_dict()) | _prefixed("best", best_state)
                            | _prefixed("momentum", _momentum(optimizer)) | {"init.embedding": embedding})
                 if dist.main:
                     state.save(info, tensors, data.vocab)
-                if _stale(info["history"], lr, cfg.patience):
+                if stale:
                     break
-            info["lr_index"], info["epoch"] = lr_index + 1, 0
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {len(info['history'])} epochs are saved in {state.directory}. "
                           "Run the same command with --resume to continue.") from None
