@@ -7,7 +7,8 @@
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
 Trained runs go to runs/results/SET/VARIANT-seedN (a finished run is skipped, an interrupted one
-resumed), summaries to results/*.json, figures to docs/. Several `train` commands may run at once
+resumed), their metrics to results/runs/ (committed, so the report needs no checkpoints), summaries
+to results/*.json, figures to docs/. Several `train` commands may run at once
 on different seeds or variants (give each OMP_NUM_THREADS=1 on a 2-core machine).
 """
 
@@ -68,6 +69,15 @@ def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
                 continue
             cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
             train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
+        keep_metrics(name)
+
+
+def keep_metrics(name: str) -> None:
+    """Copy each finished run's metrics.json to results/runs/ (committed; checkpoints are not)."""
+    for path in sorted((RUNS / name).glob("*-seed*/metrics.json")):
+        target = RESULTS / "runs" / name / f"{path.parent.name}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text())
 
 
 def run_baselines(name: str) -> None:
@@ -91,10 +101,11 @@ def run_bench() -> None:
 
 
 def collect(name: str) -> dict[str, list[dict]]:
-    """metrics.json of every finished run of a set, per variant."""
+    """Metrics of every finished run of a set, per variant (from results/runs/)."""
+    keep_metrics(name)
     found: dict[str, list[dict]] = {}
     for variant in VARIANTS:
-        for path in sorted((RUNS / name).glob(f"{variant}-seed*/metrics.json")):
+        for path in sorted((RESULTS / "runs" / name).glob(f"{variant}-seed*.json")):
             found.setdefault(variant, []).append(json.loads(path.read_text()))
     return found
 
@@ -187,7 +198,7 @@ def report() -> None:
               "  labelled reviews with 8 classes (no 5 or 6), and its official train/test split keeps movies disjoint.",
               "- The paper's figures are shown for orientation only; HN-AVE/HN-MAX paper rows are marked in `han/paper.py`",
               "  as transcribed but not cross-checked.", ""]
-    made = figures()
+    made = figures() or sorted(p.name for p in DOCS.glob("figure*.png"))  # drawn before, if not now
     if made:
         lines += ["## Figures 3 and 4 (Yelp test split, HN-ATT seed 0)", "",
                   "The attention weight of every occurrence of the word, over all test reviews and per gold rating.",
