@@ -152,13 +152,13 @@ class Classifier:
         if unknown:
             raise HanError(f"labels {', '.join(unknown)} are not among the checkpoint's labels "
                            f"({', '.join(self.labels)})")
-        docs = [self.prepare(e) for e in examples]
-        kept = [i for i, d in enumerate(docs) if d.sentences]
+        predicted = self.predict_examples(examples)
+        kept = [i for i, label in enumerate(predicted) if label is not None]
         if not kept:
             raise HanError("no document to evaluate (all are empty)")
         gold = [self.labels.index(examples[i].label) for i in kept]
-        predicted = [r.predicted for r in self.analyse([docs[i] for i in kept])]
-        return confusion_metrics(gold, predicted, self.labels) | {"skipped_empty": len(docs) - len(kept)}
+        classes = [self.labels.index(predicted[i]) for i in kept]
+        return confusion_metrics(gold, classes, self.labels) | {"skipped_empty": len(examples) - len(kept)}
 
 
 def confusion_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Sequence[str]) -> dict:
