@@ -119,7 +119,7 @@ def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     """Test documents of the checkpoint's split, re-made from its data as recorded."""
     model = load_model(Path(checkpoint))
     dataset = read_like(model.config, list(paths))
-    parts, _ = assign_splits(dataset.examples, model.config.get("split", {}).get("seed", 0))
+    parts, _ = assign_splits(dataset.examples, model.split_seed)
     return [dataset.examples[i] for i in parts["test"]]
 
 

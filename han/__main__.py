@@ -102,7 +102,7 @@ def _read_for(model, args: argparse.Namespace, like_training: bool):  # noqa: AN
     return read_dataset(args.data, args.text_col or recorded.get("text_col"),
                         args.label_col or recorded.get("label_col"),
                         args.max_docs if args.max_docs is not None else recorded.get("max_docs"),
-                        with_unlabelled=False, seed=model.config.get("split", {}).get("seed", 0))
+                        with_unlabelled=False, seed=model.split_seed)
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
@@ -112,7 +112,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     model = load(args.checkpoint)
     examples = _read_for(model, args, like_training=args.split is not None).examples
     if args.split:
-        parts, _ = assign_splits(examples, model.config.get("split", {}).get("seed", 0))
+        parts, _ = assign_splits(examples, model.split_seed)
         examples = [examples[i] for i in parts[args.split]]
     return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
 

@@ -57,6 +57,11 @@ class Classifier:
         return self.model.config.variant
 
     @property
+    def split_seed(self) -> int:
+        """The seed of the train/dev/test split the checkpoint was trained on."""
+        return self.config.get("split", {}).get("seed", 0)
+
+    @property
     def name(self) -> str:
         """The paper's name for this model: HN-ATT, HN-AVE or HN-MAX."""
         return VARIANTS[self.variant]

@@ -57,8 +57,7 @@ def collect(model: Classifier, dataset: Dataset, split: str = "test", max_docs: 
     `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
     as documents are processed (for progress bars).
     """
-    split_seed = model.config.get("split", {}).get("seed", 0)
-    parts, _ = assign_splits(dataset.examples, split_seed)
+    parts, _ = assign_splits(dataset.examples, model.split_seed)
     indices = parts[split]
     if max_docs is not None and max_docs < len(indices):
         indices = sorted(random.Random(seed).sample(indices, max_docs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import ui
@@ -57,7 +59,7 @@ def accuracy_table(models: dict) -> None:
 def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> list[dict]:
     """Test documents on which the models' predictions differ."""
     documents = ui.test_split(model_paths[0], data_paths)
-    models = [ui.load_model(ui.Path(p)) for p in model_paths]
+    models = [ui.load_model(Path(p)) for p in model_paths]
     predictions = [m.predict_examples(documents) for m in models]
     rows = []
     for index, (example, labels) in enumerate(zip(documents, zip(*predictions))):
