@@ -236,3 +236,29 @@ def test_read_like_remakes_the_training_split(tiny_checkpoints):
     assert record == model.config["split"]
     with pytest.raises(HanError, match="records no data files"):
         read_like({"data": {"sources": []}})
+
+
+def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_path, yelp_slice, monkeypatch):
+    import han.train as training
+
+    cfg = TrainConfig(variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2,
+                      progress=False, patience=1)
+    limits = TextLimits(max_sentences=20, max_words=40)
+    straight = train(yelp_slice, tmp_path / "straight", cfg, limits)
+    runs = [(h["lr"], h["epoch"]) for h in straight["history"]]
+    assert runs[:2] == [(0.1, 1), (0.1, 2)] and runs[2] == (0.05, 1)  # patience ended lr 0.1 after 2 epochs
+
+    real_epoch, calls = training.train_epoch, []
+
+    def interrupt_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_epoch", interrupt_third)
+    with pytest.raises(training.Interrupted):
+        train(yelp_slice, tmp_path / "resumed", cfg, limits)
+    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    resumed = train(yelp_slice, tmp_path / "resumed", cfg, limits, resume=True)
+    assert [(h["lr"], h["epoch"]) for h in resumed["history"]] == runs
