@@ -114,8 +114,9 @@ def mean_std(values: list[float]) -> str:
     if not values:
         return "not run"
     mean = 100 * statistics.mean(values)
-    std = 100 * statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.1f} ± {std:.1f} (n={len(values)})"
+    if len(values) == 1:
+        return f"{mean:.1f} (one seed)"
+    return f"{mean:.1f} ± {100 * statistics.stdev(values):.1f} (n={len(values)})"
 
 
 def figures(name: str = "yelp") -> list[str]:
