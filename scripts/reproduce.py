@@ -6,9 +6,10 @@
     python scripts/reproduce.py bench
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
-Trained runs go to runs/results/SET/VARIANT-seedN (a finished run is skipped, an interrupted one
-resumed), their metrics to results/runs/ (committed, so the report needs no checkpoints), summaries
-to results/*.json, figures to docs/. Several `train` commands may run at once
+Trained runs go to runs/results/SET/VARIANT-seedN, their metrics to results/runs/ (committed, so the
+report needs no checkpoints); a run with metrics in either place is skipped (delete its
+results/runs/ file to train it again), an interrupted one resumed. Summaries go to results/*.json,
+figures to docs/. Several `train` commands may run at once
 on different seeds or variants (give each OMP_NUM_THREADS=1 on a 2-core machine).
 """
 
@@ -64,8 +65,9 @@ def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
     for seed in seeds:
         for variant in variants:
             out = run_dir(name, variant, seed)
-            if (out / "metrics.json").exists():
-                print(f"{out}: done, skipped")
+            kept = RESULTS / "runs" / name / f"{out.name}.json"
+            if (out / "metrics.json").exists() or kept.exists():
+                print(f"{name} {out.name}: done ({kept.relative_to(ROOT)}), skipped")
                 continue
             cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
             train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
