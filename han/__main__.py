@@ -96,13 +96,12 @@ def run_train(args: argparse.Namespace) -> dict:
 def _read_for(model, args: argparse.Namespace, like_training: bool):  # noqa: ANN001, ANN202
     """Read --data; with `like_training`, options not given default to how training read it,
     so that the checkpoint's split can be made again."""
-    from .data import read_dataset
+    from .data import read_dataset, read_like
 
-    recorded = model.config.get("data", {}).get("read", {}) if like_training else {}
-    return read_dataset(args.data, args.text_col or recorded.get("text_col"),
-                        args.label_col or recorded.get("label_col"),
-                        args.max_docs if args.max_docs is not None else recorded.get("max_docs"),
-                        with_unlabelled=False, seed=model.split_seed)
+    if like_training:
+        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs)
+    return read_dataset(args.data, args.text_col, args.label_col, args.max_docs, with_unlabelled=False,
+                        seed=model.split_seed)
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:

@@ -17,7 +17,7 @@ from .data import Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
 from .model import HAN, VARIANTS, split_word_weights
-from .text import Tokenized, apply_limits, limits_from_dict, tokenize
+from .text import Tokenized, limits_from_dict, tokenize, tokenize_document
 from .vocab import UNK_ID, Vocab
 
 
@@ -79,9 +79,7 @@ class Classifier:
 
     def prepare(self, example: Example) -> Tokenized:
         """An Example (raw or pre-tokenised) -> Tokenized under this checkpoint's limits."""
-        if example.sentences is not None:
-            return apply_limits(example.sentences, self.limits)
-        return tokenize(example.text or "", self.limits)
+        return tokenize_document(example.text, example.sentences, self.limits)
 
     def encode(self, doc: Tokenized) -> list[list[int]]:
         return [self.vocab.encode(s) for s in doc.sentences]

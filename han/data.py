@@ -244,21 +244,21 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
     return dataset
 
 
-def read_like(config: dict, paths: Sequence[str | Path] | None = None, root: Path | None = None) -> Dataset:
+def read_like(config: dict, paths: Sequence[str | Path] | None = None, text_col: str | None = None,
+              label_col: str | None = None, max_docs: int | None = None) -> Dataset:
     """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
 
-    `paths` replaces the recorded files (e.g. the same data elsewhere); relative recorded paths
-    are taken from `root` when given. Unlabelled text is not read.
+    `paths` replaces the recorded files (e.g. the same data elsewhere); the other arguments,
+    when given, replace the recorded read options. Unlabelled text is not read.
     """
     data = config.get("data", {})
-    recorded = [Path(s["path"]) for s in data.get("sources", [])]
-    if paths is None:
-        paths = [p if p.is_absolute() or root is None else root / p for p in recorded]
+    paths = paths or [s["path"] for s in data.get("sources", [])]
     if not paths:
         raise HanError("the checkpoint records no data files; give the data path")
-    args = data.get("read", {})
-    return read_dataset(paths, args.get("text_col"), args.get("label_col"), args.get("max_docs"),
-                        with_unlabelled=False, seed=args.get("seed", config.get("split", {}).get("seed", 0)))
+    recorded = data.get("read", {})
+    return read_dataset(paths, text_col or recorded.get("text_col"), label_col or recorded.get("label_col"),
+                        max_docs if max_docs is not None else recorded.get("max_docs"), with_unlabelled=False,
+                        seed=recorded.get("seed", config.get("split", {}).get("seed", 0)))
 
 
 # ----------------------------------------------------------------------------- splits

@@ -103,6 +103,11 @@ def apply_limits(
     return Tokenized(sentences=sentences, truncated=truncated)
 
 
+def tokenize_document(text: str | None, sentences: list[list[str]] | None, limits: TextLimits) -> Tokenized:
+    """A document given as raw text or as sentences already tokenised (Tang `.ss`), under `limits`."""
+    return apply_limits(sentences, limits) if sentences is not None else tokenize(text or "", limits)
+
+
 def limits_from_dict(d: dict) -> TextLimits:
     """Rebuild limits stored in a checkpoint's config (unknown keys are ignored)."""
     known = {k: d[k] for k in asdict(TextLimits()) if k in d}

@@ -32,7 +32,7 @@ from .data import Dataset, assign_splits, bucket_batches, collate
 from .embeddings import random_embeddings, word2vec_embeddings
 from .errors import HanError
 from .model import HAN, VARIANTS, ModelConfig
-from .text import TextLimits, Tokenized, apply_limits, tokenize
+from .text import TextLimits, Tokenized, tokenize, tokenize_document
 from .vocab import Vocab
 
 
@@ -105,8 +105,7 @@ class Interrupted(HanError):
 
 
 def tokenize_examples(dataset: Dataset, limits: TextLimits) -> list[Tokenized]:
-    return [apply_limits(e.sentences, limits) if e.sentences is not None else tokenize(e.text or "", limits)
-            for e in dataset.examples]
+    return [tokenize_document(e.text, e.sentences, limits) for e in dataset.examples]
 
 
 def prepare(dataset: Dataset, limits: TextLimits = TextLimits(), seed: int = 0,
