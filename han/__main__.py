@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--w2v-epochs", type=int, default=5)
     train.add_argument("--min-count", type=int, default=6, help="min training occurrences of a word")
     train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
+    train.add_argument("--train-fraction", type=float, default=1.0,
+                       help="use a seeded share of the train split (learning curves)")
     train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
@@ -86,8 +88,8 @@ def run_train(args: argparse.Namespace) -> dict:
     cfg = TrainConfig(variant=args.variant, epochs=args.epochs, batch_size=args.batch_size,
                       lrs=list(args.lr), seed=args.seed, split_seed=args.split_seed, embeddings=args.embeddings,
                       w2v_epochs=args.w2v_epochs, min_count=args.min_count, max_vocab=args.max_vocab,
-                      bucket=not args.no_bucket, dropout=args.dropout, patience=args.patience,
-                      clip=args.clip, device=args.device, half=args.half, progress=not args.quiet)
+                      train_fraction=args.train_fraction, bucket=not args.no_bucket, dropout=args.dropout,
+                      patience=args.patience, clip=args.clip, device=args.device, half=args.half, progress=not args.quiet)
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
     return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}

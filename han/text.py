@@ -10,12 +10,20 @@ that callers can tell the user instead of silently dropping text.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nltk
 
 from nltk.tokenize import TreebankWordTokenizer
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from .cache import cache_path, write_atomically
 from .errors import HanError
 
 # Abbreviations Punkt should not end a sentence on (lower-case, without the final period).
@@ -106,6 +114,41 @@ def apply_limits(
 def tokenize_document(text: str | None, sentences: list[list[str]] | None, limits: TextLimits) -> Tokenized:
     """A document given as raw text or as sentences already tokenised (Tang `.ss`), under `limits`."""
     return apply_limits(sentences, limits) if sentences is not None else tokenize(text or "", limits)
+
+
+def _corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | None], limits: TextLimits) -> str:
+    """A hash of everything the tokens depend on: the documents, the limits, this module, NLTK."""
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())  # any change to the tokeniser invalidates the cache
+    digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
+    for text, sentences in zip(texts, given, strict=True):
+        digest.update(b"\x1eT" + text.encode("utf-8", "surrogatepass") if sentences is None
+                      else b"\x1eS" + json.dumps(sentences).encode())
+    return digest.hexdigest()[:32]
+
+
+def tokenize_corpus(texts: Sequence[str | None], given: Sequence[list[list[str]] | None] | None = None,
+                    limits: TextLimits = TextLimits()) -> list[Tokenized]:
+    """Tokenise many documents (raw `texts`, or `given` sentences where not None), with a disk cache.
+
+    Tokenising aclImdb's 100k reviews takes several minutes and every training run on the same
+    data needs exactly the same tokens, so the result is kept in the cache (`han.cache`) keyed by a
+    hash of the documents, the limits and the tokeniser code. A damaged cache file is ignored.
+    """
+    given = list(given) if given is not None else [None] * len(texts)
+    path = cache_path(f"tokens-{_corpus_key(texts, given, limits)}.json.gz")
+    if path is not None and path.exists():
+        try:
+            stored = json.loads(gzip.decompress(path.read_bytes()))
+            if len(stored) == len(texts):
+                return [Tokenized(sentences, truncated) for sentences, truncated in stored]
+        except (OSError, ValueError, TypeError, EOFError):
+            pass  # recomputed and rewritten below
+    docs = [tokenize_document(text, sentences, limits) for text, sentences in zip(texts, given)]
+    if path is not None:
+        stored = json.dumps([[d.sentences, d.truncated] for d in docs]).encode()
+        write_atomically(path, gzip.compress(stored, compresslevel=1))
+    return docs
 
 
 def limits_from_dict(d: dict) -> TextLimits:

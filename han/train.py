@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import shutil
 import sys
 import time
@@ -32,7 +33,7 @@ from .data import Dataset, assign_splits, bucket_batches, collate
 from .embeddings import random_embeddings, word2vec_embeddings
 from .errors import HanError
 from .model import HAN, VARIANTS, ModelConfig
-from .text import TextLimits, Tokenized, tokenize, tokenize_document
+from .text import TextLimits, Tokenized, tokenize_corpus
 from .vocab import Vocab
 
 
@@ -53,6 +54,7 @@ class TrainConfig:
     w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text
     min_count: int = 6  # a word needs this many training occurrences, else UNK (paper: > 5)
     max_vocab: int | None = None  # cap on vocabulary size (most frequent words kept)
+    train_fraction: float = 1.0  # share of the train split used (learning curves); dev and test unchanged
     bucket: bool = True  # batch documents of similar sentence count together (paper)
     dropout: float = 0.0  # dropout on embeddings and sentence vectors (paper: none)
     patience: int | None = None  # stop an lr early after this many epochs without dev gain
@@ -105,13 +107,24 @@ class Interrupted(HanError):
 
 
 def tokenize_examples(dataset: Dataset, limits: TextLimits) -> list[Tokenized]:
-    return [tokenize_document(e.text, e.sentences, limits) for e in dataset.examples]
+    return tokenize_corpus([e.text for e in dataset.examples], [e.sentences for e in dataset.examples], limits)
 
 
 def prepare(dataset: Dataset, limits: TextLimits = TextLimits(), seed: int = 0,
-            min_count: int = 6, max_vocab: int | None = None, vocab: Vocab | None = None) -> Prepared:
-    """Split, tokenise, build the vocabulary from train only, and encode every split."""
+            min_count: int = 6, max_vocab: int | None = None, vocab: Vocab | None = None,
+            train_fraction: float = 1.0) -> Prepared:
+    """Split, tokenise, build the vocabulary from train only, and encode every split.
+
+    `train_fraction` < 1 keeps a seeded random share of the train split (same documents for every
+    model seed), so learning curves compare models on identical, smaller training sets.
+    """
+    if not 0 < train_fraction <= 1:
+        raise HanError(f"train fraction must be in (0, 1], not {train_fraction}")
     parts, split_record = assign_splits(dataset.examples, seed)
+    if train_fraction < 1:
+        chosen = random.Random(seed).sample(parts["train"], max(1, round(train_fraction * len(parts["train"]))))
+        parts["train"] = sorted(chosen)
+        split_record = split_record | {"train_fraction": train_fraction, "train_used": len(chosen)}
     tokenized = tokenize_examples(dataset, limits)
     labels = dataset.labels
     class_of = {name: i for i, name in enumerate(labels)}
@@ -205,7 +218,7 @@ def make_embeddings(data: Prepared, dataset: Dataset, cfg: TrainConfig, limits: 
     if cfg.embeddings != "word2vec":
         raise HanError(f"unknown embeddings {cfg.embeddings!r}; use word2vec or random")
     sentences = [s for split in ("train", "dev") for d in data.tokens[split] for s in d.sentences]
-    sentences += [s for text in dataset.unlabelled for s in tokenize(text, limits).sentences]
+    sentences += [s for doc in tokenize_corpus(dataset.unlabelled, None, limits) for s in doc.sentences]
     table, summary = word2vec_embeddings(sentences, data.vocab, cfg.embed_dim, cfg.seed, cfg.w2v_epochs)
     return table, summary | {"unlabelled_documents": len(dataset.unlabelled)}
 
@@ -281,10 +294,11 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
         if json.loads(json.dumps(fingerprint)) != info["fingerprint"]:
             raise HanError(f"{out}: the saved run used different data or settings; "
                            "start it again without --resume")
-        data = prepare(dataset, limits, cfg.split_seed, vocab=vocab)
+        data = prepare(dataset, limits, cfg.split_seed, vocab=vocab, train_fraction=cfg.train_fraction)
         embedding, embed_summary = tensors["init.embedding"], info["embeddings"]
     else:
-        data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab)
+        data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab,
+                       train_fraction=cfg.train_fraction)
         if dist.main:
             embedding, embed_summary = make_embeddings(data, dataset, cfg, limits)
         else:  # word2vec runs once, on rank 0, and its table is broadcast

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ TANG = DATA / "tang2015"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tokenised-corpus cache of this session only: tests must not depend on (or fill) ~/.cache/han.
+    os.environ["HAN_CACHE"] = tempfile.mkdtemp(prefix="han-test-cache-")
     if not YELP_10K.is_file():
         raise pytest.UsageError(f"real data not found at {DATA}; set HAN_DATA to ../shared/data")
 

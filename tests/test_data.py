@@ -13,6 +13,7 @@ import pytest
 from han.data import Example, assign_splits, bucket_batches, normalize_label, read_dataset, read_table
 from han.errors import HanError
 from han.text import TextLimits, decode_text, split_sentences, tokenize
+from han.train import prepare
 from han.vocab import PAD_ID, UNK_ID, Vocab
 
 from .conftest import IMDB, TANG, YELP_10K, YELP_OPEN
@@ -192,6 +193,52 @@ def test_vocabulary_keeps_words_seen_more_than_five_times():
     assert vocab.itos == ["<pad>", "<unk>", "bad", "good"]
     assert vocab.encode(["good", "rare", "never"]) == [3, UNK_ID, UNK_ID]
     assert PAD_ID == 0
+
+
+def test_train_fraction_shrinks_only_the_train_split_and_picks_the_same_documents(yelp_slice):
+    full = prepare(yelp_slice, min_count=2)
+    half = prepare(yelp_slice, min_count=2, train_fraction=0.5)
+    again = prepare(yelp_slice, min_count=2, train_fraction=0.5)
+    assert len(half.docs["train"]) == round(0.5 * len(full.docs["train"]))
+    for split in ("dev", "test"):  # unchanged: models trained on less data are scored on the same documents
+        assert [d.sentences for d in half.tokens[split]] == [d.sentences for d in full.tokens[split]]
+        assert half.targets[split] == full.targets[split]
+    assert [d.sentences for d in half.tokens["train"]] == [d.sentences for d in again.tokens["train"]]
+    full_texts = {tuple(map(tuple, d.sentences)) for d in full.tokens["train"]}
+    assert all(tuple(map(tuple, d.sentences)) in full_texts for d in half.tokens["train"])
+    assert len(half.vocab) < len(full.vocab)  # the vocabulary comes from the smaller train split
+    assert half.split["train_used"] == len(half.docs["train"])
+    with pytest.raises(HanError, match="train fraction"):
+        prepare(yelp_slice, train_fraction=0)
+
+
+def test_tokenised_corpus_is_cached_on_disk_and_reused_only_for_the_same_input(tmp_path, monkeypatch, yelp_slice):
+    import han.text as text_module
+
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path))
+    texts = [e.text for e in yelp_slice.examples[:40]]
+    fresh = text_module.tokenize_corpus(texts)
+    assert fresh == [tokenize(t) for t in texts]
+    assert len(list(tmp_path.glob("tokens-*.json.gz"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tokenised again although cached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(text_module, "tokenize_document", refuse)
+        assert text_module.tokenize_corpus(texts) == fresh  # served from the cache
+        with pytest.raises(AssertionError, match="tokenised again"):
+            text_module.tokenize_corpus(texts, limits=TextLimits(max_words=5))  # other limits: other key
+        with pytest.raises(AssertionError, match="tokenised again"):
+            text_module.tokenize_corpus(texts[:-1] + [texts[-1] + " More."])  # other text: other key
+    (cached,) = tmp_path.glob("tokens-*.json.gz")
+    cached.write_bytes(b"not gzip")
+    assert text_module.tokenize_corpus(texts) == fresh  # a damaged file is recomputed and rewritten
+    assert text_module.tokenize_corpus(texts) == fresh
+    monkeypatch.setenv("HAN_CACHE", "off")
+    for path in tmp_path.iterdir():
+        path.unlink()
+    assert text_module.tokenize_corpus(texts) == fresh and not list(tmp_path.iterdir())
 
 
 def test_vocabulary_round_trips_through_vocab_txt(tmp_path):

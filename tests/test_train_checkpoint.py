@@ -262,3 +262,30 @@ def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_pat
     monkeypatch.setattr(training, "train_epoch", real_epoch)
     resumed = train(yelp_slice, tmp_path / "resumed", cfg, limits, resume=True)
     assert [(h["lr"], h["epoch"]) for h in resumed["history"]] == runs
+
+
+def test_word2vec_table_is_cached_per_corpus_vocabulary_and_seed(tmp_path, monkeypatch, yelp_slice):
+    import gensim.models
+
+    from han.embeddings import word2vec_embeddings
+    from han.text import tokenize_corpus
+    from han.vocab import Vocab
+
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path))
+    docs = tokenize_corpus([e.text for e in yelp_slice.examples[:300]])
+    sentences = [s for d in docs for s in d.sentences]
+    vocab = Vocab.build((d.sentences for d in docs), min_count=3)
+    table, summary = word2vec_embeddings(sentences, vocab, dim=20, seed=0, epochs=1)
+    assert len(list(tmp_path.glob("word2vec-*.safetensors"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("word2vec trained again although cached")
+
+    monkeypatch.setattr(gensim.models, "Word2Vec", refuse)
+    again, again_summary = word2vec_embeddings(sentences, vocab, dim=20, seed=0, epochs=1)
+    assert torch.equal(again, table) and again_summary == summary
+    for changed in ({"seed": 1}, {"epochs": 2}):
+        with pytest.raises(AssertionError, match="trained again"):
+            word2vec_embeddings(sentences, vocab, **({"dim": 20, "seed": 0, "epochs": 1} | changed))
+    with pytest.raises(AssertionError, match="trained again"):
+        word2vec_embeddings(sentences[:-1], vocab, dim=20, seed=0, epochs=1)
