@@ -4,7 +4,7 @@
     python scripts/reproduce.py train --set yelp --seeds 0 1 2 --variants att ave max
     python scripts/reproduce.py baselines --set yelp
     python scripts/reproduce.py bench
-    python scripts/reproduce.py investigate --seeds 0    # why HN-ATT is not ahead on Yelp: one change at a time
+    python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
     python scripts/reproduce.py paired                   # paired bootstrap of test accuracy differences (Yelp)
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
@@ -504,7 +504,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=[slug for slug, _, _ in INVESTIGATION],
                         help="investigate: these experiments only")
     parser.add_argument("--set", choices=list(SETS), action="append", help="default: every set")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="model seeds (default: 0 1 2 for train, 0 for investigate)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["att", "ave", "max"])
     args = parser.parse_args()
     sets = args.set or list(SETS)
@@ -513,9 +514,9 @@ def main() -> None:
             run_baselines(name)
     if args.step in ("all", "train"):
         for name in sets:
-            train_runs(name, args.seeds, args.variants)
+            train_runs(name, args.seeds or [0, 1, 2], args.variants)
     if args.step in ("all", "investigate"):
-        investigate(args.seeds, args.only)
+        investigate(args.seeds or [0], args.only)
     if args.step in ("all", "paired"):
         paired()
     if args.step in ("all", "bench"):
