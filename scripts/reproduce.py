@@ -9,8 +9,8 @@
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
 Trained runs go to runs/results/SET/VARIANT-seedN, their metrics to results/runs/ (committed, so the
-report needs no checkpoints); a run with metrics in either place is skipped (delete its
-results/runs/ file to train it again), an interrupted one resumed. Summaries go to results/*.json,
+report needs no checkpoints); a run with metrics in either place is skipped (delete both its
+results/runs/ file and its checkpoint to train it again), an interrupted one resumed. Summaries go to results/*.json,
 figures to docs/. Several `train` commands may run at once
 on different seeds or variants (give each OMP_NUM_THREADS=1 on a 2-core machine).
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import han  # noqa: E402
 from han import paper  # noqa: E402
 from han.baselines import majority, tfidf_logreg  # noqa: E402
-from han.data import read_dataset  # noqa: E402
+from han.data import Dataset, assign_splits, read_dataset  # noqa: E402
 from han.model import VARIANTS  # noqa: E402
 from han.text import TextLimits  # noqa: E402
 from han.train import TrainConfig, train  # noqa: E402
@@ -75,19 +75,25 @@ def run_dir(name: str, variant: str, seed: int) -> Path:
     return RUNS / name / f"{variant}-seed{seed}"
 
 
+def train_once(dataset: Dataset, cfg: TrainConfig, out: Path, kept: Path) -> None:
+    """Train into `out` unless done (an interrupted run resumes); keep its metrics.json at `kept`."""
+    if not kept.exists():
+        if not (out / "metrics.json").exists():
+            train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text((out / "metrics.json").read_text())
+    metrics = json.loads(kept.read_text())
+    print(f"{kept.relative_to(ROOT)}: test {metrics['test_accuracy']:.4f}, dev {metrics['dev_accuracy']:.4f}")
+
+
 def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
     spec = SETS[name]
     dataset = read_dataset(spec["paths"])
     for seed in seeds:
         for variant in variants:
             out = run_dir(name, variant, seed)
-            kept = RESULTS / "runs" / name / f"{out.name}.json"
-            if (out / "metrics.json").exists() or kept.exists():
-                print(f"{name} {out.name}: done ({kept.relative_to(ROOT)}), skipped")
-                continue
             cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
-            train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
-        keep_metrics(name)
+            train_once(dataset, cfg, out, RESULTS / "runs" / name / f"{out.name}.json")
 
 
 def investigate(seeds: list[int], only: list[str] | None = None) -> None:
@@ -100,16 +106,9 @@ def investigate(seeds: list[int], only: list[str] | None = None) -> None:
         for seed in seeds:
             for variant in INVESTIGATED:
                 out = ROOT / "runs" / "investigate" / slug / f"{variant}-seed{seed}"
-                kept = RESULTS / "investigate" / slug / f"{out.name}.json"
-                if kept.exists():
-                    print(f"{slug} {out.name}: done, skipped")
-                    continue
-                settings = spec["train"] | {"lrs": [0.1]} | change
-                cfg = TrainConfig(variant=variant, seed=seed, progress=False, **({"split_seed": 0} | settings))
-                metrics = train(dataset, out, cfg, TextLimits(), resume=(out / ".resume").exists())
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_text(json.dumps(metrics, indent=2) + "\n")
-                print(f"{slug} {out.name}: test {metrics['test_accuracy']:.4f}, dev {metrics['dev_accuracy']:.4f}")
+                settings = spec["train"] | {"lrs": [0.1]} | change  # split seed 0 unless the change sets one
+                cfg = TrainConfig(variant=variant, seed=seed, progress=False, **settings)
+                train_once(dataset, cfg, out, RESULTS / "investigate" / slug / f"{out.name}.json")
 
 
 def paired(name: str = "yelp", resamples: int = 10_000) -> None:
@@ -119,8 +118,6 @@ def paired(name: str = "yelp", resamples: int = 10_000) -> None:
     results/paired-NAME.json so the report needs no checkpoint.
     """
     import numpy as np
-
-    from han.data import assign_splits
 
     dataset = read_dataset(SETS[name]["paths"], with_unlabelled=False)
     parts, _ = assign_splits(dataset.examples, 0)
@@ -255,8 +252,8 @@ def paired_lines() -> list[str]:
              "| comparison | seeds | difference (points) | 95% interval | resamples with HN-ATT ahead |", "|---|---|---|---|---|"]
     for other, pair in result["pairs"].items():
         low, high = pair["ci95"]
-        lines.append(f"| HN-ATT - {VARIANTS[other]} | {len(pair['seeds'])} | {100 * pair['difference']:+.1f} | "
-                     f"{100 * low:+.1f} to {100 * high:+.1f} | {100 * pair['share_att_ahead']:.0f}% |")
+        lines.append(f"| HN-ATT - {VARIANTS[other]} | {len(pair['seeds'])} | {signed(100 * pair['difference'])} | "
+                     f"{signed(100 * low)} to {signed(100 * high)} | {100 * pair['share_att_ahead']:.0f}% |")
     return lines + [""]
 
 
@@ -312,7 +309,7 @@ def experiment_lines(results: dict[str, dict[str, dict | None]]) -> list[str]:
             lines.append(f"| {what[slug]} | " + " | ".join(pct(m["test_accuracy"]) if m else "not run" for m in (att, ave))
                          + " | - | - | - | - |")
             continue
-        lines.append(f"| {what[slug]} | {pct(att['test_accuracy'])} | {pct(ave['test_accuracy'])} | {difference:+.1f} | "
+        lines.append(f"| {what[slug]} | {pct(att['test_accuracy'])} | {pct(ave['test_accuracy'])} | {signed(difference)} | "
                      f"{pct(att['dev_accuracy'])} | {pct(ave['dev_accuracy'])} | "
                      f"{att['best_epoch']} / {ave['best_epoch']} |")
     return lines + [""]
@@ -348,7 +345,7 @@ def target_lines() -> list[str]:
         verdict = ("met" if not behind else f"not met: HN-ATT is not ahead of {_and(behind)}") + (
             f" so far ({_and(missing)} not run yet)" if missing else "")
         lines.append(f"- {spec['title']}: {verdict} (mean test accuracy, {seeds} seed(s) per model; "
-                     + ", ".join(f"{other} {100 * (att - value):+.1f}" for other, value in means.items())
+                     + ", ".join(f"{other} {signed(100 * (att - value))}" for other, value in means.items())
                      + " points for HN-ATT).")
     return lines + [""]
 
@@ -360,7 +357,7 @@ def _other_splits(results: dict[str, dict[str, dict | None]]) -> str:
         values = [pair[v]["dev_accuracy"] - pair[v]["test_accuracy"]
                   for slug, pair in results.items() if slug.startswith("split-") and pair[v]]
         if values:
-            parts.append(f"{VARIANTS[v]} {' and '.join(f'{100 * x:+.1f}' for x in values)}")
+            parts.append(f"{VARIANTS[v]} {' and '.join(signed(100 * x) for x in values)}")
     return f" (on splits 1 and 2, dev minus test is {_and(parts)})" if parts else ""
 
 
@@ -378,7 +375,7 @@ def investigation_reading(runs: dict[str, list[dict]], results: dict[str, dict[s
     low, high = min(splits), max(splits)
     if len(splits) > 1:
         lines.append(f"- **Test sample.** With the same model seed on {len(splits)} different 80/10/10 splits of the "
-                     "same reviews, HN-ATT minus HN-AVE on test is " + ", ".join(f"{g:+.1f}" for g in splits)
+                     "same reviews, HN-ATT minus HN-AVE on test is " + ", ".join(signed(g) for g in splits)
                      + " points" + (": the sign depends on which 1,500 reviews form the test set." if low < 0 < high
                                     else "."))
     best = {v: statistics.mean(m["best_epoch"] for m in runs[v]) for v in INVESTIGATED if runs.get(v)}
@@ -395,9 +392,9 @@ def investigation_reading(runs: dict[str, list[dict]], results: dict[str, dict[s
     outside = []
     if moved and len(splits) > 1:
         inside = [named[s] for s, g in moved.items() if low <= g <= high]
-        outside = [f"{named[s]} ({g:+.1f})" for s, g in moved.items() if not low <= g <= high]
+        outside = [f"{named[s]} ({signed(g)})" for s, g in moved.items() if not low <= g <= high]
         lines.append(f"- **Settings.** With {_and(inside) or 'none of the changes'}, the gap stays within the "
-                     f"range the test sample alone produces ({low:+.1f} to {high:+.1f})"
+                     f"range the test sample alone produces ({signed(low)} to {signed(high)})"
                      + (f"; outside it: {', '.join(outside)}." if outside else "."))
     optimism = {v: [m["dev_accuracy"] - m["test_accuracy"] for m in runs.get(v, [])]
                 + [pair[v]["dev_accuracy"] - pair[v]["test_accuracy"] for slug, pair in results.items()
@@ -415,7 +412,7 @@ def investigation_reading(runs: dict[str, list[dict]], results: dict[str, dict[s
              if slug in gaps]
     if len(sizes) > 1:
         lines.append(f"- **Data size.** HN-ATT minus HN-AVE when trained on {_and([label for label, _ in sizes])} "
-                     f"of the 12,000 training reviews: {_and([f'{g:+.1f}' for _, g in sizes])} points"
+                     f"of the 12,000 training reviews: {_and([signed(g) for _, g in sizes])} points"
                      + ("; HN-ATT's deficit shrinks as the training set grows, the direction the paper's far larger "
                         "sets point to, though by less than the test sample moves it." if
                         all(a < b for (_, a), (_, b) in zip(sizes, sizes[1:])) and sizes[-1][1] < 0 else "."))
