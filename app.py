@@ -33,13 +33,16 @@ def card(model) -> None:
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
             f"**Vocabulary:** {len(model.vocab):,} words; "
             f"embeddings: {config.get('embeddings', {}).get('method', '?')}  \n"
-            f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}")
+            f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
+        )
 
 
 def page() -> None:
     st.title("Hierarchical Attention Networks: what do they attend to?")
-    st.caption("Yang et al. (2016). Red blocks show sentence weights, blue words the word weights "
-               "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare (left).")
+    st.caption(
+        "Yang et al. (2016). Red blocks show sentence weights, blue words the word weights "
+        "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare (left)."
+    )
     models = ui.choose_set()
     columns = st.columns(len(models))
     for column, path in zip(columns, models.values()):

@@ -37,7 +37,7 @@ def guard(page: Callable[[], None]) -> None:
         page()
     except HanError as e:
         st.error(str(e))
-    except Exception as e:  # noqa: BLE001  the app must keep running whatever happens
+    except Exception as e:
         log.error("unexpected error\n%s", traceback.format_exc())
         st.error(f"Something went wrong: {type(e).__name__}: {e}")
 
@@ -45,8 +45,9 @@ def guard(page: Callable[[], None]) -> None:
 # ----------------------------------------------------------------------------- state
 
 
-def remembered(widget: Callable, label: str, key: str, default: Any, options: Sequence | None = None,
-               **kwargs: Any) -> Any:
+def remembered(
+    widget: Callable, label: str, key: str, default: Any, options: Sequence | None = None, **kwargs: Any
+) -> Any:
     """Draw `widget` under `key`, its value surviving page switches and error runs.
 
     Streamlit forgets a widget's value in any run that does not draw it (another page, or a
@@ -92,8 +93,15 @@ def choose_set() -> dict[str, Path]:
 def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, han.Classifier]:
     """Sidebar picker of one model of the set (HN-ATT by default)."""
     variants = list(models)
-    variant = remembered(st.sidebar.radio, "Model", key, "att" if "att" in variants else variants[-1], variants,
-                         format_func=VARIANTS.get, horizontal=True)
+    variant = remembered(
+        st.sidebar.radio,
+        "Model",
+        key,
+        "att" if "att" in variants else variants[-1],
+        variants,
+        format_func=VARIANTS.get,
+        horizontal=True,
+    )
     return variant, load_model(models[variant])
 
 
@@ -150,38 +158,62 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
 
     Returns (text, gold label or None); (None, None) while there is nothing to show yet.
     """
-    remembered(st.sidebar.text_input, "Data files for test documents", "data_override", "",
-               placeholder="as recorded in the checkpoint", help="Where the checkpoint's data is on this "
-               "machine, if not where it was trained; several files separated by ';'.")
+    remembered(
+        st.sidebar.text_input,
+        "Data files for test documents",
+        "data_override",
+        "",
+        placeholder="as recorded in the checkpoint",
+        help="Where the checkpoint's data is on this "
+        "machine, if not where it was trained; several files separated by ';'.",
+    )
     sources = ["Example review", "Paste text", "Upload .txt"]
     if data_present(model):
         sources.append("Test document")
     source = remembered(st.radio, "Document", f"{key}_source", sources[0], sources, horizontal=True)
     if source == "Example review":
         options = examples()
-        chosen = remembered(st.selectbox, "Our own example reviews", f"{key}_example", 0, range(len(options)),
-                            format_func=lambda i: options[i]["title"])
+        chosen = remembered(
+            st.selectbox,
+            "Our own example reviews",
+            f"{key}_example",
+            0,
+            range(len(options)),
+            format_func=lambda i: options[i]["title"],
+        )
         return options[chosen]["text"], None
     if source == "Paste text":
         with st.form(f"{key}_form"):
-            text = remembered(st.text_area, "Review text", f"{key}_text", "", height=180,
-                              placeholder="Paste a review; sentences are split automatically.")
+            text = remembered(
+                st.text_area,
+                "Review text",
+                f"{key}_text",
+                "",
+                height=180,
+                placeholder="Paste a review; sentences are split automatically.",
+            )
             st.form_submit_button("Explain", type="primary")
         if not text or not text.strip():
             st.info("Paste a review and press Explain.")
             return None, None
         return text, None
     if source == "Upload .txt":
-        upload = st.file_uploader("A UTF-8 text file", type=["txt"], key=f"{key}_upload",
-                                  max_upload_size=MAX_UPLOAD_MB)
+        upload = st.file_uploader("A UTF-8 text file", type=["txt"], key=f"{key}_upload", max_upload_size=MAX_UPLOAD_MB)
         if upload is None:
             return None, None
         return decode_text(upload.getvalue(), upload.name), None
     documents = test_documents(model)
     if st.session_state.get(f"{key}_test", 0) >= len(documents):  # remembered from a larger test split
         st.session_state[f"{key}_test"] = 0
-    index = remembered(st.number_input, f"Test document (0-{len(documents) - 1})", f"{key}_test", 0,
-                       min_value=0, max_value=len(documents) - 1, step=1)
+    index = remembered(
+        st.number_input,
+        f"Test document (0-{len(documents) - 1})",
+        f"{key}_test",
+        0,
+        min_value=0,
+        max_value=len(documents) - 1,
+        step=1,
+    )
     example = documents[int(index)]
     text = example.text if example.text is not None else "\n".join(" ".join(s) for s in example.sentences or [])
     return text, example.label
@@ -195,27 +227,45 @@ def show_document(explanation: dict, raw: bool = False) -> None:
     st.html(to_html(explanation, raw=raw))
     if explanation["truncated"]:
         cut = ", ".join(f"{n} {what}" for what, n in explanation["truncated"].items())
-        st.warning(f"The document was cut at the model's limits ({cut} dropped; "
-                   f"limits: {explanation['limits']['max_sentences']} sentences, "
-                   f"{explanation['limits']['max_words']} words per sentence).")
+        st.warning(
+            f"The document was cut at the model's limits ({cut} dropped; "
+            f"limits: {explanation['limits']['max_sentences']} sentences, "
+            f"{explanation['limits']['max_words']} words per sentence)."
+        )
 
 
 def probability_chart(explanation: dict, gold: str | None = None, height: int = 260) -> go.Figure:
     labels = list(explanation["probabilities"])
     values = list(explanation["probabilities"].values())
     colors = ["#2563eb" if label == explanation["label"] else "#93c5fd" for label in labels]
-    figure = go.Figure(go.Bar(x=labels, y=values, marker_color=colors,
-                              text=[f"{v:.2f}" for v in values], textposition="outside"))
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), yaxis_range=[0, 1.1],
-                         xaxis_title="rating" + (f" (gold: {gold})" if gold else ""),
-                         yaxis_title="probability", xaxis_type="category")
+    figure = go.Figure(
+        go.Bar(x=labels, y=values, marker_color=colors, text=[f"{v:.2f}" for v in values], textposition="outside")
+    )
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        yaxis_range=[0, 1.1],
+        xaxis_title="rating" + (f" (gold: {gold})" if gold else ""),
+        yaxis_title="probability",
+        xaxis_type="category",
+    )
     return figure
 
 
 def confusion_chart(matrix: list[list[int]], labels: list[str], title: str) -> go.Figure:
-    figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", showscale=False,
-                                  text=matrix, texttemplate="%{text}"))
-    figure.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                         xaxis_title="predicted", yaxis_title="gold", xaxis_type="category",
-                         yaxis_type="category", yaxis_autorange="reversed")
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix, x=labels, y=labels, colorscale="Blues", showscale=False, text=matrix, texttemplate="%{text}"
+        )
+    )
+    figure.update_layout(
+        title=title,
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="predicted",
+        yaxis_title="gold",
+        xaxis_type="category",
+        yaxis_type="category",
+        yaxis_autorange="reversed",
+    )
     return figure

@@ -21,8 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import han  # noqa: E402
-from han.checkpoint import discover  # noqa: E402
+import han
+from han.checkpoint import discover
 
 
 def long_review(n_sentences: int = 30) -> str:
@@ -57,8 +57,9 @@ def first_page_seconds() -> float:
     """Home page rendered in a fresh Python process: imports, model loads and all."""
     import subprocess
 
-    result = subprocess.run([sys.executable, "-c", FIRST_PAGE.format(app=str(ROOT / "app.py"))],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_PAGE.format(app=str(ROOT / "app.py"))], capture_output=True, text=True, check=True
+    )
     return float(result.stdout.strip().splitlines()[-1])
 
 
@@ -70,7 +71,9 @@ def main() -> None:
     text = long_review()
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(f"document: {len(text.split())} words in 30 sentences\n")
-    print(f"{'model':8} {'load ms':>8} {'tokenise ms':>12} {'model ms (median/max)':>22} {'explain ms (median/max)':>24}")
+    print(
+        f"{'model':8} {'load ms':>8} {'tokenise ms':>12} {'model ms (median/max)':>22} {'explain ms (median/max)':>24}"
+    )
     for variant, path in discover(args.set).items():
         start = time.perf_counter()
         model = han.load(path)
@@ -80,8 +83,10 @@ def main() -> None:
         tokenise, _ = time_ms(lambda: model.tokenize(text), args.repeats)
         model_med, model_max = time_ms(lambda: next(model.analyse([doc])), args.repeats)
         full_med, full_max = time_ms(lambda: model.explain(text), args.repeats)
-        print(f"{model.name:8} {load_ms:8.0f} {tokenise:12.1f} {model_med:13.1f} / {model_max:6.1f} "
-              f"{full_med:15.1f} / {full_max:6.1f}")
+        print(
+            f"{model.name:8} {load_ms:8.0f} {tokenise:12.1f} {model_med:13.1f} / {model_max:6.1f} "
+            f"{full_med:15.1f} / {full_max:6.1f}"
+        )
     print(f"\nfirst page (home, fresh process, AppTest): {first_page_seconds():.2f} s")
 
 

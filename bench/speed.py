@@ -57,10 +57,10 @@ def use_native_gru() -> None:
             super().__init__()
             self.gru = nn.GRU(input_dim, hidden, bidirectional=True)
 
-        def forward(self, packed):  # noqa: ANN001, ANN201
+        def forward(self, packed):
             return self.gru(packed)[0].data  # same packed order as the input
 
-    def native_unpack(packed, max_length):  # noqa: ANN001, ANN202
+    def native_unpack(packed, max_length):
         h, lengths = pad_packed_sequence(packed, batch_first=True, total_length=max_length)
         return h, torch.arange(max_length) < lengths.unsqueeze(1)
 
@@ -103,8 +103,13 @@ def child(config: dict, docs: int, epochs: int, threads: int) -> dict:
             model(collate([everything[i] for i in indices], padded=config["padded"]))
     infer_rate = len(everything) / (time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"train_docs_per_s": train_rate, "infer_docs_per_s": infer_rate, "peak_over_baseline_mb": peak - baseline,
-            "train_docs": len(train_docs), "infer_docs": len(everything)}
+    return {
+        "train_docs_per_s": train_rate,
+        "infer_docs_per_s": infer_rate,
+        "peak_over_baseline_mb": peak - baseline,
+        "train_docs": len(train_docs),
+        "infer_docs": len(everything),
+    }
 
 
 def main() -> None:
@@ -117,20 +122,39 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(json.loads(args.child), args.docs, args.epochs, args.threads)))
         return
-    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} torch threads; "
-          f"data: first {args.docs} reviews of {DATA.name}, {args.epochs} epoch(s)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {args.threads} torch threads; "
+        f"data: first {args.docs} reviews of {DATA.name}, {args.epochs} epoch(s)"
+    )
     header = f"{'configuration':40} {'train docs/s':>12} {'x':>5} {'infer docs/s':>12} {'x':>5} {'peak MB':>8}"
     print(header + "\n" + "-" * len(header))
     first = None
     for config in CONFIGS:
-        output = subprocess.run([sys.executable, __file__, "--child", json.dumps(config), "--docs", str(args.docs),
-                                 "--epochs", str(args.epochs), "--threads", str(args.threads)],
-                                cwd=ROOT, capture_output=True, text=True, check=True)
+        output = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                json.dumps(config),
+                "--docs",
+                str(args.docs),
+                "--epochs",
+                str(args.epochs),
+                "--threads",
+                str(args.threads),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         result = json.loads(output.stdout.strip().splitlines()[-1])
         first = first or result
-        print(f"{config['name']:40} {result['train_docs_per_s']:12.0f} "
-              f"{result['train_docs_per_s'] / first['train_docs_per_s']:5.2f} {result['infer_docs_per_s']:12.0f} "
-              f"{result['infer_docs_per_s'] / first['infer_docs_per_s']:5.2f} {result['peak_over_baseline_mb']:8.0f}")
+        print(
+            f"{config['name']:40} {result['train_docs_per_s']:12.0f} "
+            f"{result['train_docs_per_s'] / first['train_docs_per_s']:5.2f} {result['infer_docs_per_s']:12.0f} "
+            f"{result['infer_docs_per_s'] / first['infer_docs_per_s']:5.2f} {result['peak_over_baseline_mb']:8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Hierarchical Attention Networks (Yang et al. 2016) for document classification.
 
-    import han
-    model = han.load("assets/yelp/att")
-    model.predict(["The food was great."])   # [{"label": "5", "probabilities": {...}}]
-    model.explain("The food was great.")     # sentences, tokens, sentence and word weights
+import han
+model = han.load("assets/yelp/att")
+model.predict(["The food was great."])   # [{"label": "5", "probabilities": {...}}]
+model.explain("The food was great.")     # sentences, tokens, sentence and word weights
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-from .classifier import Classifier  # noqa: E402
-from .errors import HanError  # noqa: E402
+from .classifier import Classifier
+from .errors import HanError
 
 
 def load(directory: str | Path) -> Classifier:
@@ -21,4 +21,4 @@ def load(directory: str | Path) -> Classifier:
     return Classifier.load(directory)
 
 
-__all__ = ["Classifier", "HanError", "load", "__version__"]
+__all__ = ["Classifier", "HanError", "__version__", "load"]

@@ -17,12 +17,18 @@ from .text import TextLimits, decode_text
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", nargs="+", required=True, metavar="PATH",
-                        help="CSV/TSV/JSON-lines (.gz ok), aclImdb archive or folder, Tang .ss files")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="CSV/TSV/JSON-lines (.gz ok), aclImdb archive or folder, Tang .ss files",
+    )
     parser.add_argument("--text-col", help="text column of CSV/TSV/JSON (default: auto-detect)")
     parser.add_argument("--label-col", help="label column of CSV/TSV/JSON (default: auto-detect)")
-    parser.add_argument("--max-docs", type=int, help="use at most N labelled documents "
-                        "(the first N; a seeded random N for aclImdb)")
+    parser.add_argument(
+        "--max-docs", type=int, help="use at most N labelled documents (the first N; a seeded random N for aclImdb)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--w2v-epochs", type=int, default=5)
     train.add_argument("--min-count", type=int, default=6, help="min training occurrences of a word")
     train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
-    train.add_argument("--train-fraction", type=float, default=1.0,
-                       help="use a seeded share of the train split (learning curves)")
+    train.add_argument(
+        "--train-fraction", type=float, default=1.0, help="use a seeded share of the train split (learning curves)"
+    )
     train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
@@ -52,16 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-words", type=int, default=TextLimits.max_words, help="per sentence")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
     train.add_argument("--half", action="store_true", help="store fp16 weights")
-    train.add_argument("--no-unlabelled", action="store_true",
-                       help="do not add aclImdb train/unsup text to word2vec")
+    train.add_argument("--no-unlabelled", action="store_true", help="do not add aclImdb train/unsup text to word2vec")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on labelled data (JSON)")
     evaluate.add_argument("--checkpoint", required=True)
     _data_args(evaluate)
-    evaluate.add_argument("--split", choices=["train", "dev", "test"],
-                          help="only this split, re-made with the checkpoint's recorded seed")
+    evaluate.add_argument(
+        "--split", choices=["train", "dev", "test"], help="only this split, re-made with the checkpoint's recorded seed"
+    )
 
     explain = commands.add_parser("explain", help="sentence and word weights of one document (JSON)")
     explain.add_argument("--checkpoint", required=True)
@@ -83,27 +90,49 @@ def run_train(args: argparse.Namespace) -> dict:
     from .data import read_dataset
     from .train import TrainConfig, train
 
-    dataset = read_dataset(args.data, args.text_col, args.label_col, args.max_docs,
-                           with_unlabelled=not args.no_unlabelled, seed=args.split_seed)
-    cfg = TrainConfig(variant=args.variant, epochs=args.epochs, batch_size=args.batch_size,
-                      lrs=list(args.lr), seed=args.seed, split_seed=args.split_seed, embeddings=args.embeddings,
-                      w2v_epochs=args.w2v_epochs, min_count=args.min_count, max_vocab=args.max_vocab,
-                      train_fraction=args.train_fraction, bucket=not args.no_bucket, dropout=args.dropout,
-                      patience=args.patience, clip=args.clip, device=args.device, half=args.half, progress=not args.quiet)
+    dataset = read_dataset(
+        args.data,
+        args.text_col,
+        args.label_col,
+        args.max_docs,
+        with_unlabelled=not args.no_unlabelled,
+        seed=args.split_seed,
+    )
+    cfg = TrainConfig(
+        variant=args.variant,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lrs=list(args.lr),
+        seed=args.seed,
+        split_seed=args.split_seed,
+        embeddings=args.embeddings,
+        w2v_epochs=args.w2v_epochs,
+        min_count=args.min_count,
+        max_vocab=args.max_vocab,
+        train_fraction=args.train_fraction,
+        bucket=not args.no_bucket,
+        dropout=args.dropout,
+        patience=args.patience,
+        clip=args.clip,
+        device=args.device,
+        half=args.half,
+        progress=not args.quiet,
+    )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
     return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}
 
 
-def _read_for(model, args: argparse.Namespace, like_training: bool):  # noqa: ANN001, ANN202
+def _read_for(model, args: argparse.Namespace, like_training: bool):
     """Read --data; with `like_training`, options not given default to how training read it,
     so that the checkpoint's split can be made again."""
     from .data import read_dataset, read_like
 
     if like_training:
         return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs)
-    return read_dataset(args.data, args.text_col, args.label_col, args.max_docs, with_unlabelled=False,
-                        seed=model.split_seed)
+    return read_dataset(
+        args.data, args.text_col, args.label_col, args.max_docs, with_unlabelled=False, seed=model.split_seed
+    )
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
@@ -141,7 +170,7 @@ def run_stats(args: argparse.Namespace) -> dict:
     dataset = _read_for(model, args, like_training=True)
     table = collect(model, dataset, split=args.split, max_docs=args.sample)
     save(table, Path(args.out))
-    return {"out": args.out, "occurrences": int(len(table.word)), "documents": table.documents}
+    return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
 
 
 def _read_bytes(path: Path) -> bytes:

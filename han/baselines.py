@@ -17,8 +17,10 @@ C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
 def _texts(dataset: Dataset, indices: list[int]) -> list[str]:
     examples = dataset.examples
-    return [examples[i].text if examples[i].text is not None else
-            " ".join(" ".join(s) for s in examples[i].sentences or []) for i in indices]
+    return [
+        examples[i].text if examples[i].text is not None else " ".join(" ".join(s) for s in examples[i].sentences or [])
+        for i in indices
+    ]
 
 
 def majority(dataset: Dataset, split_seed: int = 0) -> dict:
@@ -48,5 +50,10 @@ def tfidf_logreg(dataset: Dataset, split_seed: int = 0, c_grid: tuple[float, ...
             best = (dev, c, model)
     dev_accuracy, c, model = best
     test = confusion_metrics(target["test"], model.predict(x["test"]).tolist(), labels)
-    return {"dev": float(dev_accuracy), "test": test["accuracy"], "C": c, "features": x_train.shape[1],
-            "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "dev": float(dev_accuracy),
+        "test": test["accuracy"],
+        "C": c,
+        "features": x_train.shape[1],
+        "seconds": round(time.perf_counter() - start, 1),
+    }

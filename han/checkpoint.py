@@ -22,8 +22,7 @@ FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
 FORMAT = "han-checkpoint/1"
 
 
-def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict,
-         half: bool = False) -> None:
+def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict, half: bool = False) -> None:
     """Write a checkpoint; `half` stores fp16 weights (half the size, loaded back as fp32)."""
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -47,8 +46,7 @@ def read_json(path: Path) -> dict:
     except UnicodeDecodeError:
         raise HanError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise HanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); "
-                       "the file may be truncated") from None
+        raise HanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); the file may be truncated") from None
     if not isinstance(data, dict):
         raise HanError(f"{path}: expected a JSON object")
     return data
@@ -70,15 +68,18 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
     metrics = read_json(directory / "metrics.json")
     model_config = _model_config(directory / "config.json", config)
     if len(config.get("labels", [])) != model_config.n_classes:
-        raise HanError(f"{directory / 'config.json'}: 'labels' must list {model_config.n_classes} "
-                       "class names (model.n_classes)")
+        raise HanError(
+            f"{directory / 'config.json'}: 'labels' must list {model_config.n_classes} class names (model.n_classes)"
+        )
     try:
         vocab = Vocab.load(directory / "vocab.txt")
     except (ValueError, UnicodeDecodeError) as e:
         raise HanError(f"{directory / 'vocab.txt'}: {e}") from None
     if len(vocab) != model_config.vocab_size:
-        raise HanError(f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says "
-                       f"vocab_size {model_config.vocab_size}")
+        raise HanError(
+            f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says "
+            f"vocab_size {model_config.vocab_size}"
+        )
     model = HAN(model_config)
     model.load_state_dict(_load_weights(directory / "model.safetensors", model))
     model.eval()
@@ -87,8 +88,7 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
 
 def _model_config(path: Path, config: dict) -> ModelConfig:
     if config.get("format") != FORMAT:
-        raise HanError(f"{path}: not a HAN checkpoint config (format {config.get('format')!r}, "
-                       f"expected {FORMAT!r})")
+        raise HanError(f"{path}: not a HAN checkpoint config (format {config.get('format')!r}, expected {FORMAT!r})")
     raw = config.get("model")
     names = {f.name for f in fields(ModelConfig)}
     if not isinstance(raw, dict) or not {"vocab_size", "n_classes"} <= raw.keys():
@@ -109,13 +109,17 @@ def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:
     missing = sorted(expected.keys() - state.keys())
     unexpected = sorted(state.keys() - expected.keys())
     if missing or unexpected:
-        raise HanError(f"{path}: tensors do not match config.json's model "
-                       f"(missing: {', '.join(missing) or 'none'}; "
-                       f"unexpected: {', '.join(unexpected) or 'none'})")
+        raise HanError(
+            f"{path}: tensors do not match config.json's model "
+            f"(missing: {', '.join(missing) or 'none'}; "
+            f"unexpected: {', '.join(unexpected) or 'none'})"
+        )
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
-            raise HanError(f"{path}: tensor {name} has shape {tuple(tensor.shape)}, config.json "
-                           f"implies {tuple(expected[name].shape)}")
+            raise HanError(
+                f"{path}: tensor {name} has shape {tuple(tensor.shape)}, config.json "
+                f"implies {tuple(expected[name].shape)}"
+            )
     return {k: v.to(expected[k].dtype) for k, v in state.items()}
 
 
@@ -128,14 +132,19 @@ def discover(folder: str | Path) -> dict[str, Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise HanError(f"{folder}: no such folder")
-    candidates = [folder] if (folder / "config.json").is_file() else sorted(
-        p for p in folder.iterdir() if (p / "config.json").is_file())
+    candidates = (
+        [folder]
+        if (folder / "config.json").is_file()
+        else sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
+    )
     found: dict[str, Path] = {}
     for path in candidates:
         variant = read_json(path / "config.json").get("model", {}).get("variant")
         if variant in VARIANTS:
             found.setdefault(variant, path)
     if not found:
-        raise HanError(f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
-                       "model.safetensors and metrics.json)")
+        raise HanError(
+            f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
+            "model.safetensors and metrics.json)"
+        )
     return {variant: found[variant] for variant in VARIANTS if variant in found}  # Table 2's order

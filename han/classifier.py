@@ -37,8 +37,7 @@ class DocResult:
 class Classifier:
     """A HAN model with its vocabulary, labels, text limits and training record."""
 
-    def __init__(self, model: HAN, vocab: Vocab, config: dict, metrics: dict,
-                 path: Path | None = None) -> None:
+    def __init__(self, model: HAN, vocab: Vocab, config: dict, metrics: dict, path: Path | None = None) -> None:
         self.model = model.eval()
         self.vocab = vocab
         self.config = config
@@ -104,8 +103,9 @@ class Classifier:
             word_weights = split_word_weights(out.word_weights, batch)
             for row, i in enumerate(indices):
                 n = len(encoded[i])
-                results[i] = DocResult(probabilities[row].tolist(),
-                                       sentence_weights[row, :n].tolist(), word_weights[row])
+                results[i] = DocResult(
+                    probabilities[row].tolist(), sentence_weights[row, :n].tolist(), word_weights[row]
+                )
             while next_index in results:  # yield in input order as soon as possible
                 yield results.pop(next_index)
                 next_index += 1
@@ -116,8 +116,7 @@ class Classifier:
         return [self._prediction(r) for r in self.analyse(docs)]
 
     def _prediction(self, result: DocResult) -> dict:
-        return {"label": self.labels[result.predicted],
-                "probabilities": dict(zip(self.labels, result.probabilities))}
+        return {"label": self.labels[result.predicted], "probabilities": dict(zip(self.labels, result.probabilities))}
 
     def explain(self, text: str | Tokenized) -> dict:
         """Sentences, tokens, sentence and word weights, prediction and probabilities.
@@ -129,15 +128,27 @@ class Classifier:
         result = next(self.analyse([doc]))
         shown = display_weights(result.sentence_weights, result.word_weights)
         sentences = [
-            {"tokens": tokens, "weight": p_s, "word_weights": p_w, "display_weights": d,
-             "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens]}
-            for tokens, p_s, p_w, d in zip(doc.sentences, result.sentence_weights,
-                                           result.word_weights, shown)
+            {
+                "tokens": tokens,
+                "weight": p_s,
+                "word_weights": p_w,
+                "display_weights": d,
+                "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens],
+            }
+            for tokens, p_s, p_w, d in zip(doc.sentences, result.sentence_weights, result.word_weights, shown)
         ]
-        return {"model": self.name, "variant": self.variant, **self._prediction(result),
-                "sentences": sentences, "truncated": doc.truncated,
-                "limits": {"max_sentences": self.limits.max_sentences,
-                           "max_words": self.limits.max_words, "max_chars": self.limits.max_chars}}
+        return {
+            "model": self.name,
+            "variant": self.variant,
+            **self._prediction(result),
+            "sentences": sentences,
+            "truncated": doc.truncated,
+            "limits": {
+                "max_sentences": self.limits.max_sentences,
+                "max_words": self.limits.max_words,
+                "max_chars": self.limits.max_chars,
+            },
+        }
 
     def predict_examples(self, examples: Sequence[Example]) -> list[str | None]:
         """Predicted label per example (raw or pre-tokenised); None for an empty document."""
@@ -153,8 +164,9 @@ class Classifier:
         examples = data.examples if isinstance(data, Dataset) else list(data)
         unknown = sorted({e.label for e in examples} - set(self.labels))
         if unknown:
-            raise HanError(f"labels {', '.join(unknown)} are not among the checkpoint's labels "
-                           f"({', '.join(self.labels)})")
+            raise HanError(
+                f"labels {', '.join(unknown)} are not among the checkpoint's labels ({', '.join(self.labels)})"
+            )
         predicted = self.predict_examples(examples)
         kept = [i for i, label in enumerate(predicted) if label is not None]
         if not kept:
@@ -174,8 +186,9 @@ def confusion_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Seq
     return {
         "accuracy": sum(matrix[i][i] for i in range(k)) / n if n else 0.0,
         "n": n,
-        "per_class_accuracy": {labels[i]: (matrix[i][i] / sum(matrix[i]) if sum(matrix[i]) else None)
-                               for i in range(k)},
+        "per_class_accuracy": {
+            labels[i]: (matrix[i][i] / sum(matrix[i]) if sum(matrix[i]) else None) for i in range(k)
+        },
         "confusion_matrix": matrix,
         "labels": list(labels),
     }

@@ -72,7 +72,7 @@ def sort_labels(names: set[str] | list[str]) -> list[str]:
 
 
 def normalize_label(value: object) -> str:
-    """"5", 5, "5.0" and "Review Stars: 5.0" all become "5"; other strings are kept stripped."""
+    """ "5", 5, "5.0" and "Review Stars: 5.0" all become "5"; other strings are kept stripped."""
     text = str(value).strip()
     match = _NUMBER.search(text)
     if match and (_NUMBER.fullmatch(text) or ":" in text):
@@ -105,15 +105,15 @@ def _table_rows(path: Path) -> Iterator[dict]:
             yield from csv.DictReader(f, delimiter="\t" if name.endswith(".tsv") else ",")
 
 
-def _pick_columns(path: Path, columns: Sequence[str], text_col: str | None, label_col: str | None
-                  ) -> tuple[str, str, str]:
+def _pick_columns(
+    path: Path, columns: Sequence[str], text_col: str | None, label_col: str | None
+) -> tuple[str, str, str]:
     """Choose text and label columns; returns (text, label, layout name)."""
     if text_col or label_col:
         text_col, label_col = text_col or "text", label_col or "label"
         missing = [c for c in (text_col, label_col) if c not in columns]
         if missing:
-            raise HanError(f"{path}: no column {', '.join(map(repr, missing))}; "
-                           f"columns are {', '.join(columns)}")
+            raise HanError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {', '.join(columns)}")
         return text_col, label_col, "custom"
     if "text" in columns and "stars" in columns:
         return "text", "stars", "yelp-stars"
@@ -121,12 +121,15 @@ def _pick_columns(path: Path, columns: Sequence[str], text_col: str | None, labe
         return "text", "label2", "yelp-label2"
     if "text" in columns and "label" in columns:
         return "text", "label", "text-label"
-    raise HanError(f"{path}: cannot tell the text and label columns among {', '.join(columns)}; "
-                   "name them with --text-col and --label-col")
+    raise HanError(
+        f"{path}: cannot tell the text and label columns among {', '.join(columns)}; "
+        "name them with --text-col and --label-col"
+    )
 
 
-def read_table(path: Path, text_col: str | None = None, label_col: str | None = None,
-               max_docs: int | None = None) -> tuple[list[Example], dict]:
+def read_table(
+    path: Path, text_col: str | None = None, label_col: str | None = None, max_docs: int | None = None
+) -> tuple[list[Example], dict]:
     """Read a CSV / TSV / JSON-lines file of labelled reviews."""
     examples: list[Example] = []
     skipped_empty = 0
@@ -149,9 +152,14 @@ def read_table(path: Path, text_col: str | None = None, label_col: str | None = 
             break
     if not layout:
         raise HanError(f"{path}: the file holds no rows")
-    return examples, {"path": str(path), "format": f"table/{layout}", "text_col": text_col,
-                      "label_col": label_col, "documents": len(examples),
-                      "skipped_empty": skipped_empty}
+    return examples, {
+        "path": str(path),
+        "format": f"table/{layout}",
+        "text_col": text_col,
+        "label_col": label_col,
+        "documents": len(examples),
+        "skipped_empty": skipped_empty,
+    }
 
 
 def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -167,8 +175,9 @@ def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
                 yield member.name, archive.extractfile(member).read()
 
 
-def read_imdb(path: Path, with_unlabelled: bool = True, max_docs: int | None = None,
-              seed: int = 0) -> tuple[list[Example], list[str], dict]:
+def read_imdb(
+    path: Path, with_unlabelled: bool = True, max_docs: int | None = None, seed: int = 0
+) -> tuple[list[Example], list[str], dict]:
     """aclImdb: labelled train/test reviews (rating from the file name) and train/unsup text.
 
     `max_docs` keeps a seeded random sample, since the archive is ordered by split and label.
@@ -188,8 +197,11 @@ def read_imdb(path: Path, with_unlabelled: bool = True, max_docs: int | None = N
     if max_docs is not None and max_docs < len(examples):
         examples = random.Random(seed).sample(examples, max_docs)
         unlabelled = unlabelled[:max_docs]
-    return examples, unlabelled, {"path": str(path), "format": "aclImdb",
-                                  "documents": len(examples), "unlabelled": len(unlabelled)}
+    return (
+        examples,
+        unlabelled,
+        {"path": str(path), "format": "aclImdb", "documents": len(examples), "unlabelled": len(unlabelled)},
+    )
 
 
 def read_tang(path: Path, max_docs: int | None = None) -> tuple[list[Example], dict]:
@@ -202,23 +214,35 @@ def read_tang(path: Path, max_docs: int | None = None) -> tuple[list[Example], d
                 continue
             fields = line.rstrip("\r\n").split("\t\t")
             if len(fields) != 4:
-                raise HanError(f"{path}: line {n} has {len(fields)} fields separated by two tabs, "
-                               "expected 4 (user, product, rating, text)")
+                raise HanError(
+                    f"{path}: line {n} has {len(fields)} fields separated by two tabs, "
+                    "expected 4 (user, product, rating, text)"
+                )
             sentences = [s.split() for s in fields[3].split("<sssss>")]
-            examples.append(Example(label=normalize_label(fields[2]),
-                                    sentences=[s for s in sentences if s],
-                                    split=match.group(1) if match else None))
+            examples.append(
+                Example(
+                    label=normalize_label(fields[2]),
+                    sentences=[s for s in sentences if s],
+                    split=match.group(1) if match else None,
+                )
+            )
             if max_docs is not None and len(examples) >= max_docs:
                 break
     return examples, {"path": str(path), "format": "tang2015", "documents": len(examples)}
 
 
-def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
-                 label_col: str | None = None, max_docs: int | None = None,
-                 with_unlabelled: bool = True, seed: int = 0) -> Dataset:
+def read_dataset(
+    paths: Sequence[str | Path],
+    text_col: str | None = None,
+    label_col: str | None = None,
+    max_docs: int | None = None,
+    with_unlabelled: bool = True,
+    seed: int = 0,
+) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path."""
-    dataset = Dataset(examples=[], read_args={"text_col": text_col, "label_col": label_col,
-                                              "max_docs": max_docs, "seed": seed})
+    dataset = Dataset(
+        examples=[], read_args={"text_col": text_col, "label_col": label_col, "max_docs": max_docs, "seed": seed}
+    )
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -235,8 +259,10 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
         elif name.removesuffix(".gz").endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
             examples, info = read_table(path, text_col, label_col, remaining)
         else:
-            raise HanError(f"{path}: unknown format; expected .csv, .tsv, .json(l), .ss "
-                           "(optionally .gz), an aclImdb archive or folder")
+            raise HanError(
+                f"{path}: unknown format; expected .csv, .tsv, .json(l), .ss "
+                "(optionally .gz), an aclImdb archive or folder"
+            )
         dataset.examples.extend(examples)
         dataset.sources.append(info)
     if not dataset.examples:
@@ -244,8 +270,13 @@ def read_dataset(paths: Sequence[str | Path], text_col: str | None = None,
     return dataset
 
 
-def read_like(config: dict, paths: Sequence[str | Path] | None = None, text_col: str | None = None,
-              label_col: str | None = None, max_docs: int | None = None) -> Dataset:
+def read_like(
+    config: dict,
+    paths: Sequence[str | Path] | None = None,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    max_docs: int | None = None,
+) -> Dataset:
     """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
 
     `paths` replaces the recorded files (e.g. the same data elsewhere); the other arguments,
@@ -256,16 +287,20 @@ def read_like(config: dict, paths: Sequence[str | Path] | None = None, text_col:
     if not paths:
         raise HanError("the checkpoint records no data files; give the data path")
     recorded = data.get("read", {})
-    return read_dataset(paths, text_col or recorded.get("text_col"), label_col or recorded.get("label_col"),
-                        max_docs if max_docs is not None else recorded.get("max_docs"), with_unlabelled=False,
-                        seed=recorded.get("seed", config.get("split", {}).get("seed", 0)))
+    return read_dataset(
+        paths,
+        text_col or recorded.get("text_col"),
+        label_col or recorded.get("label_col"),
+        max_docs if max_docs is not None else recorded.get("max_docs"),
+        with_unlabelled=False,
+        seed=recorded.get("seed", config.get("split", {}).get("seed", 0)),
+    )
 
 
 # ----------------------------------------------------------------------------- splits
 
 
-def _stratified_cut(indices: list[int], labels: list[str], size: int, seed: int
-                    ) -> tuple[list[int], list[int], bool]:
+def _stratified_cut(indices: list[int], labels: list[str], size: int, seed: int) -> tuple[list[int], list[int], bool]:
     """Split `indices` into (rest, cut) with `size` documents in cut, stratified when possible."""
     from sklearn.model_selection import train_test_split
 
@@ -290,7 +325,7 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
         raise HanError(f"need at least 3 documents to make train/dev/test splits, got {len(examples)}")
     labels = [e.label for e in examples]
     stratified = True
-    tenth = lambda n: max(1, round(n / 10))  # noqa: E731  at least one document per split
+    tenth = lambda n: max(1, round(n / 10))
     if all(e.split in SPLITS for e in examples):
         parts = {s: [i for i, e in enumerate(examples) if e.split == s] for s in SPLITS}
         method = "official"
@@ -308,7 +343,9 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
         dev, test, ok2 = _stratified_cut(rest, labels, n_test, seed)
         parts, method, stratified = {"train": train, "dev": dev, "test": test}, "80/10/10", ok1 and ok2
     record = {
-        "method": method, "seed": seed, "stratified": stratified,
+        "method": method,
+        "seed": seed,
+        "stratified": stratified,
         "sizes": {s: len(parts[s]) for s in SPLITS},
         "label_counts": {s: dict(sorted(Counter(labels[i] for i in parts[s]).items())) for s in SPLITS},
     }
@@ -329,8 +366,7 @@ class Batch:
     padded: bool = False  # rows are n_docs x max_sentences, padding sentences included (bench only)
 
 
-def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None,
-            padded: bool = False) -> Batch:
+def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None, padded: bool = False) -> Batch:
     """Encoded documents -> a `Batch`; every document needs at least one non-empty sentence.
 
     `padded` builds the naive layout instead, for benchmarks: every document padded to the
@@ -355,8 +391,9 @@ def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None
     )
 
 
-def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
-                   bucket: bool = True, pool_batches: int = 50) -> list[list[int]]:
+def bucket_batches(
+    lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0, bucket: bool = True, pool_batches: int = 50
+) -> list[list[int]]:
     """Group document indices into batches of similar sentence count.
 
     With `shuffle`, documents are shuffled, cut into pools of `pool_batches` batches, sorted by
@@ -370,9 +407,12 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool, seed:
         rng.shuffle(order)
     if bucket:
         pool = batch_size * pool_batches if shuffle else len(order)
-        order = [i for start in range(0, len(order), pool)
-                 for i in sorted(order[start:start + pool], key=lambda i: lengths[i])]
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        order = [
+            i
+            for start in range(0, len(order), pool)
+            for i in sorted(order[start : start + pool], key=lambda i: lengths[i])
+        ]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if shuffle and bucket:
         rng.shuffle(batches)
     return batches

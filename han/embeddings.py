@@ -31,8 +31,9 @@ def random_embeddings(vocab: Vocab, dim: int, seed: int) -> torch.Tensor:
     return table
 
 
-def word2vec_embeddings(sentences: Iterable[list[str]], vocab: Vocab, dim: int = 200,
-                        seed: int = 0, epochs: int = 5, window: int = 5) -> tuple[torch.Tensor, dict]:
+def word2vec_embeddings(
+    sentences: Iterable[list[str]], vocab: Vocab, dim: int = 200, seed: int = 0, epochs: int = 5, window: int = 5
+) -> tuple[torch.Tensor, dict]:
     """Train word2vec on `sentences` and return the embedding table for `vocab`.
 
     Words of the vocabulary that word2vec did not keep (and UNK) get small random vectors.
@@ -54,16 +55,24 @@ def word2vec_embeddings(sentences: Iterable[list[str]], vocab: Vocab, dim: int =
         except (OSError, SafetensorError, KeyError, ValueError):
             pass  # recomputed and rewritten below
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    w2v = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=5, workers=1,
-                   seed=seed, epochs=epochs, sg=0)
+    w2v = Word2Vec(
+        sentences=sentences, vector_size=dim, window=window, min_count=5, workers=1, seed=seed, epochs=epochs, sg=0
+    )
     table = random_embeddings(vocab, dim, seed)  # (V, dim)
     found = 0
     for index, word in enumerate(vocab.itos):
         if index > PAD_ID and word in w2v.wv.key_to_index:
             table[index] = torch.from_numpy(w2v.wv[word].copy())
             found += 1
-    summary = {"method": "word2vec (gensim CBOW)", "dim": dim, "window": window, "epochs": epochs,
-               "sentences": len(sentences), "w2v_vocab": len(w2v.wv), "vocab_covered": found}
+    summary = {
+        "method": "word2vec (gensim CBOW)",
+        "dim": dim,
+        "window": window,
+        "epochs": epochs,
+        "sentences": len(sentences),
+        "w2v_vocab": len(w2v.wv),
+        "vocab_covered": found,
+    }
     if path is not None:
         encoded = torch.tensor(list(json.dumps(summary).encode()), dtype=torch.uint8)
         write_atomically(path, save({"table": table.contiguous(), "summary": encoded}))

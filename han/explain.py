@@ -55,11 +55,13 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
         words = " ".join(
             f'<span class="han-word" style="background:{_rgba(BLUE, w)}" '
             f'title="p_w={p_w:.4f}; sqrt(p_s)*p_w shown as {d:.3f}">{html.escape(tok)}</span>'
-            for tok, w, p_w, d in zip(sentence["tokens"], b, sentence["word_weights"],
-                                      sentence["display_weights"]))
-        lines.append(f'<div class="han-line"><span class="han-sentence" '
-                     f'style="background:{_rgba(RED, r)}" title="sentence {i + 1}: '
-                     f'p_s={sentence["weight"]:.4f}"></span><span>{words}</span></div>')
+            for tok, w, p_w, d in zip(sentence["tokens"], b, sentence["word_weights"], sentence["display_weights"])
+        )
+        lines.append(
+            f'<div class="han-line"><span class="han-sentence" '
+            f'style="background:{_rgba(RED, r)}" title="sentence {i + 1}: '
+            f'p_s={sentence["weight"]:.4f}"></span><span>{words}</span></div>'
+        )
     if explanation.get("truncated"):
         cut = ", ".join(f"{n} {what}" for what, n in explanation["truncated"].items())
         lines.append(f'<p class="han-truncated">Truncated at the model\'s limits: {cut} dropped.</p>')
@@ -67,17 +69,18 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
     if not standalone:
         return f"<style>{STYLE}</style>{body}"
     title = html.escape(f"{explanation['model']}: predicted {explanation['label']}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{STYLE} body {{ max-width: 820px; margin: 24px auto; }}</style></head>"
-            f"<body><h3>{title}</h3>{body}</body></html>\n")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{STYLE} body {{ max-width: 820px; margin: 24px auto; }}</style></head>"
+        f"<body><h3>{title}</h3>{body}</body></html>\n"
+    )
 
 
 def to_csv(explanation: dict) -> str:
     """One row per word: sentence, position, token, p_s, p_w, sqrt(p_s)*p_w normalised."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["sentence", "position", "token", "sentence_weight", "word_weight",
-                     "display_weight"])
+    writer.writerow(["sentence", "position", "token", "sentence_weight", "word_weight", "display_weight"])
     for i, s in enumerate(explanation["sentences"]):
         for j, (tok, p_w, d) in enumerate(zip(s["tokens"], s["word_weights"], s["display_weights"])):
             writer.writerow([i, j, tok, f"{s['weight']:.6f}", f"{p_w:.6f}", f"{d:.6f}"])
@@ -128,19 +131,25 @@ def layout(explanation: dict, raw: bool = False) -> tuple[list[Box], int]:
 def to_svg(explanation: dict, raw: bool = False) -> str:
     """A standalone SVG image of the rendering, with <title> tooltips."""
     boxes, height = layout(explanation, raw)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-             f'font-family="DejaVu Sans Mono, monospace" font-size="{FONT_SIZE}">',
-             f'<rect width="{WIDTH}" height="{height}" fill="white"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'font-family="DejaVu Sans Mono, monospace" font-size="{FONT_SIZE}">',
+        f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
+    ]
     for box in boxes:
         tip = f"<title>{html.escape(box.tooltip)}</title>"
         if box.token is None:
-            parts.append(f'<rect x="{box.x}" y="{box.y}" width="{BLOCK}" height="{BLOCK}" '
-                         f'fill="{_rgba(RED, box.alpha)}" stroke="#e5e7eb">{tip}</rect>')
+            parts.append(
+                f'<rect x="{box.x}" y="{box.y}" width="{BLOCK}" height="{BLOCK}" '
+                f'fill="{_rgba(RED, box.alpha)}" stroke="#e5e7eb">{tip}</rect>'
+            )
         else:
-            parts.append(f'<g><rect x="{box.x:.1f}" y="{box.y + 2}" width="{box.width:.1f}" '
-                         f'height="{LINE_HEIGHT - 4}" fill="{_rgba(BLUE, box.alpha)}"/>'
-                         f'<text x="{box.x + 2:.1f}" y="{box.y + 16}">{html.escape(box.token)}'
-                         f'</text>{tip}</g>')
+            parts.append(
+                f'<g><rect x="{box.x:.1f}" y="{box.y + 2}" width="{box.width:.1f}" '
+                f'height="{LINE_HEIGHT - 4}" fill="{_rgba(BLUE, box.alpha)}"/>'
+                f'<text x="{box.x + 2:.1f}" y="{box.y + 16}">{html.escape(box.token)}'
+                f"</text>{tip}</g>"
+            )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

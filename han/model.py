@@ -11,6 +11,7 @@ never changes an output or a weight. Only real sentences go through the word GRU
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,12 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from .data import Batch
 
 VARIANTS = {"ave": "HN-AVE", "max": "HN-MAX", "att": "HN-ATT"}  # pooling -> name, in Table 2's order
+# Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
+# before the classifier.
+DROPOUT_PLACES = ("embeddings", "sentences", "classifier")
+# A function that replaces pooling weights: (weights (n, T), mask (n, T)) -> new weights (n, T).
+# Faithfulness tests use it (uniform or permuted attention, zeroing the top item); None in training.
+WeightOverride = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -34,7 +41,8 @@ class ModelConfig:
     word_hidden: int = 50  # word GRU units per direction (paper: 50)
     sentence_hidden: int = 50  # sentence GRU units per direction (paper: 50)
     context_dim: int = 100  # attention projection and context vector size (paper: 100)
-    dropout: float = 0.0  # dropout on embeddings and sentence vectors (paper: none)
+    dropout: float = 0.0  # dropout probability where `dropout_at` says (paper: none)
+    dropout_at: tuple[str, ...] = ("embeddings", "sentences")  # any of DROPOUT_PLACES
 
 
 @dataclass
@@ -60,6 +68,7 @@ class Pooling(nn.Module):
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
         self.variant = variant
+        self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
         if variant == "att":
             self.project = nn.Linear(input_dim, context_dim)  # W, b
             self.context = nn.Parameter(torch.empty(context_dim).uniform_(-0.1, 0.1))  # u_ctx
@@ -67,10 +76,9 @@ class Pooling(nn.Module):
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
         if self.variant == "max":
-            masked = h.masked_fill(~mask.unsqueeze(-1), float("-inf"))  # (n, T, d)
-            pooled, winners = masked.max(dim=1)  # (n, d), (n, d) position winning each dimension
-            weights = F.one_hot(winners, h.size(1)).to(h.dtype).mean(dim=1)  # (n, T)
-            return pooled, weights
+            if self.override is not None:  # positions the override weighs 0 drop out of the max
+                mask = mask & (self.override(self._max_weights(h, mask), mask) > 0)  # (n, T)
+            return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values, self._max_weights(h, mask)
         if self.variant == "att":
             u = torch.tanh(self.project(h[mask]))  # (real positions, context_dim)
             scores = h.new_full(mask.shape, float("-inf"))  # (n, T), -inf at padding
@@ -78,8 +86,17 @@ class Pooling(nn.Module):
             weights = scores.softmax(dim=1)  # (n, T), exactly 0 at padding
         else:  # ave
             weights = mask.to(h.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
+        if self.override is not None:
+            weights = self.override(weights, mask)  # (n, T), still 0 at padding
         pooled = (weights.unsqueeze(-1) * h).sum(dim=1)  # (n, d)
         return pooled, weights
+
+    @staticmethod
+    def _max_weights(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(n, T): the share of the d hidden dimensions in which each position is the maximum."""
+        masked = h.masked_fill(~mask.unsqueeze(-1), float("-inf"))  # (n, T, d)
+        winners = masked.argmax(dim=1)  # (n, d) position winning each dimension
+        return F.one_hot(winners, h.size(1)).to(h.dtype).mean(dim=1)  # (n, T)
 
 
 class BiGRU(nn.Module):
@@ -109,14 +126,15 @@ class BiGRU(nn.Module):
         reverse = reverse_index(packed.batch_sizes).to(packed.data.device)  # (tokens,)
         forward_in, backward_in = self.input_proj(packed.data).split(3 * H, dim=-1)  # (tokens, 3H)
         x_gates = torch.stack([forward_in, backward_in[reverse]])  # (2, tokens, 3H)
-        x_rz = x_gates[..., :2 * H].split(sizes, dim=1)  # T x (2, k, 2H)
-        x_n = x_gates[..., 2 * H:].split(sizes, dim=1)  # T x (2, k, H)
+        x_rz = x_gates[..., : 2 * H].split(sizes, dim=1)  # T x (2, k, 2H)
+        x_n = x_gates[..., 2 * H :].split(sizes, dim=1)  # T x (2, k, H)
         h = packed.data.new_zeros(2, sizes[0], H)  # (2, n, H)
         outputs = []
         for rz_in, n_in, k in zip(x_rz, x_n, sizes):  # sorted longest first: a prefix runs
             h_prev = h[:, :k]  # (2, k, H)
-            reset, update = torch.sigmoid(rz_in + torch.baddbmm(self.b_hh_rz, h_prev, self.w_hh_rz)
-                                          ).chunk(2, dim=-1)  # (2, k, H) each
+            reset, update = torch.sigmoid(rz_in + torch.baddbmm(self.b_hh_rz, h_prev, self.w_hh_rz)).chunk(
+                2, dim=-1
+            )  # (2, k, H) each
             candidate = torch.tanh(n_in + reset * torch.baddbmm(self.b_hh_n, h_prev, self.w_hh_n))
             h = candidate + update * (h_prev - candidate)  # (1 - z) * n + z * h_prev: (2, k, H)
             outputs.append(h)
@@ -176,32 +194,39 @@ class HAN(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
-        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, config.variant,
-                                    config.context_dim)
-        self.sentence_encoder = Encoder(2 * config.word_hidden, config.sentence_hidden,
-                                        config.variant, config.context_dim)
-        self.dropout = nn.Dropout(config.dropout)
+        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, config.variant, config.context_dim)
+        self.sentence_encoder = Encoder(
+            2 * config.word_hidden, config.sentence_hidden, config.variant, config.context_dim
+        )
+        unknown = set(config.dropout_at) - set(DROPOUT_PLACES)
+        if unknown:
+            raise ValueError(f"unknown dropout place(s) {sorted(unknown)}; choose from {', '.join(DROPOUT_PLACES)}")
+        self.dropout = nn.ModuleDict(
+            {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
+        )
         self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
 
     def forward(self, batch: Batch) -> Output:
         device = self.embedding.weight.device
-        words = pack_padded_sequence(batch.words, batch.word_counts, batch_first=True,
-                                     enforce_sorted=False)  # word ids of real tokens only
-        embedded = words._replace(data=self.dropout(self.embedding(words.data.to(device))))
+        words = pack_padded_sequence(
+            batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
+        )  # word ids of real tokens only
+        embedded = words._replace(data=self.dropout["embeddings"](self.embedding(words.data.to(device))))
         # embedded.data: (tokens, embed_dim)
         sentence_vectors, word_weights = self.word_encoder(embedded, batch.words.size(1))
         # sentence_vectors: (n_sentences, 2*word_hidden); word_weights: (n_sentences, max_words)
 
+        sentence_vectors = self.dropout["sentences"](sentence_vectors)
         if batch.padded:  # rows already form n_docs x max_sentences
-            docs = self.dropout(sentence_vectors).view(batch.sentence_counts.numel(), -1, sentence_vectors.size(-1))
+            docs = sentence_vectors.view(batch.sentence_counts.numel(), -1, sentence_vectors.size(-1))
         else:
-            docs = scatter_sentences(self.dropout(sentence_vectors), batch.sentence_counts)
+            docs = scatter_sentences(sentence_vectors, batch.sentence_counts)
         # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
-        packed_docs = pack_padded_sequence(docs, batch.sentence_counts, batch_first=True,
-                                           enforce_sorted=False)
+        packed_docs = pack_padded_sequence(docs, batch.sentence_counts, batch_first=True, enforce_sorted=False)
         doc_vectors, sentence_weights = self.sentence_encoder(packed_docs, docs.size(1))
         # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences)
-        return Output(self.classifier(doc_vectors), word_weights, sentence_weights)
+        logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
+        return Output(logits, word_weights, sentence_weights)
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -220,6 +245,6 @@ def split_word_weights(word_weights: torch.Tensor, batch: Batch) -> list[list[li
     rows = [w[:n].tolist() for w, n in zip(word_weights.cpu(), batch.word_counts.tolist())]
     out, start = [], 0
     for count in batch.sentence_counts.tolist():
-        out.append(rows[start:start + count])
+        out.append(rows[start : start + count])
         start += count
     return out

@@ -50,8 +50,14 @@ class WordStats:
         return self.word == index
 
 
-def collect(model: Classifier, dataset: Dataset, split: str = "test", max_docs: int | None = None,
-            seed: int = 0, on_progress: Callable[[int, int], None] | None = None) -> WordStats:
+def collect(
+    model: Classifier,
+    dataset: Dataset,
+    split: str = "test",
+    max_docs: int | None = None,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> WordStats:
     """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed).
 
     `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
@@ -82,15 +88,23 @@ def collect(model: Classifier, dataset: Dataset, split: str = "test", max_docs: 
         if on_progress and (done % 50 == 0 or done == len(kept)):
             on_progress(done, len(kept))
     return WordStats(
-        words=list(vocab_index), word=np.array(columns["word"], dtype=np.int32),
+        words=list(vocab_index),
+        word=np.array(columns["word"], dtype=np.int32),
         attention=np.array(columns["attention"], dtype=np.float16),
         display=np.array(columns["display"], dtype=np.float16),
         sentence=np.array(columns["sentence"], dtype=np.float16),
-        gold=np.array(columns["gold"], dtype=np.int8), predicted=np.array(columns["predicted"], dtype=np.int8),
-        labels=list(model.labels), documents=len(kept),
-        meta={"checkpoint": str(model.path) if model.path else None, "model": model.name,
-              "split": split, "sampled": max_docs is not None and max_docs < len(parts[split]),
-              "split_documents": len(parts[split]), "sample_seed": seed},
+        gold=np.array(columns["gold"], dtype=np.int8),
+        predicted=np.array(columns["predicted"], dtype=np.int8),
+        labels=list(model.labels),
+        documents=len(kept),
+        meta={
+            "checkpoint": str(model.path) if model.path else None,
+            "model": model.name,
+            "split": split,
+            "sampled": max_docs is not None and max_docs < len(parts[split]),
+            "split_documents": len(parts[split]),
+            "sample_seed": seed,
+        },
     )
 
 
@@ -100,8 +114,7 @@ ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
 def save(stats: WordStats, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {"words": stats.words, "labels": stats.labels, "documents": stats.documents, "meta": stats.meta}
-    np.savez_compressed(path, header=np.array(json.dumps(header)),
-                        **{name: getattr(stats, name) for name in ARRAYS})
+    np.savez_compressed(path, header=np.array(json.dumps(header)), **{name: getattr(stats, name) for name in ARRAYS})
 
 
 def load(path: str | Path) -> WordStats:
@@ -115,8 +128,9 @@ def load(path: str | Path) -> WordStats:
             arrays = {name: data[name] for name in ARRAYS}
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         raise HanError(f"{path}: not a readable word-statistics file ({e})") from None
-    return WordStats(words=header["words"], labels=header["labels"], documents=header["documents"],
-                     meta=header["meta"], **arrays)
+    return WordStats(
+        words=header["words"], labels=header["labels"], documents=header["documents"], meta=header["meta"], **arrays
+    )
 
 
 def summary(stats: WordStats, word: str) -> dict:
@@ -127,5 +141,9 @@ def summary(stats: WordStats, word: str) -> dict:
         values = stats.attention[mask & (stats.gold == index)].astype(np.float32)
         per_label[label] = {"count": int(values.size), "mean": float(values.mean()) if values.size else None}
     values = stats.attention[mask].astype(np.float32)
-    return {"word": word, "count": int(values.size), "mean": float(values.mean()) if values.size else None,
-            "per_label": per_label}
+    return {
+        "word": word,
+        "count": int(values.size),
+        "mean": float(values.mean()) if values.size else None,
+        "per_label": per_label,
+    }

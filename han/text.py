@@ -27,9 +27,44 @@ from .errors import HanError
 
 # Abbreviations Punkt should not end a sentence on (lower-case, without the final period).
 ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx",
-    "ave", "blvd", "rd", "no", "min", "hr", "hrs", "oz", "lb", "lbs", "ft", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "u.s",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "ave",
+    "blvd",
+    "rd",
+    "no",
+    "min",
+    "hr",
+    "hrs",
+    "oz",
+    "lb",
+    "lbs",
+    "ft",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "mt",
+    "u.s",
 }
 
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)  # aclImdb reviews use <br /> for newlines
@@ -95,9 +130,7 @@ def tokenize(text: str, limits: TextLimits = TextLimits()) -> Tokenized:
     return apply_limits([s for s in sentences if s], limits, truncated)
 
 
-def apply_limits(
-    sentences: list[list[str]], limits: TextLimits, truncated: dict[str, int] | None = None
-) -> Tokenized:
+def apply_limits(sentences: list[list[str]], limits: TextLimits, truncated: dict[str, int] | None = None) -> Tokenized:
     """Cap an already tokenised document (e.g. a Tang et al. `.ss` line) at `limits`."""
     truncated = dict(truncated or {})
     if len(sentences) > limits.max_sentences:
@@ -121,13 +154,19 @@ def _corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | N
     digest.update(Path(__file__).read_bytes())  # any change to the tokeniser invalidates the cache
     digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
     for text, sentences in zip(texts, given, strict=True):
-        digest.update(b"\x1eT" + text.encode("utf-8", "surrogatepass") if sentences is None
-                      else b"\x1eS" + json.dumps(sentences).encode())
+        digest.update(
+            b"\x1eT" + text.encode("utf-8", "surrogatepass")
+            if sentences is None
+            else b"\x1eS" + json.dumps(sentences).encode()
+        )
     return digest.hexdigest()[:32]
 
 
-def tokenize_corpus(texts: Sequence[str | None], given: Sequence[list[list[str]] | None] | None = None,
-                    limits: TextLimits = TextLimits()) -> list[Tokenized]:
+def tokenize_corpus(
+    texts: Sequence[str | None],
+    given: Sequence[list[list[str]] | None] | None = None,
+    limits: TextLimits = TextLimits(),
+) -> list[Tokenized]:
     """Tokenise many documents (raw `texts`, or `given` sentences where not None), with a disk cache.
 
     Tokenising aclImdb's 100k reviews takes several minutes and every training run on the same

@@ -110,9 +110,15 @@ def tokenize_examples(dataset: Dataset, limits: TextLimits) -> list[Tokenized]:
     return tokenize_corpus([e.text for e in dataset.examples], [e.sentences for e in dataset.examples], limits)
 
 
-def prepare(dataset: Dataset, limits: TextLimits = TextLimits(), seed: int = 0,
-            min_count: int = 6, max_vocab: int | None = None, vocab: Vocab | None = None,
-            train_fraction: float = 1.0) -> Prepared:
+def prepare(
+    dataset: Dataset,
+    limits: TextLimits = TextLimits(),
+    seed: int = 0,
+    min_count: int = 6,
+    max_vocab: int | None = None,
+    vocab: Vocab | None = None,
+    train_fraction: float = 1.0,
+) -> Prepared:
     """Split, tokenise, build the vocabulary from train only, and encode every split.
 
     `train_fraction` < 1 keeps a seeded random share of the train split (same documents for every
@@ -140,7 +146,7 @@ def prepare(dataset: Dataset, limits: TextLimits = TextLimits(), seed: int = 0,
 
 
 def pick_device(name: str) -> torch.device:
-    """"auto": this process's GPU (LOCAL_RANK under torchrun) when CUDA is present, else the CPU."""
+    """ "auto": this process's GPU (LOCAL_RANK under torchrun) when CUDA is present, else the CPU."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -165,8 +171,15 @@ def accuracy(model: HAN, docs: list[list[list[int]]], targets: list[int]) -> flo
     return sum(p == t for p, t in zip(predicted, targets)) / max(len(targets), 1)
 
 
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: Prepared, cfg: TrainConfig,
-                epoch: int, description: str, dist: Distributed = Distributed()) -> dict:
+def train_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: Prepared,
+    cfg: TrainConfig,
+    epoch: int,
+    description: str,
+    dist: Distributed = Distributed(),
+) -> dict:
     """One pass over the training split; returns loss, accuracy and documents/s.
 
     Under torchrun every process builds the same seeded batch list and trains on its own
@@ -175,13 +188,15 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: 
     model.train()
     torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout masks repeat on --resume
     docs, targets = data.docs["train"], data.targets["train"]
-    batches = bucket_batches([len(d) for d in docs], cfg.batch_size, shuffle=True,
-                             seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket)
-    batches = batches[dist.rank:len(batches) // dist.world * dist.world:dist.world]  # equal steps per rank
+    batches = bucket_batches(
+        [len(d) for d in docs], cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket
+    )
+    batches = batches[dist.rank : len(batches) // dist.world * dist.world : dist.world]  # equal steps per rank
     device = next(model.parameters()).device
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    bar = tqdm(batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False,
-               file=sys.stderr)
+    bar = tqdm(
+        batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False, file=sys.stderr
+    )
     for indices in bar:
         batch = collate([docs[i] for i in indices], [targets[i] for i in indices])
         labels = batch.labels.to(device)  # (n_docs,)
@@ -194,25 +209,40 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: 
         total_loss += loss.item() * len(indices)
         correct += (logits.argmax(-1) == labels).sum().item()
         seen += len(indices)
-        bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}",
-                        docs_s=f"{dist.world * seen / (time.perf_counter() - start):.0f}")
+        bar.set_postfix(
+            loss=f"{total_loss / seen:.3f}",
+            acc=f"{correct / seen:.3f}",
+            docs_s=f"{dist.world * seen / (time.perf_counter() - start):.0f}",
+        )
     seconds = time.perf_counter() - start
-    return {"loss": total_loss / seen, "train_accuracy": correct / seen, "seconds": seconds,
-            "docs_per_s": dist.world * seen / seconds}  # all processes together
+    return {
+        "loss": total_loss / seen,
+        "train_accuracy": correct / seen,
+        "seconds": seconds,
+        "docs_per_s": dist.world * seen / seconds,
+    }  # all processes together
 
 
 def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, device: torch.device) -> HAN:
     """A freshly initialised model (same seed for every lr) with the given embedding table."""
     torch.manual_seed(cfg.seed)
-    model = HAN(ModelConfig(vocab_size=len(data.vocab), n_classes=len(data.labels),
-                            variant=cfg.variant, embed_dim=cfg.embed_dim, dropout=cfg.dropout))
+    model = HAN(
+        ModelConfig(
+            vocab_size=len(data.vocab),
+            n_classes=len(data.labels),
+            variant=cfg.variant,
+            embed_dim=cfg.embed_dim,
+            dropout=cfg.dropout,
+        )
+    )
     with torch.no_grad():
         model.embedding.weight.copy_(embedding)
     return model.to(device)
 
 
-def make_embeddings(data: Prepared, dataset: Dataset, cfg: TrainConfig, limits: TextLimits
-                    ) -> tuple[torch.Tensor, dict]:
+def make_embeddings(
+    data: Prepared, dataset: Dataset, cfg: TrainConfig, limits: TextLimits
+) -> tuple[torch.Tensor, dict]:
     if cfg.embeddings == "random":
         return random_embeddings(data.vocab, cfg.embed_dim, cfg.seed), {"method": "random"}
     if cfg.embeddings != "word2vec":
@@ -239,8 +269,7 @@ class ResumeState:
         tmp = self.directory.with_name(".resume.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
-                  str(tmp / "tensors.safetensors"))
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / "tensors.safetensors"))
         vocab.save(tmp / "vocab.txt")
         (tmp / "state.json").write_text(json.dumps(info, indent=1))
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -248,8 +277,7 @@ class ResumeState:
 
     def load(self) -> tuple[dict, dict[str, torch.Tensor], Vocab]:
         info = checkpoint.read_json(self.directory / "state.json")
-        return info, load_file(str(self.directory / "tensors.safetensors")), Vocab.load(
-            self.directory / "vocab.txt")
+        return info, load_file(str(self.directory / "tensors.safetensors")), Vocab.load(self.directory / "vocab.txt")
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -260,14 +288,19 @@ def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Te
 
 
 def _unprefixed(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 # ----------------------------------------------------------------------------- the run
 
 
-def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
-          limits: TextLimits = TextLimits(), resume: bool = False) -> dict:
+def train(
+    dataset: Dataset,
+    out: str | Path,
+    cfg: TrainConfig = TrainConfig(),
+    limits: TextLimits = TextLimits(),
+    resume: bool = False,
+) -> dict:
     """Train on `dataset`, write the best-on-dev checkpoint to `out`, return its metrics."""
     if cfg.variant not in VARIANTS:
         raise HanError(f"unknown variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
@@ -282,23 +315,30 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
     if dist.world > 1 and device.type == "cuda":
         torch.cuda.set_device(device)
     state = ResumeState(out)
-    fingerprint = {"training": asdict(cfg) | {"progress": None, "device": None},
-                   "limits": asdict(limits), "sources": dataset.sources}
-    info: dict = {"fingerprint": fingerprint, "lr_index": 0, "epoch": 0, "history": [],
-                  "best": {"dev_accuracy": -1.0}, "elapsed": 0.0}
+    fingerprint = {
+        "training": asdict(cfg) | {"progress": None, "device": None},
+        "limits": asdict(limits),
+        "sources": dataset.sources,
+    }
+    info: dict = {
+        "fingerprint": fingerprint,
+        "lr_index": 0,
+        "epoch": 0,
+        "history": [],
+        "best": {"dev_accuracy": -1.0},
+        "elapsed": 0.0,
+    }
     tensors: dict[str, torch.Tensor] = {}
     if resume:
         if not state.exists():
             raise HanError(f"{out}: nothing to resume (no .resume/state.json)")
         info, tensors, vocab = state.load()
         if json.loads(json.dumps(fingerprint)) != info["fingerprint"]:
-            raise HanError(f"{out}: the saved run used different data or settings; "
-                           "start it again without --resume")
+            raise HanError(f"{out}: the saved run used different data or settings; start it again without --resume")
         data = prepare(dataset, limits, cfg.split_seed, vocab=vocab, train_fraction=cfg.train_fraction)
         embedding, embed_summary = tensors["init.embedding"], info["embeddings"]
     else:
-        data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab,
-                       train_fraction=cfg.train_fraction)
+        data = prepare(dataset, limits, cfg.split_seed, cfg.min_count, cfg.max_vocab, train_fraction=cfg.train_fraction)
         if dist.main:
             embedding, embed_summary = make_embeddings(data, dataset, cfg, limits)
         else:  # word2vec runs once, on rank 0, and its table is broadcast
@@ -325,11 +365,18 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
             for epoch in range(info["epoch"], cfg.epochs):
                 label = f"{VARIANTS[cfg.variant]} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
                 record = train_epoch(trained, optimizer, data, cfg, epoch, label, dist)
-                record |= {"lr": lr, "epoch": epoch + 1,
-                           "dev_accuracy": accuracy(model, data.docs["dev"], data.targets["dev"])}
+                record |= {
+                    "lr": lr,
+                    "epoch": epoch + 1,
+                    "dev_accuracy": accuracy(model, data.docs["dev"], data.targets["dev"]),
+                }
                 info["history"].append(record)
-                _log(cfg, dist, f"{label}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
-                          f"dev acc {record['dev_accuracy']:.4f}, {record['docs_per_s']:.0f} docs/s")
+                _log(
+                    cfg,
+                    dist,
+                    f"{label}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
+                    f"dev acc {record['dev_accuracy']:.4f}, {record['docs_per_s']:.0f} docs/s",
+                )
                 if record["dev_accuracy"] > info["best"]["dev_accuracy"]:
                     info["best"] = {"dev_accuracy": record["dev_accuracy"], "lr": lr, "epoch": epoch + 1}
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -339,15 +386,21 @@ def train(dataset: Dataset, out: str | Path, cfg: TrainConfig = TrainConfig(),
                     info["lr_index"], info["epoch"] = lr_index + 1, 0
                 else:
                     info["epoch"] = epoch + 1
-                tensors = (_prefixed("model", model.state_dict()) | _prefixed("best", best_state)
-                           | _prefixed("momentum", _momentum(optimizer)) | {"init.embedding": embedding})
+                tensors = (
+                    _prefixed("model", model.state_dict())
+                    | _prefixed("best", best_state)
+                    | _prefixed("momentum", _momentum(optimizer))
+                    | {"init.embedding": embedding}
+                )
                 if dist.main:
                     state.save(info, tensors, data.vocab)
                 if stale:
                     break
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; {len(info['history'])} epochs are saved in {state.directory}. "
-                          "Run the same command with --resume to continue.") from None
+        raise Interrupted(
+            f"interrupted; {len(info['history'])} epochs are saved in {state.directory}. "
+            "Run the same command with --resume to continue."
+        ) from None
 
     model = build_model(data, cfg, embedding, torch.device("cpu"))
     model.load_state_dict({k: v.cpu() for k, v in best_state.items()})
@@ -373,9 +426,11 @@ def _stale(history: list[dict], lr: float, patience: int | None) -> bool:
 
 
 def _momentum(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    return {str(i): optimizer.state[p]["momentum_buffer"]
-            for i, p in enumerate(optimizer.param_groups[0]["params"])
-            if optimizer.state[p].get("momentum_buffer") is not None}
+    return {
+        str(i): optimizer.state[p]["momentum_buffer"]
+        for i, p in enumerate(optimizer.param_groups[0]["params"])
+        if optimizer.state[p].get("momentum_buffer") is not None
+    }
 
 
 def _optimizer_state(optimizer: torch.optim.Optimizer, buffers: dict[str, torch.Tensor]) -> dict:
@@ -391,36 +446,51 @@ def _final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, sec
         results[split] = confusion_metrics(data.targets[split], predicted, data.labels)
     majority = Counter(data.targets["train"]).most_common(1)[0][0]
     history = info["history"]
-    per_lr = [{"lr": lr, "best_dev_accuracy": max((h["dev_accuracy"] for h in history if h["lr"] == lr), default=None)}
-              for lr in cfg.lrs]
+    per_lr = [
+        {"lr": lr, "best_dev_accuracy": max((h["dev_accuracy"] for h in history if h["lr"] == lr), default=None)}
+        for lr in cfg.lrs
+    ]
     return {
-        "model": VARIANTS[cfg.variant], "variant": cfg.variant,
-        "dev_accuracy": results["dev"]["accuracy"], "test_accuracy": results["test"]["accuracy"],
+        "model": VARIANTS[cfg.variant],
+        "variant": cfg.variant,
+        "dev_accuracy": results["dev"]["accuracy"],
+        "test_accuracy": results["test"]["accuracy"],
         "test_per_class_accuracy": results["test"]["per_class_accuracy"],
-        "test_confusion_matrix": results["test"]["confusion_matrix"], "labels": data.labels,
+        "test_confusion_matrix": results["test"]["confusion_matrix"],
+        "labels": data.labels,
         "majority_test_accuracy": sum(t == majority for t in data.targets["test"]) / len(data.targets["test"]),
-        "lr": info["best"]["lr"], "best_epoch": info["best"]["epoch"], "lr_grid": per_lr,
-        "epochs_per_lr": cfg.epochs, "epochs_run": len(history),
-        "training_time_s": round(info["elapsed"], 1), "wall_time_s": round(seconds, 1),
+        "lr": info["best"]["lr"],
+        "best_epoch": info["best"]["epoch"],
+        "lr_grid": per_lr,
+        "epochs_per_lr": cfg.epochs,
+        "epochs_run": len(history),
+        "training_time_s": round(info["elapsed"], 1),
+        "wall_time_s": round(seconds, 1),
         "train_docs_per_s": round(sum(h["docs_per_s"] for h in history) / len(history), 1),
         "history": history,
     }
 
 
-def _checkpoint_config(dataset: Dataset, data: Prepared, cfg: TrainConfig, limits: TextLimits,
-                       embeddings: dict) -> dict:
+def _checkpoint_config(
+    dataset: Dataset, data: Prepared, cfg: TrainConfig, limits: TextLimits, embeddings: dict
+) -> dict:
     import gensim
     import nltk
 
     return {
         "labels": data.labels,
-        "text": asdict(limits) | {"sentence_splitter": "nltk punkt (default parameters + abbreviations)",
-                                  "word_tokenizer": "nltk treebank"},
+        "text": asdict(limits)
+        | {"sentence_splitter": "nltk punkt (default parameters + abbreviations)", "word_tokenizer": "nltk treebank"},
         "data": {"sources": dataset.sources, "read": dataset.read_args, "dropped_empty": data.dropped_empty},
         "split": data.split,
         "vocab": {"size": len(data.vocab), "min_count": cfg.min_count, "max_vocab": cfg.max_vocab},
         "embeddings": embeddings,
         "training": asdict(cfg),
-        "versions": {"han": __version__, "torch": torch.__version__, "nltk": nltk.__version__,
-                     "gensim": gensim.__version__, "python": platform.python_version()},
+        "versions": {
+            "han": __version__,
+            "torch": torch.__version__,
+            "nltk": nltk.__version__,
+            "gensim": gensim.__version__,
+            "python": platform.python_version(),
+        },
     }

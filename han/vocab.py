@@ -20,9 +20,7 @@ class Vocab:
             raise ValueError("vocabulary has duplicate words")
 
     @classmethod
-    def build(
-        cls, documents: Iterable[list[list[str]]], min_count: int = 6, max_size: int | None = None
-    ) -> Vocab:
+    def build(cls, documents: Iterable[list[list[str]]], min_count: int = 6, max_size: int | None = None) -> Vocab:
         """Keep words seen at least `min_count` times (paper: "more than 5"), most frequent first.
 
         `max_size` caps the number of real words (PAD and UNK not counted); ties are broken

@@ -14,9 +14,13 @@ def page() -> None:
     st.title("Document")
     models = ui.choose_set()
     variant, model = ui.choose_model(models)
-    raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False,
-                        help="Off: sqrt(p_s)*p_w normalised over the document (the paper's display). "
-                             "On: p_w within each sentence.")
+    raw = ui.remembered(
+        st.sidebar.toggle,
+        "Raw word weights p_w",
+        "raw",
+        False,
+        help="Off: sqrt(p_s)*p_w normalised over the document (the paper's display). On: p_w within each sentence.",
+    )
     text, gold = ui.document_input(model, "doc")
     if text is None:
         return
@@ -26,9 +30,12 @@ def page() -> None:
     with left:
         ui.show_document(explanation, raw=raw)
     with right:
-        st.metric(f"{model.name} predicts", explanation["label"],
-                  delta=None if gold is None else ("correct" if gold == explanation["label"] else f"gold {gold}"),
-                  delta_color="normal" if gold is None or gold == explanation["label"] else "inverse")
+        st.metric(
+            f"{model.name} predicts",
+            explanation["label"],
+            delta=None if gold is None else ("correct" if gold == explanation["label"] else f"gold {gold}"),
+            delta_color="normal" if gold is None or gold == explanation["label"] else "inverse",
+        )
         if gold is not None:
             st.write(f"Gold rating: **{gold}**")
         st.plotly_chart(ui.probability_chart(explanation, gold), key="probabilities")

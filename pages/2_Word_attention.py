@@ -32,15 +32,25 @@ def recompute(model) -> None:
     with st.expander("Recompute from a data set"):
         default = "; ".join(str(p) for p in ui.data_paths(model))
         paths = ui.remembered(st.text_input, "Data file(s), separated by ';'", "recompute_paths", default)
-        sample = ui.remembered(st.number_input, "Documents (a seeded sample of the test split; 0 = all)",
-                               "recompute_sample", 0, min_value=0, max_value=100_000)
+        sample = ui.remembered(
+            st.number_input,
+            "Documents (a seeded sample of the test split; 0 = all)",
+            "recompute_sample",
+            0,
+            min_value=0,
+            max_value=100_000,
+        )
         if st.button("Recompute"):
             files = [p.strip() for p in paths.split(";") if p.strip()]
             bar = st.progress(0.0, text="Reading data...")
             dataset = read_like(model.config, files)
-            table = word_stats.collect(model, dataset, "test", max_docs=sample or None,
-                                       on_progress=lambda done, total: bar.progress(
-                                           done / total, text=f"{done}/{total} documents"))
+            table = word_stats.collect(
+                model,
+                dataset,
+                "test",
+                max_docs=sample or None,
+                on_progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total} documents"),
+            )
             st.session_state.setdefault("recomputed_stats", {})[str(model.path)] = table
             st.success(f"{table.documents} documents, {len(table.word):,} word occurrences.")
 
@@ -55,20 +65,48 @@ def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
     for index, label in enumerate(labels):
         counts = " / ".join(str(int((m & (table.gold == index)).sum())) for m in masks.values())
         titles.append(f"rating {label} (n={counts})")
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, vertical_spacing=0.12,
-                        specs=[[{"colspan": columns}] + [None] * (columns - 1)] + [[{}] * columns] * (rows - 1))
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=titles,
+        vertical_spacing=0.12,
+        specs=[[{"colspan": columns}] + [None] * (columns - 1)] + [[{}] * columns] * (rows - 1),
+    )
     for color, (word, mask) in zip(COLORS, masks.items()):
         values = table.attention[mask].astype(np.float32)
-        fig.add_trace(go.Histogram(x=values, xbins=BINS, histnorm="probability", name=word,
-                                   marker_color=color, opacity=0.6, legendgroup=word), row=1, col=1)
+        fig.add_trace(
+            go.Histogram(
+                x=values,
+                xbins=BINS,
+                histnorm="probability",
+                name=word,
+                marker_color=color,
+                opacity=0.6,
+                legendgroup=word,
+            ),
+            row=1,
+            col=1,
+        )
         for index in range(len(labels)):
             row, col = 2 + index // columns, 1 + index % columns
             per_rating = table.attention[mask & (table.gold == index)].astype(np.float32)
-            fig.add_trace(go.Histogram(x=per_rating, xbins=BINS, histnorm="probability", name=word,
-                                       marker_color=color, opacity=0.6, legendgroup=word, showlegend=False),
-                          row=row, col=col)
-    fig.update_layout(barmode="overlay", height=240 * rows, margin=dict(l=10, r=10, t=40, b=10),
-                      yaxis_title="share of occurrences")
+            fig.add_trace(
+                go.Histogram(
+                    x=per_rating,
+                    xbins=BINS,
+                    histnorm="probability",
+                    name=word,
+                    marker_color=color,
+                    opacity=0.6,
+                    legendgroup=word,
+                    showlegend=False,
+                ),
+                row=row,
+                col=col,
+            )
+    fig.update_layout(
+        barmode="overlay", height=240 * rows, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="share of occurrences"
+    )
     fig.update_xaxes(range=[0, 1])
     fig.update_xaxes(title_text="attention weight p_w", row=rows)
     return fig
@@ -78,24 +116,41 @@ def means_chart(table: word_stats.WordStats, words: list[str]) -> go.Figure:
     fig = go.Figure()
     for color, word in zip(COLORS, words):
         per_label = word_stats.summary(table, word)["per_label"]
-        fig.add_trace(go.Scatter(x=list(per_label), y=[v["mean"] for v in per_label.values()], name=word,
-                                 mode="lines+markers", line_color=color))
-    fig.update_layout(height=280, xaxis_title="gold rating", yaxis_title="mean p_w", xaxis_type="category",
-                      margin=dict(l=10, r=10, t=30, b=10), title="Mean attention weight per rating")
+        fig.add_trace(
+            go.Scatter(
+                x=list(per_label),
+                y=[v["mean"] for v in per_label.values()],
+                name=word,
+                mode="lines+markers",
+                line_color=color,
+            )
+        )
+    fig.update_layout(
+        height=280,
+        xaxis_title="gold rating",
+        yaxis_title="mean p_w",
+        xaxis_type="category",
+        margin=dict(l=10, r=10, t=30, b=10),
+        title="Mean attention weight per rating",
+    )
     return fig
 
 
 def page() -> None:
     st.title("Word attention by rating")
-    st.caption("Distribution of a word's attention weight p_w over the test split, overall and per "
-               "gold rating (Yang et al. 2016, Figures 3 and 4).")
+    st.caption(
+        "Distribution of a word's attention weight p_w over the test split, overall and per "
+        "gold rating (Yang et al. 2016, Figures 3 and 4)."
+    )
     models = ui.choose_set()
     _, model = ui.choose_model(models)
     recompute(model)
     table = current_stats(model)
     if table is None:
-        st.warning(f"No word statistics for {model.name} ({model.path}/word_stats.npz). "
-                   "Recompute them from a data set above, or with `python -m han stats`.")
+        st.warning(
+            f"No word statistics for {model.name} ({model.path}/word_stats.npz). "
+            "Recompute them from a data set above, or with `python -m han stats`."
+        )
         return
     left, right = st.columns(2)
     with left:
@@ -114,12 +169,16 @@ def page() -> None:
     if not words:
         return
     sampled = " (a seeded sample)" if table.meta.get("sampled") else ""
-    st.write(f"{model.name}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
-             f"{len(table.word):,} word occurrences.")
+    st.write(
+        f"{model.name}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
+        f"{len(table.word):,} word occurrences."
+    )
     st.plotly_chart(figure(table, words), key="distribution")
     st.plotly_chart(means_chart(table, words), key="means")
-    st.dataframe({w: {label: v["count"] for label, v in word_stats.summary(table, w)["per_label"].items()}
-                  for w in words}, width="content")
+    st.dataframe(
+        {w: {label: v["count"] for label, v in word_stats.summary(table, w)["per_label"].items()} for w in words},
+        width="content",
+    )
 
 
 ui.guard(page)

@@ -39,20 +39,29 @@ def accuracy_table(models: dict) -> None:
     rows = []
     for variant, name in VARIANTS.items():
         model = loaded.get(variant)
-        row = {"model": name, "ours (test, %)": None if model is None else round(100 * model.metrics["test_accuracy"], 1)}
+        row = {
+            "model": name,
+            "ours (test, %)": None if model is None else round(100 * model.metrics["test_accuracy"], 1),
+        }
         for dataset in columns:
             row[f"paper: {dataset}"] = paper.reference(name, dataset)
         row["paper row cross-checked"] = name in paper.CROSS_CHECKED
         rows.append(row)
     st.dataframe(rows, hide_index=True)
-    st.caption("The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "
-               "reviews; IMDB: 348k reviews, 10 classes) and are shown for orientation, not as a like-for-like "
-               "comparison.")
+    st.caption(
+        "The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "
+        "reviews; IMDB: 348k reviews, 10 classes) and are shown for orientation, not as a like-for-like "
+        "comparison."
+    )
     charts = st.columns(len(loaded))
     for chart, model in zip(charts, loaded.values()):
         with chart:
-            st.plotly_chart(ui.confusion_chart(model.metrics["test_confusion_matrix"], model.labels,
-                                               f"{model.name}: test confusion"), key=f"cm_{model.variant}")
+            st.plotly_chart(
+                ui.confusion_chart(
+                    model.metrics["test_confusion_matrix"], model.labels, f"{model.name}: test confusion"
+                ),
+                key=f"cm_{model.variant}",
+            )
 
 
 @st.cache_data(show_spinner="Running every model over the test split...", max_entries=2)
@@ -65,9 +74,14 @@ def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> 
     for index, (example, labels) in enumerate(zip(documents, zip(*predictions))):
         if len(set(labels)) > 1:
             text = example.text if example.text is not None else " ".join(" ".join(s) for s in example.sentences)
-            rows.append({"test document": index, "gold": example.label,
-                         **{m.name: label for m, label in zip(models, labels)},
-                         "beginning": text[:140].replace("\n", " ")})
+            rows.append(
+                {
+                    "test document": index,
+                    "gold": example.label,
+                    **{m.name: label for m, label in zip(models, labels)},
+                    "beginning": text[:140].replace("\n", " "),
+                }
+            )
     return rows
 
 
@@ -81,8 +95,7 @@ def disagreement_list(models: dict) -> None:
         st.info("The test data is not present on this machine: " + ", ".join(map(str, ui.data_paths(reference))))
         return
     if st.toggle("Find them (runs every model over the test split)", key="find_disagreements"):
-        rows = disagreements(tuple(str(p) for p in models.values()),
-                             tuple(str(p) for p in ui.data_paths(reference)))
+        rows = disagreements(tuple(str(p) for p in models.values()), tuple(str(p) for p in ui.data_paths(reference)))
         st.write(f"{len(rows)} documents; open one in the Document view by its number (source: Test document).")
         st.dataframe(rows, hide_index=True)
 
@@ -91,8 +104,10 @@ def page() -> None:
     st.title("HN-AVE, HN-MAX and HN-ATT side by side")
     models = ui.choose_set()
     raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False)
-    st.caption("HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "
-               "hidden dimensions in which it attains the maximum; HN-ATT shows its attention.")
+    st.caption(
+        "HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "
+        "hidden dimensions in which it attains the maximum; HN-ATT shows its attention."
+    )
     text, gold = ui.document_input(ui.load_model(next(reversed(models.values()))), "cmp")
     if text is not None:
         side_by_side(models, text, gold, raw)

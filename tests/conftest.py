@@ -39,8 +39,7 @@ def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
     out = {}
     for variant in ("att", "ave", "max"):
         directory = tmp_path_factory.mktemp(f"ckpt-{variant}")
-        cfg = TrainConfig(variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2,
-                          progress=False)
+        cfg = TrainConfig(variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2, progress=False)
         train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
         out[variant] = directory
     return out

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT
 
-PAGES = {name: ROOT / path for name, path in {
-    "home": "app.py", "document": "pages/1_Document.py", "words": "pages/2_Word_attention.py",
-    "compare": "pages/3_Compare.py"}.items()}
-REVIEW = ("The staff were lovely and the pasta was perfect. Dessert was a little dry. "
-          "We will definitely be back next week.")
+PAGES = {
+    name: ROOT / path
+    for name, path in {
+        "home": "app.py",
+        "document": "pages/1_Document.py",
+        "words": "pages/2_Word_attention.py",
+        "compare": "pages/3_Compare.py",
+    }.items()
+}
+REVIEW = (
+    "The staff were lovely and the pasta was perfect. Dessert was a little dry. We will definitely be back next week."
+)
 
 
 def run(page: str, **state) -> AppTest:
@@ -142,8 +148,9 @@ def test_bad_checkpoint_folders_give_an_error_not_a_crash(tmp_path, make):
         at = run(page, set_choice="Another checkpoint folder...", custom_folder=str(folder))
         assert at.error, page
         message = at.error[0].value
-        assert {"missing": "no such folder", "corrupt": "model.safetensors",
-                "empty": "holds no HAN checkpoint"}[make] in message
+        assert {"missing": "no such folder", "corrupt": "model.safetensors", "empty": "holds no HAN checkpoint"}[
+            make
+        ] in message
 
 
 def test_state_survives_an_error(tmp_path):

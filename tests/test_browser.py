@@ -15,11 +15,20 @@ import pytest
 from .conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync", "--disable-quic"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 ARTIFACTS = ROOT / "test-artifacts"
-REVIEW = ("The ramen broth was rich and the noodles were perfect. The waiter forgot our drinks twice. "
-          "Still, this is the best ramen in the neighbourhood and I will be back.")
+REVIEW = (
+    "The ramen broth was rich and the noodles were perfect. The waiter forgot our drinks twice. "
+    "Still, this is the best ramen in the neighbourhood and I will be back."
+)
 pytestmark = pytest.mark.browser
 
 
@@ -34,9 +43,26 @@ def app_url():
     port = free_port()
     log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -71,8 +97,9 @@ def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, bro
     page.get_by_text("Paste text", exact=True).click()
     page.locator("textarea").fill(REVIEW)
     page.get_by_role("button", name="Explain").click()
-    page.wait_for_function("document.querySelector('.han-doc') && document.body.innerText.includes('ramen')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "document.querySelector('.han-doc') && document.body.innerText.includes('ramen')", timeout=60_000
+    )
     sentences = page.locator(".han-sentence")
     words = page.locator(".han-word")
     assert sentences.count() == 3
@@ -106,8 +133,9 @@ def test_binary_upload_is_refused_with_a_message(app_url, browser, tmp_path):
 def test_home_and_word_attention_pages_render(app_url, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(app_url)
-    page.wait_for_function("document.body.innerText.includes('HN-AVE') && document.body.innerText.includes('HN-MAX')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "document.body.innerText.includes('HN-AVE') && document.body.innerText.includes('HN-MAX')", timeout=60_000
+    )
     page.goto(f"{app_url}/Word_attention")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "good n=" in page.inner_text("body")

@@ -39,8 +39,9 @@ def test_both_yelp_files_combine_into_15000_reviews_with_the_documented_counts()
     assert counts == {"1": 1499, "2": 1362, "3": 1977, "4": 4637, "5": 5525}
 
 
-@pytest.mark.parametrize("value, name", [("5", "5"), (5, "5"), ("4.0", "4"), ("Review Stars: 3.0", "3"),
-                                         ("pos", "pos"), (" 10 ", "10")])
+@pytest.mark.parametrize(
+    "value, name", [("5", "5"), (5, "5"), ("4.0", "4"), ("Review Stars: 3.0", "3"), ("pos", "pos"), (" 10 ", "10")]
+)
 def test_labels_keep_their_rating_names(value, name):
     assert normalize_label(value) == name
 
@@ -55,8 +56,9 @@ def test_json_lines_like_review_json_are_streamed(tmp_path):
     path = tmp_path / "review.json.gz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for row in _rows(20):
-            f.write(json.dumps({"review_id": row["review_id"], "stars": float(row["stars"]),
-                                "text": row["text"]}) + "\n")
+            f.write(
+                json.dumps({"review_id": row["review_id"], "stars": float(row["stars"]), "text": row["text"]}) + "\n"
+            )
     data = read_dataset([path], max_docs=15)
     assert len(data.examples) == 15
     assert data.sources[0]["format"] == "table/yelp-stars"
@@ -125,7 +127,7 @@ def test_aclimdb_archive_keeps_official_split_ratings_and_unlabelled(imdb):
     assert len(imdb.unlabelled) == 50000
     assert not any("<br" in (e.text or "") for e in imdb.examples[:0])  # raw text keeps tags...
     doc = tokenize(next(e.text for e in imdb.examples if "<br />" in e.text))
-    assert not any("br" == t for s in doc.sentences for t in s)  # ...the tokenizer drops them
+    assert not any(t == "br" for s in doc.sentences for t in s)  # ...the tokenizer drops them
 
 
 def test_aclimdb_dev_is_carved_from_train_stratified(imdb):
@@ -261,7 +263,11 @@ def test_buckets_group_similar_lengths_and_cover_everything():
 def test_sentences_and_words_offline():
     text = "Dr. Smith was great!  We'll be back.\n\nNo period here\nBut a <br /><br />break"
     assert split_sentences(text.replace("<br /><br />", "\n\n")) == [
-        "Dr. Smith was great!", "We'll be back.", "No period here\nBut a", "break"]
+        "Dr. Smith was great!",
+        "We'll be back.",
+        "No period here\nBut a",
+        "break",
+    ]
     doc = tokenize(text)
     assert doc.sentences[1] == ["we", "'ll", "be", "back", "."]
     assert len(doc.sentences) == 4

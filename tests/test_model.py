@@ -43,8 +43,9 @@ def test_shapes_and_weights_per_variant(variant, real_docs):
         assert torch.allclose(weights.sum(dim=1), torch.ones(weights.size(0)), atol=1e-5)
         assert torch.all(weights >= 0)
     if variant == "ave":
-        assert torch.allclose(out.word_weights[word_mask],
-                              (1.0 / batch.word_counts).repeat_interleave(batch.word_counts))
+        assert torch.allclose(
+            out.word_weights[word_mask], (1.0 / batch.word_counts).repeat_interleave(batch.word_counts)
+        )
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -55,9 +56,11 @@ def test_padding_changes_no_output_or_weight(variant, real_docs):
     alone = [model(collate([doc])) for doc in real_docs]
     together_batch = collate(real_docs)
     together = model(together_batch)
-    extra_words = Batch(torch.cat([together_batch.words, torch.zeros(len(together_batch.words), 7,
-                                                                      dtype=torch.long)], dim=1),
-                        together_batch.word_counts, together_batch.sentence_counts)
+    extra_words = Batch(
+        torch.cat([together_batch.words, torch.zeros(len(together_batch.words), 7, dtype=torch.long)], dim=1),
+        together_batch.word_counts,
+        together_batch.sentence_counts,
+    )
     padded = model(extra_words)
     per_doc_words = split_word_weights(together.word_weights, together_batch)
     per_doc_padded = split_word_weights(padded.word_weights, extra_words)
@@ -118,7 +121,7 @@ def test_max_weights_are_the_share_of_dimensions_won(real_docs):
 
 def test_gradients_flow_to_every_parameter(real_docs):
     model = make_model("att").train()
-    batch = collate(real_docs, labels=[0, 1, 2, 3, 4, 0, 1, 2][:len(real_docs)])
+    batch = collate(real_docs, labels=[0, 1, 2, 3, 4, 0, 1, 2][: len(real_docs)])
     loss = nn.functional.cross_entropy(model(batch).logits, batch.labels)
     loss.backward()
     for name, parameter in model.named_parameters():

@@ -24,19 +24,33 @@ def reproduce(tmp_path, monkeypatch) -> ModuleType:
 
 
 def write_metrics(path: Path, test: float, dev: float = 0.6, best_epoch: int = 5) -> None:
-    history = [{"lr": 0.1, "epoch": e, "dev_accuracy": dev - 0.01 * (best_epoch != e),
-                "train_accuracy": 0.5 + 0.02 * e} for e in range(1, 9)]
+    history = [
+        {"lr": 0.1, "epoch": e, "dev_accuracy": dev - 0.01 * (best_epoch != e), "train_accuracy": 0.5 + 0.02 * e}
+        for e in range(1, 9)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"test_accuracy": test, "dev_accuracy": dev, "best_epoch": best_epoch, "lr": 0.1,
-                                "training_time_s": 60.0, "history": history}))
+    path.write_text(
+        json.dumps(
+            {
+                "test_accuracy": test,
+                "dev_accuracy": dev,
+                "best_epoch": best_epoch,
+                "lr": 0.1,
+                "training_time_s": 60.0,
+                "history": history,
+            }
+        )
+    )
 
 
 def write_main_runs(reproduce: ModuleType, name: str, accuracies: dict[str, list[float]], tfidf: float) -> None:
     for variant, values in accuracies.items():
         for seed, value in enumerate(values):
             write_metrics(reproduce.RESULTS / "runs" / name / f"{variant}-seed{seed}.json", value)
-    baselines = {"majority": {"test": 0.2, "dev": 0.2}, "tfidf_logreg": {"test": tfidf, "dev": tfidf, "C": 1.0,
-                                                                         "seconds": 1.0}}
+    baselines = {
+        "majority": {"test": 0.2, "dev": 0.2},
+        "tfidf_logreg": {"test": tfidf, "dev": tfidf, "C": 1.0, "seconds": 1.0},
+    }
     (reproduce.RESULTS / f"baselines-{name}.json").write_text(json.dumps(baselines))
 
 
@@ -56,8 +70,14 @@ def test_target_is_met_only_when_hn_att_leads_every_model_on_mean_test_accuracy(
 
 def test_investigation_reading_measures_each_change_against_the_split_to_split_spread(reproduce):
     write_main_runs(reproduce, "yelp", {"att": [0.595, 0.58], "ave": [0.60, 0.59], "max": [0.58, 0.58]}, tfidf=0.55)
-    gaps = {"split-1": (0.57, 0.58), "split-2": (0.60, 0.58), "lr-0.2": (0.62, 0.58), "vocab-gt2": (0.58, 0.585),
-            "train-25": (0.50, 0.53), "train-50": (0.562, 0.57)}
+    gaps = {
+        "split-1": (0.57, 0.58),
+        "split-2": (0.60, 0.58),
+        "lr-0.2": (0.62, 0.58),
+        "vocab-gt2": (0.58, 0.585),
+        "train-25": (0.50, 0.53),
+        "train-50": (0.562, 0.57),
+    }
     for slug, (att, ave) in gaps.items():
         write_metrics(reproduce.RESULTS / "investigate" / slug / "att-seed0.json", att, dev=0.61)
         write_metrics(reproduce.RESULTS / "investigate" / slug / "ave-seed0.json", ave, dev=0.59)
@@ -67,6 +87,11 @@ def test_investigation_reading_measures_each_change_against_the_split_to_split_s
     assert "outside it: learning rate 0.2 (+4.0), 25% of the training data (-3.0)." in text
     assert "longer word2vec training" not in text.split("### What the checks say")[1]  # not run: not claimed
     assert "| embeddings: 20 word2vec passes instead of 5 over the small corpus | not run | not run |" in text
-    assert "25%, 50% and 100% of the 12,000 training reviews: -3.0, -0.8 and -0.5 points; HN-ATT's deficit shrinks" in text
-    assert "**Conclusion.** learning rate 0.2 (+4.0) and 25% of the training data (-3.0) moved the HN-ATT - HN-AVE gap" in text
+    assert (
+        "25%, 50% and 100% of the 12,000 training reviews: -3.0, -0.8 and -0.5 points; HN-ATT's deficit shrinks" in text
+    )
+    assert (
+        "**Conclusion.** learning rate 0.2 (+4.0) and 25% of the training data (-3.0) moved the HN-ATT - HN-AVE gap"
+        in text
+    )
     assert "None of the things the issue names" not in text

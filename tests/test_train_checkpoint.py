@@ -15,14 +15,18 @@ import han
 from han import checkpoint
 from han.data import read_dataset
 from han.errors import HanError
-from han.stats import collect, load as load_stats, save as save_stats, summary
+from han.stats import collect, summary
+from han.stats import load as load_stats
+from han.stats import save as save_stats
 from han.text import TextLimits
 from han.train import TrainConfig, train
 
 from .conftest import ROOT, YELP_10K, YELP_OPEN
 
-TEXT = ("The tacos were fantastic and the salsa bar is great. Service was slow though. "
-        "We waited forty minutes for a table.\n\nStill, I would come back for the food.")
+TEXT = (
+    "The tacos were fantastic and the salsa bar is great. Service was slow though. "
+    "We waited forty minutes for a table.\n\nStill, I would come back for the food."
+)
 
 
 def test_att_learns_real_yelp_reviews_clearly_above_the_majority_class(tmp_path):
@@ -44,8 +48,15 @@ def test_checkpoint_files_record_what_the_issue_asks(tiny_checkpoints):
     assert config["split"]["seed"] == 0 and sum(config["split"]["sizes"].values()) == 600
     assert {"torch", "nltk", "gensim", "han"} <= config["versions"].keys()
     assert config["text"]["max_words"] == 50 and config["data"]["sources"][0]["path"].endswith("yelp_10k.csv.gz")
-    for key in ("dev_accuracy", "test_accuracy", "test_per_class_accuracy", "test_confusion_matrix",
-                "epochs_run", "training_time_s", "train_docs_per_s"):
+    for key in (
+        "dev_accuracy",
+        "test_accuracy",
+        "test_per_class_accuracy",
+        "test_confusion_matrix",
+        "epochs_run",
+        "training_time_s",
+        "train_docs_per_s",
+    ):
         assert key in metrics
     assert sum(map(sum, metrics["test_confusion_matrix"])) == config["split"]["sizes"]["test"]
 
@@ -54,9 +65,14 @@ def test_checkpoint_files_record_what_the_issue_asks(tiny_checkpoints):
 def test_round_trip_gives_the_same_predictions(tiny_checkpoints, tmp_path, half):
     model = han.load(tiny_checkpoints["max"])
     before = model.predict([TEXT, "Terrible. Never again."])
-    checkpoint.save(tmp_path, model.model, model.vocab,
-                    {k: v for k, v in model.config.items() if k not in ("format", "model")},
-                    model.metrics, half=half)
+    checkpoint.save(
+        tmp_path,
+        model.model,
+        model.vocab,
+        {k: v for k, v in model.config.items() if k not in ("format", "model")},
+        model.metrics,
+        half=half,
+    )
     after = han.load(tmp_path).predict([TEXT, "Terrible. Never again."])
     for a, b in zip(before, after):
         assert a["label"] == b["label"]
@@ -64,7 +80,8 @@ def test_round_trip_gives_the_same_predictions(tiny_checkpoints, tmp_path, half)
             assert a["probabilities"][label] == pytest.approx(b["probabilities"][label], abs=2e-3 if half else 1e-6)
     if half:
         assert (tmp_path / "model.safetensors").stat().st_size < 0.6 * (
-            tiny_checkpoints["max"] / "model.safetensors").stat().st_size
+            tiny_checkpoints["max"] / "model.safetensors"
+        ).stat().st_size
 
 
 def _broken_copy(source: Path, tmp_path: Path) -> Path:
@@ -73,19 +90,31 @@ def _broken_copy(source: Path, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:5000]),
-     r"model\.safetensors: truncated or corrupt"),
-    (lambda d: (d / "vocab.txt").unlink(), "missing vocab.txt"),
-    (lambda d: (d / "config.json").write_text('{"format": "han-checkpoint/1", "model": {'),
-     r"config\.json: not valid JSON"),
-    (lambda d: (d / "vocab.txt").write_text("<pad>\n<unk>\nthe\n"), r"vocab\.txt: has 3 words but config\.json"),
-    (lambda d: (d / "metrics.json").write_text("[1, 2]"), r"metrics\.json: expected a JSON object"),
-    (lambda d: (d / "config.json").write_text(json.dumps(
-        json.loads((d / "config.json").read_text()) | {"model": json.loads((d / "config.json").read_text())["model"]
-                                                        | {"word_hidden": 64}})),
-     r"model\.safetensors: tensor .* has shape"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:5000]),
+            r"model\.safetensors: truncated or corrupt",
+        ),
+        (lambda d: (d / "vocab.txt").unlink(), "missing vocab.txt"),
+        (
+            lambda d: (d / "config.json").write_text('{"format": "han-checkpoint/1", "model": {'),
+            r"config\.json: not valid JSON",
+        ),
+        (lambda d: (d / "vocab.txt").write_text("<pad>\n<unk>\nthe\n"), r"vocab\.txt: has 3 words but config\.json"),
+        (lambda d: (d / "metrics.json").write_text("[1, 2]"), r"metrics\.json: expected a JSON object"),
+        (
+            lambda d: (d / "config.json").write_text(
+                json.dumps(
+                    json.loads((d / "config.json").read_text())
+                    | {"model": json.loads((d / "config.json").read_text())["model"] | {"word_hidden": 64}}
+                )
+            ),
+            r"model\.safetensors: tensor .* has shape",
+        ),
+    ],
+)
 def test_a_corrupt_checkpoint_is_rejected_naming_the_file(tiny_checkpoints, tmp_path, damage, message):
     directory = _broken_copy(tiny_checkpoints["att"], tmp_path)
     damage(directory)
@@ -145,8 +174,7 @@ def test_predict_and_evaluate_api(tiny_checkpoints):
 def test_interrupted_training_resumes_to_the_same_result(tmp_path, yelp_slice, monkeypatch):
     import han.train as training
 
-    cfg = TrainConfig(variant="ave", epochs=2, lrs=[0.1, 0.05], embeddings="random", min_count=2,
-                      progress=False)
+    cfg = TrainConfig(variant="ave", epochs=2, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False)
     limits = TextLimits(max_sentences=20, max_words=40)
     straight = train(yelp_slice, tmp_path / "straight", cfg, limits)
 
@@ -185,18 +213,32 @@ def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "han", *args], cwd=ROOT, input=stdin,
-                          capture_output=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "han", *args], cwd=ROOT, input=stdin, capture_output=True, timeout=300)
 
 
 def test_cli_train_evaluate_explain(tmp_path):
     out = tmp_path / "ck"
-    trained = run_cli("train", "--data", str(YELP_OPEN), "--max-docs", "300", "--variant", "max",
-                      "--out", str(out), "--epochs", "1", "--embeddings", "random", "--quiet")
+    trained = run_cli(
+        "train",
+        "--data",
+        str(YELP_OPEN),
+        "--max-docs",
+        "300",
+        "--variant",
+        "max",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--embeddings",
+        "random",
+        "--quiet",
+    )
     assert trained.returncode == 0, trained.stderr.decode()
     assert json.loads(trained.stdout)["model"] == "HN-MAX"
-    evaluated = run_cli("evaluate", "--checkpoint", str(out), "--data", str(YELP_OPEN), "--max-docs", "300",
-                        "--split", "test")
+    evaluated = run_cli(
+        "evaluate", "--checkpoint", str(out), "--data", str(YELP_OPEN), "--max-docs", "300", "--split", "test"
+    )
     result = json.loads(evaluated.stdout)
     assert result["n"] == 30 and 0 <= result["accuracy"] <= 1
     explained = run_cli("explain", "--checkpoint", str(out), "--text", TEXT, "--html", str(tmp_path / "e.html"))
@@ -207,14 +249,19 @@ def test_cli_train_evaluate_explain(tmp_path):
     assert json.loads(piped.stdout)["sentences"] == data["sentences"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["explain", "--checkpoint", "/nonexistent", "--text", "hi"], "no such checkpoint folder"),
-    (["explain", "--checkpoint", "{ck}", "--text", "   "], "the text is empty"),
-    (["explain", "--checkpoint", "{ck}", "--file", "{binary}"], "binary"),
-    (["train", "--data", "{csv}", "--out", "{tmp}/x"], "cannot tell the text and label columns"),
-    (["evaluate", "--checkpoint", "{ck}", "--data", "{csv}", "--text-col", "body", "--label-col", "nope"],
-     "no column 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["explain", "--checkpoint", "/nonexistent", "--text", "hi"], "no such checkpoint folder"),
+        (["explain", "--checkpoint", "{ck}", "--text", "   "], "the text is empty"),
+        (["explain", "--checkpoint", "{ck}", "--file", "{binary}"], "binary"),
+        (["train", "--data", "{csv}", "--out", "{tmp}/x"], "cannot tell the text and label columns"),
+        (
+            ["evaluate", "--checkpoint", "{ck}", "--data", "{csv}", "--text-col", "body", "--label-col", "nope"],
+            "no column 'nope'",
+        ),
+    ],
+)
 def test_cli_errors_are_one_line_without_traceback(args, message, tiny_checkpoints, tmp_path):
     binary = tmp_path / "image.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -241,8 +288,9 @@ def test_read_like_remakes_the_training_split(tiny_checkpoints):
 def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_path, yelp_slice, monkeypatch):
     import han.train as training
 
-    cfg = TrainConfig(variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2,
-                      progress=False, patience=1)
+    cfg = TrainConfig(
+        variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False, patience=1
+    )
     limits = TextLimits(max_sentences=20, max_words=40)
     straight = train(yelp_slice, tmp_path / "straight", cfg, limits)
     runs = [(h["lr"], h["epoch"]) for h in straight["history"]]
