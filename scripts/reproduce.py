@@ -33,6 +33,7 @@ from han import paper
 from han.baselines import majority, tfidf_logreg
 from han.data import Dataset, assign_splits, read_dataset
 from han.model import VARIANTS
+from han.recipes import recipe_config
 from han.text import TextLimits
 from han.train import TrainConfig, train
 
@@ -92,7 +93,7 @@ def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
     for seed in seeds:
         for variant in variants:
             out = run_dir(name, variant, seed)
-            cfg = TrainConfig(variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
+            cfg = recipe_config("paper", variant=variant, seed=seed, split_seed=0, progress=False, **spec["train"])
             train_once(dataset, cfg, out, RESULTS / "runs" / name / f"{out.name}.json")
 
 
@@ -107,7 +108,7 @@ def investigate(seeds: list[int], only: list[str] | None = None) -> None:
             for variant in INVESTIGATED:
                 out = ROOT / "runs" / "investigate" / slug / f"{variant}-seed{seed}"
                 settings = spec["train"] | {"lrs": [0.1]} | change  # split seed 0 unless the change sets one
-                cfg = TrainConfig(variant=variant, seed=seed, progress=False, **settings)
+                cfg = recipe_config("paper", variant=variant, seed=seed, progress=False, **settings)
                 train_once(dataset, cfg, out, RESULTS / "investigate" / slug / f"{out.name}.json")
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from han.data import read_dataset
 from han.text import TextLimits
-from han.train import TrainConfig, train
+from han.recipes import recipe_config
+from han.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data"))
@@ -39,7 +40,9 @@ def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
     out = {}
     for variant in ("att", "ave", "max"):
         directory = tmp_path_factory.mktemp(f"ckpt-{variant}")
-        cfg = TrainConfig(variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2, progress=False)
+        cfg = recipe_config(
+            "paper", variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2, progress=False
+        )
         train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
         out[variant] = directory
     return out

@@ -19,7 +19,8 @@ from han.stats import collect, summary
 from han.stats import load as load_stats
 from han.stats import save as save_stats
 from han.text import TextLimits
-from han.train import TrainConfig, train
+from han.recipes import recipe_config
+from han.train import train
 
 from .conftest import ROOT, YELP_10K, YELP_OPEN
 
@@ -31,7 +32,7 @@ TEXT = (
 
 def test_att_learns_real_yelp_reviews_clearly_above_the_majority_class(tmp_path):
     data = read_dataset([YELP_10K, YELP_OPEN], max_docs=4000)
-    cfg = TrainConfig(variant="att", epochs=4, lrs=[0.1], seed=0, w2v_epochs=3, progress=False)
+    cfg = recipe_config("paper", variant="att", epochs=4, lrs=[0.1], seed=0, w2v_epochs=3, progress=False)
     metrics = train(data, tmp_path, cfg, TextLimits(max_sentences=30, max_words=60))
     assert metrics["test_accuracy"] >= metrics["majority_test_accuracy"] + 0.08, metrics
     config = json.loads((tmp_path / "config.json").read_text())
@@ -174,7 +175,9 @@ def test_predict_and_evaluate_api(tiny_checkpoints):
 def test_interrupted_training_resumes_to_the_same_result(tmp_path, yelp_slice, monkeypatch):
     import han.train as training
 
-    cfg = TrainConfig(variant="ave", epochs=2, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False)
+    cfg = recipe_config(
+        "paper", variant="ave", epochs=2, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False
+    )
     limits = TextLimits(max_sentences=20, max_words=40)
     straight = train(yelp_slice, tmp_path / "straight", cfg, limits)
 
@@ -288,8 +291,8 @@ def test_read_like_remakes_the_training_split(tiny_checkpoints):
 def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_path, yelp_slice, monkeypatch):
     import han.train as training
 
-    cfg = TrainConfig(
-        variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False, patience=1
+    cfg = recipe_config(
+        "paper", variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False, patience=1
     )
     limits = TextLimits(max_sentences=20, max_words=40)
     straight = train(yelp_slice, tmp_path / "straight", cfg, limits)

