@@ -18,8 +18,10 @@ def reproduce(tmp_path, monkeypatch) -> ModuleType:
     spec = importlib.util.spec_from_file_location("reproduce_under_test", ROOT / "scripts" / "reproduce.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setattr(module, "RESULTS", tmp_path / "results")
-    monkeypatch.setattr(module, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(module.common, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(module.common, "RUNS", tmp_path / "runs")
+    module.RESULTS = tmp_path / "results"  # what the tests write to
+    module.investigation_section = module.investigation.investigation_section
     return module
 
 
