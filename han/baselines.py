@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 from .classifier import confusion_metrics
-from .data import Dataset, assign_splits
+from .data import Dataset, assign_splits, train_subset
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
@@ -30,13 +30,24 @@ def majority(dataset: Dataset, split_seed: int = 0) -> dict:
     return {s: sum(dataset.examples[i].label == top for i in parts[s]) / len(parts[s]) for s in ("dev", "test")}
 
 
-def tfidf_logreg(dataset: Dataset, split_seed: int = 0, c_grid: tuple[float, ...] = C_GRID) -> dict:
-    """TF-IDF (1-2 grams) + logistic regression; C picked by dev accuracy, scored on test."""
+def tfidf_logreg(
+    dataset: Dataset,
+    split_seed: int = 0,
+    c_grid: tuple[float, ...] = C_GRID,
+    train_fraction: float = 1.0,
+    extra_test: Dataset | None = None,
+) -> dict:
+    """TF-IDF (1-2 grams) + logistic regression; C picked by dev accuracy, scored on test.
+
+    `train_fraction` trains on the same seeded share of the train split as `han train
+    --train-fraction`; `extra_test` (another data set, e.g. reviews from another source) is scored too.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
     parts, _ = assign_splits(dataset.examples, split_seed)
+    parts["train"] = train_subset(parts["train"], train_fraction, split_seed)
     labels = dataset.labels
     target = {s: [labels.index(dataset.examples[i].label) for i in parts[s]] for s in parts}
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
@@ -50,9 +61,15 @@ def tfidf_logreg(dataset: Dataset, split_seed: int = 0, c_grid: tuple[float, ...
             best = (dev, c, model)
     dev_accuracy, c, model = best
     test = confusion_metrics(target["test"], model.predict(x["test"]).tolist(), labels)
-    return {
+    extra = {}
+    if extra_test is not None:
+        gold = [labels.index(e.label) for e in extra_test.examples]
+        predicted = model.predict(vectorizer.transform(_texts(extra_test, list(range(len(extra_test.examples))))))
+        extra = {"extra_test": float((predicted == gold).mean()), "extra_test_n": len(gold)}
+    return extra | {
         "dev": float(dev_accuracy),
         "test": test["accuracy"],
+        "train_documents": len(parts["train"]),
         "C": c,
         "features": x_train.shape[1],
         "seconds": round(time.perf_counter() - start, 1),

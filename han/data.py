@@ -352,6 +352,15 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
     return parts, record
 
 
+def train_subset(train: list[int], fraction: float, seed: int) -> list[int]:
+    """A seeded share of the train split's indices (learning curves), the same for every model seed."""
+    if not 0 < fraction <= 1:
+        raise HanError(f"train fraction must be in (0, 1], not {fraction}")
+    if fraction == 1:
+        return train
+    return sorted(random.Random(seed).sample(train, max(1, round(fraction * len(train)))))
+
+
 # ----------------------------------------------------------------------------- batches
 
 

@@ -8,11 +8,10 @@ training split only (words seen more than 5 times, the paper); documents without
 
 from __future__ import annotations
 
-import random
 from collections.abc import Container
 from dataclasses import dataclass
 
-from .data import Dataset, assign_splits
+from .data import Dataset, assign_splits, train_subset
 from .errors import HanError
 from .text import TextLimits, Tokenized, tokenize_corpus
 from .vocab import Vocab
@@ -52,13 +51,10 @@ def prepare(
     `known_words` (the words of pretrained vectors) keeps only those words in the vocabulary: any
     other word becomes UNK, since it would have no pretrained vector.
     """
-    if not 0 < train_fraction <= 1:
-        raise HanError(f"train fraction must be in (0, 1], not {train_fraction}")
     parts, split_record = assign_splits(dataset.examples, seed)
     if train_fraction < 1:
-        chosen = random.Random(seed).sample(parts["train"], max(1, round(train_fraction * len(parts["train"]))))
-        parts["train"] = sorted(chosen)
-        split_record = split_record | {"train_fraction": train_fraction, "train_used": len(chosen)}
+        parts["train"] = train_subset(parts["train"], train_fraction, seed)
+        split_record = split_record | {"train_fraction": train_fraction, "train_used": len(parts["train"])}
     tokenized = tokenize_examples(dataset, limits)
     labels = dataset.labels
     class_of = {name: i for i, name in enumerate(labels)}

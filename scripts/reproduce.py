@@ -1,7 +1,11 @@
 """Regenerate every number and figure of RESULTS.md.
 
     python scripts/reproduce.py all                      # everything, in order (many hours on 2 cores)
-    python scripts/reproduce.py train --set yelp --seeds 0 1 2 --variants att ave max
+    python scripts/reproduce.py train --set yelp --seeds 0 1 2 --variants att ave max   # paper recipe (Table 2)
+    python scripts/reproduce.py default --set yelp       # the default recipe, HN-AVE/MAX/ATT, seeds 0-2
+    python scripts/reproduce.py small                    # a first run on 3,000 reviews, seeds 0-4
+    python scripts/reproduce.py curve                    # learning curve, default vs paper vs TF-IDF
+    python scripts/reproduce.py recipes                  # the paper recipe with one default change at a time
     python scripts/reproduce.py baselines --set yelp
     python scripts/reproduce.py bench
     python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro_* modules 
 
 import repro_common as common
 import repro_investigation as investigation
+import repro_recipes as recipes
 from repro_common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
@@ -187,7 +192,7 @@ def report() -> None:
             "evaluation and word2vec excluded), with two runs sharing the 2 cores, one torch thread each.",
             "",
         ]
-    lines += target_lines() + investigation.investigation_section()
+    lines += target_lines() + recipes.section() + investigation.investigation_section()
     lines += [
         "## How our data differs from the paper's",
         "",
@@ -240,12 +245,13 @@ def report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["all", "train", "baselines", "investigate", "paired", "bench", "report"])
+    steps = ["all", "train", "baselines", "investigate", "paired", "default", "recipes", "curve", "small", "bench"]
+    parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=[slug for slug, _, _ in investigation.INVESTIGATION],
-        help="investigate: these experiments only",
+        choices=[slug for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS],
+        help="investigate / recipes: these experiments only",
     )
     parser.add_argument("--set", choices=list(common.SETS), action="append", help="default: every set")
     parser.add_argument(
@@ -264,6 +270,14 @@ def main() -> None:
         investigation.investigate(args.seeds or [0], args.only)
     if args.step in ("all", "paired"):
         investigation.paired()
+    if args.step in ("all", "default"):
+        recipes.run_default(sets, args.variants, args.seeds or recipes.SEEDS)
+    if args.step in ("all", "small"):
+        recipes.run_small(args.seeds or [0, 1, 2, 3, 4])
+    if args.step in ("all", "curve"):
+        recipes.run_curve(args.seeds or recipes.SEEDS)
+    if args.step in ("all", "recipes"):
+        recipes.run_recipes(args.seeds or recipes.SEEDS, args.only)
     if args.step in ("all", "bench"):
         run_bench()
     if args.step in ("all", "report"):
