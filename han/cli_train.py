@@ -167,4 +167,4 @@ def run_train(args: argparse.Namespace) -> dict:
     )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
-    return {k: v for k, v in metrics.items() if k != "history"} | {"checkpoint": args.out}
+    return {k: v for k, v in metrics.items() if k not in ("history", "test_predictions")} | {"checkpoint": args.out}

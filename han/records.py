@@ -41,10 +41,10 @@ def accuracy(model: HAN, docs: list[list[list[int]]], targets: list[int]) -> flo
 
 
 def final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, seconds: float) -> dict:
-    results = {}
+    results, predictions = {}, {}
     for split in ("dev", "test"):
-        predicted = predict_classes(model, data.docs[split])
-        results[split] = confusion_metrics(data.targets[split], predicted, data.labels)
+        predictions[split] = predict_classes(model, data.docs[split])
+        results[split] = confusion_metrics(data.targets[split], predictions[split], data.labels)
     majority = Counter(data.targets["train"]).most_common(1)[0][0]
     history = info["history"]
     per_lr = [
@@ -72,6 +72,7 @@ def final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, seco
         "wall_time_s": round(seconds, 1),
         "train_docs_per_s": round(sum(h["docs_per_s"] for h in history) / len(history), 1),
         "history": history,
+        "test_predictions": predictions["test"],  # class ids in split order: paired bootstraps need no checkpoint
     }
 
 

@@ -107,7 +107,9 @@ def test_frozen_embeddings_do_not_move_and_oov_words_are_unk(small, tmp_path):
 
     vectors = KeyedVectors.load_word2vec_format(str(path))
     row = model.model.embedding.weight[model.vocab.stoi["food"]]
-    assert torch.allclose(row, torch.from_numpy(vectors["food"].copy()), atol=1e-6)  # frozen: still the pretrained vector
+    assert torch.allclose(
+        row, torch.from_numpy(vectors["food"].copy()), atol=1e-6
+    )  # frozen: still the pretrained vector
 
 
 def test_glove_package_vectors(small, tmp_path):
