@@ -59,6 +59,7 @@ def tfidf_logreg(
         dev = (model.predict(x["dev"]) == target["dev"]).mean()
         if best is None or dev > best[0]:
             best = (dev, c, model)
+    assert best is not None  # c_grid is not empty
     dev_accuracy, c, model = best
     test = confusion_metrics(target["test"], model.predict(x["test"]).tolist(), labels)
     extra = {}

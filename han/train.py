@@ -123,6 +123,7 @@ def train_epoch(
     )
     for indices in bar:
         batch = collate([docs[i] for i in indices], [targets[i] for i in indices])
+        assert batch.labels is not None  # collate was given the targets
         labels = batch.labels.to(device)  # (n_docs,)
         logits = model(batch).logits  # (n_docs, n_classes)
         loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)

@@ -11,6 +11,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,7 @@ RESULTS = ROOT / "results"
 DOCS = ROOT / "docs"
 
 
-SETS = {
+SETS: dict[str, dict[str, Any]] = {
     "yelp": {
         "title": "Yelp (15,000 reviews, 1-5 stars)",
         "paths": [DATA / "yelp" / "yelp_10k.csv.gz", DATA / "yelp" / "yelp_open_5k.csv.gz"],
