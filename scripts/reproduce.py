@@ -2,6 +2,7 @@
 
     python scripts/reproduce.py all                      # everything, in order (many hours on 2 cores)
     python scripts/reproduce.py train --set yelp --seeds 0 1 2 --variants att ave max   # paper recipe (Table 2)
+    python scripts/reproduce.py explore                  # the search that chose the default recipe (seed 0, dev)
     python scripts/reproduce.py default --set yelp       # the default recipe, HN-AVE/MAX/ATT, seeds 0-2
     python scripts/reproduce.py small                    # a first run on 3,000 reviews, seeds 0-4
     python scripts/reproduce.py curve                    # learning curve, default vs paper vs TF-IDF
@@ -245,13 +246,14 @@ def report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = ["all", "train", "baselines", "investigate", "paired", "default", "recipes", "curve", "small", "bench"]
+    steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
+    steps.append("bench")
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=[slug for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS],
-        help="investigate / recipes: these experiments only",
+        choices=[slug for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS + recipes.EXPLORE],
+        help="investigate / recipes / explore: these experiments only",
     )
     parser.add_argument("--set", choices=list(common.SETS), action="append", help="default: every set")
     parser.add_argument(
@@ -270,6 +272,8 @@ def main() -> None:
         investigation.investigate(args.seeds or [0], args.only)
     if args.step in ("all", "paired"):
         investigation.paired()
+    if args.step in ("all", "explore"):
+        recipes.run_explore(args.only)
     if args.step in ("all", "default"):
         recipes.run_default(sets, args.variants, args.seeds or recipes.SEEDS)
     if args.step in ("all", "small"):
