@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from han.data import read_dataset
-from han.text import TextLimits
 from han.recipes import recipe_config
+from han.text import TextLimits
 from han.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +48,22 @@ def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
         train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
         out[variant] = directory
     return out
+
+
+def interrupt_epoch(monkeypatch: pytest.MonkeyPatch, number: int) -> Callable[[], None]:
+    """Make the `number`-th call of han.train.train_epoch raise KeyboardInterrupt (a Ctrl-C mid-run).
+
+    Returns a function that puts the real train_epoch back, for the resumed run.
+    """
+    import han.train as training
+
+    real_epoch, calls = training.train_epoch, []
+
+    def interrupting(*args: Any, **kwargs: Any) -> dict:
+        calls.append(1)
+        if len(calls) == number:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_epoch", interrupting)
+    return lambda: monkeypatch.setattr(training, "train_epoch", real_epoch)

@@ -17,7 +17,7 @@ from han.recipes import RECIPES, recipe_config
 from han.text import TextLimits
 from han.train import TrainConfig, _better, train
 
-from .conftest import YELP_10K
+from .conftest import YELP_10K, interrupt_epoch
 
 LIMITS = TextLimits(max_sentences=15, max_words=30)
 
@@ -169,18 +169,10 @@ def test_resume_with_adam_and_cosine_gives_the_same_model(small, tmp_path, monke
     cfg = recipe_config("default", epochs=3, min_count=2, progress=False, lr_schedule="cosine", warmup_epochs=1,
                         embeddings="random")  # fmt: skip
     straight = train(small, tmp_path / "straight", cfg, LIMITS)
-    real_epoch, calls = training.train_epoch, []
-
-    def interrupt_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(training, "train_epoch", interrupt_second)
+    restore = interrupt_epoch(monkeypatch, 2)
     with pytest.raises(training.Interrupted):
         train(small, tmp_path / "resumed", cfg, LIMITS)
-    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    restore()
     resumed = train(small, tmp_path / "resumed", cfg, LIMITS, resume=True)
     assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in straight["history"]], abs=1e-6)
     assert resumed["test_accuracy"] == straight["test_accuracy"]

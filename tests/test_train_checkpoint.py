@@ -15,14 +15,14 @@ import han
 from han import checkpoint
 from han.data import read_dataset
 from han.errors import HanError
+from han.recipes import recipe_config
 from han.stats import collect, summary
 from han.stats import load as load_stats
 from han.stats import save as save_stats
 from han.text import TextLimits
-from han.recipes import recipe_config
 from han.train import train
 
-from .conftest import ROOT, YELP_10K, YELP_OPEN
+from .conftest import ROOT, YELP_10K, YELP_OPEN, interrupt_epoch
 
 TEXT = (
     "The tacos were fantastic and the salsa bar is great. Service was slow though. "
@@ -181,19 +181,11 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path, yelp_slice, m
     limits = TextLimits(max_sentences=20, max_words=40)
     straight = train(yelp_slice, tmp_path / "straight", cfg, limits)
 
-    real_epoch, calls = training.train_epoch, []
-
-    def interrupt_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:  # first epoch of the second learning rate
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(training, "train_epoch", interrupt_third)
+    restore = interrupt_epoch(monkeypatch, 3)
     with pytest.raises(training.Interrupted, match="--resume"):
         train(yelp_slice, tmp_path / "resumed", cfg, limits)
     assert not (tmp_path / "resumed" / "model.safetensors").exists()
-    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    restore()
     resumed = train(yelp_slice, tmp_path / "resumed", cfg, limits, resume=True)
     assert [h["dev_accuracy"] for h in resumed["history"]] == [h["dev_accuracy"] for h in straight["history"]]
     assert resumed["test_accuracy"] == straight["test_accuracy"]
@@ -299,18 +291,10 @@ def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_pat
     runs = [(h["lr"], h["epoch"]) for h in straight["history"]]
     assert runs[:2] == [(0.1, 1), (0.1, 2)] and runs[2] == (0.05, 1)  # patience ended lr 0.1 after 2 epochs
 
-    real_epoch, calls = training.train_epoch, []
-
-    def interrupt_third(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(training, "train_epoch", interrupt_third)
+    restore = interrupt_epoch(monkeypatch, 3)
     with pytest.raises(training.Interrupted):
         train(yelp_slice, tmp_path / "resumed", cfg, limits)
-    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    restore()
     resumed = train(yelp_slice, tmp_path / "resumed", cfg, limits, resume=True)
     assert [(h["lr"], h["epoch"]) for h in resumed["history"]] == runs
 
