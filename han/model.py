@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-from .data import Batch
+from .data import Batch, collate
 
 VARIANTS = {"ave": "HN-AVE", "max": "HN-MAX", "att": "HN-ATT"}  # pooling -> name, in Table 2's order
 # Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
@@ -207,26 +207,76 @@ class HAN(nn.Module):
         self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
 
     def forward(self, batch: Batch) -> Output:
+        """Logits and weights of a batch; only real words are embedded (packed ids)."""
         device = self.embedding.weight.device
         words = pack_padded_sequence(
             batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
         )  # word ids of real tokens only
         embedded = words._replace(data=self.dropout["embeddings"](self.embedding(words.data.to(device))))
         # embedded.data: (tokens, embed_dim)
-        sentence_vectors, word_weights = self.word_encoder(embedded, batch.words.size(1))
-        # sentence_vectors: (n_sentences, 2*word_hidden); word_weights: (n_sentences, max_words)
+        return self.encode(batch, embedded)
 
+    def forward_embedded(self, batch: Batch, embedded: torch.Tensor) -> Output:
+        """The same as `forward`, from given word vectors instead of the embedding table's.
+
+        embedded: (n_sentences, max_words, embed_dim), batch-first like `batch.words`; padding positions are
+        dropped by packing before the GRU. Attribution methods (captum) scale these vectors.
+        """
+        packed = pack_padded_sequence(
+            self.dropout["embeddings"](embedded), batch.word_counts, batch_first=True, enforce_sorted=False
+        )  # packed.data: (tokens, embed_dim), real tokens only
+        return self.encode(batch, packed)
+
+    def encode(self, batch: Batch, embedded: PackedSequence) -> Output:
+        """Packed word vectors -> word encoder -> sentence encoder -> logits, with both levels' weights."""
+        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1))
+        logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
+        return Output(logits, word_weights, sentence_weights)
+
+    def encode_words(self, embedded: PackedSequence, max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word level: (n_sentences, 2*word_hidden) sentence vectors and (n_sentences, max_words) weights."""
+        return self.word_encoder(embedded, max_words)
+
+    def encode_sentences(
+        self, sentence_vectors: torch.Tensor, sentence_counts: torch.Tensor, padded: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sentence level: stacked sentence vectors of documents -> (n_docs, n_classes) logits and weights.
+
+        sentence_vectors: (n_sentences, 2*word_hidden), documents one after another (`sentence_counts` each),
+        or n_docs x max_sentences rows when `padded`. Faithfulness methods call it on sentence vectors they
+        re-use across document variants.
+        """
         sentence_vectors = self.dropout["sentences"](sentence_vectors)
-        if batch.padded:  # rows already form n_docs x max_sentences
-            docs = sentence_vectors.view(batch.sentence_counts.numel(), -1, sentence_vectors.size(-1))
+        if padded:  # rows already form n_docs x max_sentences
+            docs = sentence_vectors.view(sentence_counts.numel(), -1, sentence_vectors.size(-1))
         else:
-            docs = scatter_sentences(sentence_vectors, batch.sentence_counts)
+            docs = scatter_sentences(sentence_vectors, sentence_counts)
         # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
-        packed_docs = pack_padded_sequence(docs, batch.sentence_counts, batch_first=True, enforce_sorted=False)
+        packed_docs = pack_padded_sequence(docs, sentence_counts, batch_first=True, enforce_sorted=False)
         doc_vectors, sentence_weights = self.sentence_encoder(packed_docs, docs.size(1))
         # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences)
         logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
-        return Output(logits, word_weights, sentence_weights)
+        return logits, sentence_weights
+
+    def sentence_vectors(self, sentences: list[list[int]]) -> torch.Tensor:
+        """(len(sentences), 2*word_hidden): the word level on sentences given as word-id lists (each non-empty)."""
+        return self.encode_words(self._packed_words(sentences), max(len(s) for s in sentences))[0]
+
+    def word_states(self, sentences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word GRU's states of sentences given as word-id lists: (n, max_words, 2*word_hidden) and mask.
+
+        Faithfulness methods pool these states with weights of their own (zeroed, permuted) without running
+        the GRU again for every variant.
+        """
+        max_words = max(len(s) for s in sentences)
+        packed = self._packed_words(sentences)
+        return unpack(packed._replace(data=self.word_encoder.gru(packed)), max_words)
+
+    def _packed_words(self, sentences: list[list[int]]) -> PackedSequence:
+        batch = collate([[s] for s in sentences])  # one sentence per row
+        words = pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
+        device = self.embedding.weight.device
+        return words._replace(data=self.dropout["embeddings"](self.embedding(words.data.to(device))))
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
