@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
 from .cli_train import add_train_parser, run_train
 from .errors import HanError
 from .text import decode_text
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--split", choices=["train", "dev", "test"], default="test")
     stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
+    add_faithfulness_parser(commands)
     return parser
 
 
@@ -116,7 +118,13 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "explain": run_explain, "stats": run_stats}
+COMMANDS = {
+    "train": run_train,
+    "evaluate": run_evaluate,
+    "explain": run_explain,
+    "stats": run_stats,
+    "faithfulness": run_faithfulness,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,12 +113,21 @@ def only_words(doc: Document, positions: set[tuple[int, int]]) -> Document:
     return [[w for j, w in enumerate(s) if (i, j) in positions] for i, s in enumerate(doc)]
 
 
-@torch.no_grad()
 def leave_one_out(classifier: Classifier, doc: Document, target: int) -> tuple[list[list[float]], list[float], float]:
-    """(word scores, sentence scores, p_target(doc)) by erasing each word and each sentence.
+    """(word scores, sentence scores, p_target(doc)) by erasing each word and each sentence."""
+    p = erased_logits(classifier, doc).softmax(dim=-1)[:, target].numpy()  # (1 + n_words + n_sentences,)
+    n_words = sum(len(s) for s in doc)
+    drops = p[0] - p[1:]
+    return _per_sentence(drops[:n_words], doc), drops[n_words:].tolist(), float(p[0])
 
-    Erasing one word changes one sentence, so the word level runs once on the document's sentences and
-    once on every shortened sentence; the sentence level then runs on all variants in one batch.
+
+@torch.no_grad()
+def erased_logits(classifier: Classifier, doc: Document) -> torch.Tensor:
+    """Logits of the document, then of it with each word erased, then with each sentence erased.
+
+    (1 + n_words + n_sentences, n_classes). Erasing one word changes one sentence, so the word level runs
+    once on the document's sentences and once on every shortened sentence; the sentence level then runs on
+    all variants in one batch.
     """
     model = classifier.model.eval()
     words = [(i, j) for i, s in enumerate(doc) for j in range(len(s))]
@@ -135,10 +144,7 @@ def leave_one_out(classifier: Classifier, doc: Document, target: int) -> tuple[l
     variants += [torch.cat([originals[:i], originals[i + 1 :]]) for i in range(len(doc))]  # sentence i erased
     variants = [v if len(v) else baseline for v in variants]
     counts = torch.tensor([len(v) for v in variants])  # (n_variants,)
-    logits, _ = model.encode_sentences(torch.cat(variants), counts)  # (n_variants, n_classes)
-    p = logits.softmax(dim=-1)[:, target].cpu().numpy()  # (1 + n_words + n_sentences,)
-    drops = p[0] - p[1:]
-    return _per_sentence(drops[: len(words)], doc), drops[len(words) :].tolist(), float(p[0])
+    return model.encode_sentences(torch.cat(variants), counts)[0].cpu()  # (n_variants, n_classes)
 
 
 def _per_sentence(values: np.ndarray, doc: Document) -> list[list[float]]:

@@ -78,8 +78,9 @@ def permuted(generator: torch.Generator) -> WeightOverride:
 
 
 @torch.no_grad()
-def _probabilities(model: HAN, doc: Document, level: str, change: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                   copies: int) -> torch.Tensor:  # fmt: skip
+def _probabilities(
+    model: HAN, doc: Document, level: str, change: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], copies: int
+) -> torch.Tensor:
     """(copies, n_classes) output distributions of `copies` copies of `doc`, one level's weights changed.
 
     `change(weights, mask)` gets the level's weights repeated for every copy ((copies * n_sentences, max_words)
@@ -160,8 +161,11 @@ def flips(model: HAN, doc: Document, target: int, orderings: dict[str, dict[str,
             p = _probabilities(model, doc, level, renormalised(keep), len(sizes))  # (n - 1, n_classes)
             flipped = (p.argmax(dim=-1) != target).numpy()  # (n - 1,)
             first = sizes[int(np.argmax(flipped))] if flipped.any() else None
-            result[name] = {"top_item_flips": bool(flipped[0]), "fraction_to_flip": (first or n) / n,
-                            "never_flipped": first is None}  # fmt: skip
+            result[name] = {
+                "top_item_flips": bool(flipped[0]),
+                "fraction_to_flip": (first or n) / n,
+                "never_flipped": first is None,
+            }
         out[level] = result
     return out
 

@@ -70,8 +70,10 @@ def erasure(
         sentence_order = np.argsort(-np.array(scores.sentence[ordering]), kind="stable")
         for k in SENTENCE_BINS:
             top_sentences = set(sentence_order[: min(k, n_sentences)].tolist())
-            variants += [[s for i, s in enumerate(doc) if i not in top_sentences],
-                         [s for i, s in enumerate(doc) if i in top_sentences]]  # fmt: skip
+            variants += [
+                [s for i, s in enumerate(doc) if i not in top_sentences],
+                [s for i, s in enumerate(doc) if i in top_sentences],
+            ]
             keys.append(("sentence", ordering, str(k)))
     p = class_probabilities(classifier, variants, scores.predicted)  # (1 + 2 * len(keys),)
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {"word": {}, "sentence": {}}
@@ -161,17 +163,27 @@ def dataset_faithfulness(
     for done, (doc, example) in enumerate(docs, start=1):
         scores = document_scores(classifier, doc, METHODS, n_steps, seed + done)
         encoded = classifier.encode(doc)
-        row: dict = {"erasure": erasure(classifier, encoded, scores), "agreement": agreement(scores),
-                     "gold": classifier.labels.index(example.label), "predicted": scores.predicted,
-                     "ig_delta": scores.extra.get("ig_delta")}  # fmt: skip
+        row: dict = {
+            "erasure": erasure(classifier, encoded, scores),
+            "agreement": agreement(scores),
+            "gold": classifier.labels.index(example.label),
+            "predicted": scores.predicted,
+            "ig_delta": scores.extra.get("ig_delta"),
+        }
         if not_applicable is None:
             gradients = counterfactual.weight_gradients(model, encoded, scores.predicted)
             orderings = {
-                "word": {"attention": scores.flat("attention"), "gradient": gradients["word"],
-                         "random": scores.flat("random")},
-                "sentence": {"attention": np.array(scores.sentence["attention"]), "gradient": gradients["sentence"],
-                             "random": np.array(scores.sentence["random"])},
-            }  # fmt: skip
+                "word": {
+                    "attention": scores.flat("attention"),
+                    "gradient": gradients["word"],
+                    "random": scores.flat("random"),
+                },
+                "sentence": {
+                    "attention": np.array(scores.sentence["attention"]),
+                    "gradient": gradients["sentence"],
+                    "random": np.array(scores.sentence["random"]),
+                },
+            }
             row["flips"] = counterfactual.flips(model, encoded, scores.predicted, orderings)
             row["counterfactual"] = counterfactual.counterfactuals(model, encoded, permutations, seed + done)
         per_doc.append(row)
@@ -210,7 +222,7 @@ def summarise(per_doc: list[dict], classifier: Classifier, not_applicable: str |
                     if name.startswith(key)
                 }
                 for m in per_doc[0]["agreement"]
-            },  # fmt: skip
+            },
             "flips": None if not_applicable else counterfactual.summarise_flips([d["flips"] for d in per_doc], level),
         }
     out["counterfactual"] = {"not_applicable": not_applicable} if not_applicable else _counterfactual(per_doc)

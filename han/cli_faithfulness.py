@@ -1,0 +1,129 @@
+"""`han faithfulness`: is the attention a faithful account of the decision? JSON on stdout, progress on stderr.
+
+han faithfulness --checkpoint DIR --text "..."                 one document: scores by method, agreement
+han faithfulness --checkpoint DIR --data FILE --limit 1000    the data-set figures (ERASER, flips ...)
+... --out DIR/faithfulness.json                                 keep them beside the checkpoint (the app reads it)
+... --html report.html                                          a standalone report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import HanError
+from .text import decode_text
+
+
+def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
+    from .attribution import METHODS
+
+    parser = commands.add_parser("faithfulness", help="attention against attributions that do not read it (JSON)")
+    parser.add_argument("--checkpoint", required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="one document")
+    source.add_argument("--file", help="one document from a UTF-8 text file ('-' for standard input)")
+    source.add_argument("--data", nargs="+", metavar="PATH", help="labelled data: the data-set figures")
+    parser.add_argument(
+        "--split",
+        choices=["train", "dev", "test"],
+        default="test",
+        help="with --data: the split of the checkpoint's own split (default: test)",
+    )
+    parser.add_argument("--text-col", help="with --data: text column (default: as in training)")
+    parser.add_argument("--label-col", help="with --data: label column (default: as in training)")
+    parser.add_argument("--limit", type=int, default=1000, help="with --data: the first N documents (default: 1000)")
+    parser.add_argument(
+        "--methods", nargs="+", metavar="METHOD", help=f"with --text/--file: any of {', '.join(METHODS)} (default: all)"
+    )
+    parser.add_argument("--n-steps", type=int, default=20, help="integrated-gradients steps (default: 20)")
+    parser.add_argument("--seed", type=int, default=0, help="random floor and permutations (default: 0)")
+    parser.add_argument("--permutations", type=int, default=5, help="with --data: permutations per document")
+    parser.add_argument("--html", help="also write a standalone HTML report here")
+    parser.add_argument("--out", help="also write the JSON here (e.g. CHECKPOINT/faithfulness.json)")
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Bad options are refused before the checkpoint or any data is read."""
+    from .attribution import check_methods
+
+    if args.methods:
+        check_methods(args.methods)
+        if args.data:
+            raise HanError("--methods applies to one document (--text/--file); --data measures every method")
+    if args.limit < 1:
+        raise HanError("--limit must be at least 1")
+    if args.n_steps < 1 or args.permutations < 1:
+        raise HanError("--n-steps and --permutations must be at least 1")
+    if args.text is not None and not args.text.strip():
+        raise HanError("the text is empty")
+    for option in ("html", "out"):
+        value = getattr(args, option)
+        if value and not Path(value).expanduser().parent.is_dir():
+            raise HanError(f"--{option} {value}: the folder {Path(value).parent} does not exist")
+        if value and Path(value).is_dir():
+            raise HanError(f"--{option} {value} is a folder; give a file name")
+
+
+def run_faithfulness(args: argparse.Namespace) -> dict:
+    from . import load
+
+    _check(args)
+    model = load(args.checkpoint)
+    if args.methods and "attention" in args.methods and model.variant != "att":
+        raise HanError(
+            f"{model.name} has no attention: its weights are its pooling's ({model.variant}); leave --methods out "
+            "to compare those weights with the other methods, labelled as such"
+        )
+    result = _dataset(model, args) if args.data else _document(model, args)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if args.html:
+        from .faithfulness_report import dataset_html, document_html
+
+        page = dataset_html(result) if args.data else document_html(result)
+        Path(args.html).write_text(page, encoding="utf-8")
+    return result
+
+
+def _document(model, args: argparse.Namespace) -> dict:
+    from .attribution import METHODS
+    from .faithfulness import explain_faithfulness
+
+    text = args.text
+    if args.file is not None:
+        if args.file != "-" and not Path(args.file).is_file():
+            raise HanError(f"{args.file}: no such file")
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        text = decode_text(raw, args.file)
+    return explain_faithfulness(model, text, args.methods or METHODS, args.n_steps, args.seed)
+
+
+def _dataset(model, args: argparse.Namespace) -> dict:
+    from tqdm import tqdm
+
+    from .data import assign_splits, read_like
+    from .faithfulness import dataset_faithfulness
+    from .polarity import categories, polarity_vs_attention
+    from .text import tokenize_corpus
+
+    dataset = read_like(model.config, args.data, args.text_col, args.label_col)
+    parts, _ = assign_splits(dataset.examples, model.split_seed)
+    chosen = [dataset.examples[i] for i in parts[args.split]]
+    with tqdm(total=min(args.limit, len(chosen)), desc="faithfulness", unit="doc", file=sys.stderr) as bar:
+        result = dataset_faithfulness(
+            model,
+            chosen,
+            args.limit,
+            args.n_steps,
+            args.seed,
+            args.permutations,
+            on_progress=lambda done, total: bar.update(done - bar.n),
+        )
+    train = [dataset.examples[i] for i in parts["train"]]
+    train_docs = tokenize_corpus([e.text for e in train], [e.sentences for e in train], model.limits)
+    measured = [model.prepare(e) for e in chosen[: args.limit]]
+    result["polarity"] = polarity_vs_attention(model, measured, categories(model, train_docs, [e.label for e in train]))
+    return result | {"split": args.split, "data": [str(p) for p in args.data]}
