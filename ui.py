@@ -219,6 +219,19 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
     return text, example.label
 
 
+@st.cache_data(show_spinner="Measuring attributions (leave-one-out, integrated gradients)...", max_entries=32)
+def _faithfulness(checkpoint: str, stamp: float, text: str) -> dict:
+    from han.faithfulness import explain_faithfulness
+
+    return explain_faithfulness(load_model(Path(checkpoint)), text)
+
+
+def faithfulness(model: han.Classifier, text: str) -> dict:
+    """Every method's scores of `text`, their agreement with attention and the erasure curve (cached)."""
+    weights = model.path / "model.safetensors"
+    return _faithfulness(str(model.path), weights.stat().st_mtime if weights.exists() else 0.0, text)
+
+
 # ----------------------------------------------------------------------------- output
 
 
@@ -267,5 +280,25 @@ def confusion_chart(matrix: list[list[int]], labels: list[str], title: str) -> g
         xaxis_type="category",
         yaxis_type="category",
         yaxis_autorange="reversed",
+    )
+    return figure
+
+
+def erasure_chart(curve: dict, height: int = 260) -> go.Figure:
+    """p(predicted class) as the top words by each method are removed: a steeper fall = a more faithful ranking."""
+    from han.faithfulness_report import METHOD_NAMES
+
+    figure = go.Figure()
+    for method, values in curve.items():
+        if method != "removed":
+            figure.add_trace(
+                go.Scatter(x=curve["removed"], y=values, mode="lines+markers", name=METHOD_NAMES.get(method, method))
+            )
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        yaxis_range=[0, 1.05],
+        xaxis_title="top words removed",
+        yaxis_title="p(predicted class)",
     )
     return figure

@@ -1,13 +1,46 @@
-"""Document view: one review with its sentence (red) and word (blue) weights, as in Figure 5."""
+"""Document view: one review with its sentence (red) and word (blue) weights, as in Figure 5, and next to
+the heatmap the evidence whether those weights are a faithful account of the decision."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+import han
 import ui
 from han.explain import to_csv, to_html, to_png, to_svg
+from han.faithfulness_report import METHOD_NAMES, as_explanation
 
 st.set_page_config(page_title="Document - HAN explorer", layout="wide")
+SOURCES = ["attention", "leave_one_out", "integrated_gradients", "gradient_x_input"]
+
+
+def evidence(model: han.Classifier, text: str) -> dict:
+    """The faithfulness panel: agreement of attention with each method, and the erasure curve."""
+    result = ui.faithfulness(model, text)
+    st.subheader("Is this heatmap faithful?")
+    st.caption(
+        f"'Attention' here is the {result['attention_label']}. Kendall τ: +1 = the same ranking of words as "
+        "attention, 0 = unrelated, −1 = reversed."
+    )
+    rows = [
+        {
+            "method": METHOD_NAMES[m],
+            "τ words": a["word"],
+            "τ sentences": a["sentence"],
+            "top-1 word shared": a["top_k"]["word_top1"],
+            "top-5 words shared": a["top_k"]["word_top5"],
+        }
+        for m, a in result["agreement"].items()
+    ]
+    st.dataframe(rows, hide_index=True)
+    st.plotly_chart(ui.erasure_chart(result["erasure_curve"]), key="erasure")
+    st.caption(
+        "Probability of the predicted class as the top words by each method are removed. The method whose "
+        "curve falls fastest found the words the decision rests on; random is the floor."
+    )
+    if result.get("ig_delta") is not None:
+        st.caption(f"Integrated gradients: {result['n_steps']} steps, convergence delta {result['ig_delta']:.2g}.")
+    return result
 
 
 def page() -> None:
@@ -21,15 +54,32 @@ def page() -> None:
         False,
         help="Off: sqrt(p_s)*p_w normalised over the document (the paper's display). On: p_w within each sentence.",
     )
+    method = ui.remembered(
+        st.sidebar.selectbox,
+        "Weights from",
+        "weights_from",
+        "attention",
+        SOURCES,
+        format_func=METHOD_NAMES.get,
+        help="Redraw the heatmap from a method that does not read the attention: leave-one-out "
+        "(erase each word), integrated gradients, gradient × input (captum).",
+    )
     text, gold = ui.document_input(model, "doc")
     if text is None:
         return
     explanation = model.explain(text)
     st.session_state["last_explanation"] = explanation
-    left, right = st.columns([3, 1])
+    left, right = st.columns([3, 2])
     with left:
-        ui.show_document(explanation, raw=raw)
-    with right:
+        if method == "attention":
+            shown = explanation
+        else:
+            shown = as_explanation(ui.faithfulness(model, text), method)
+            st.caption(
+                f"Red and blue from {METHOD_NAMES[method]}: the positive part of each score, scaled to the "
+                "document's largest (evidence against the prediction is not drawn)."
+            )
+        ui.show_document(shown, raw=raw and method == "attention")
         st.metric(
             f"{model.name} predicts",
             explanation["label"],
@@ -39,13 +89,15 @@ def page() -> None:
         if gold is not None:
             st.write(f"Gold rating: **{gold}**")
         st.plotly_chart(ui.probability_chart(explanation, gold), key="probabilities")
+    with right:
+        evidence(model, text)
     st.subheader("Export")
-    name = f"han-{variant}-{explanation['label']}"
+    name = f"han-{variant}-{explanation['label']}" + ("" if method == "attention" else f"-{method}")
     a, b, c, d = st.columns(4)
-    a.download_button("HTML", to_html(explanation, raw=raw, standalone=True), f"{name}.html", "text/html")
-    b.download_button("SVG image", to_svg(explanation, raw=raw), f"{name}.svg", "image/svg+xml")
-    c.download_button("PNG image", to_png(explanation, raw=raw), f"{name}.png", "image/png")
-    d.download_button("Weights (CSV)", to_csv(explanation), f"{name}.csv", "text/csv")
+    a.download_button("HTML", to_html(shown, raw=raw, standalone=True), f"{name}.html", "text/html")
+    b.download_button("SVG image", to_svg(shown, raw=raw), f"{name}.svg", "image/svg+xml")
+    c.download_button("PNG image", to_png(shown, raw=raw), f"{name}.png", "image/png")
+    d.download_button("Weights (CSV)", to_csv(shown), f"{name}.csv", "text/csv")
 
 
 ui.guard(page)

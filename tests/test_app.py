@@ -16,6 +16,7 @@ PAGES = {
         "document": "pages/1_Document.py",
         "words": "pages/2_Word_attention.py",
         "compare": "pages/3_Compare.py",
+        "faithfulness": "pages/4_Faithfulness.py",
     }.items()
 }
 REVIEW = (
@@ -65,7 +66,7 @@ def test_document_renders_an_example_and_switches_model():
     body = html_of(at)
     assert body.count('class="han-sentence"') >= 3 and 'class="han-word"' in body
     assert at.metric[0].label == "HN-ATT predicts" and at.metric[0].value in "12345"
-    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 4
+    assert len(at.get("plotly_chart")) == 2 and len(at.get("download_button")) == 4  # probabilities, erasure
     at.sidebar.radio[0].set_value("ave").run()
     assert at.metric[0].label == "HN-AVE predicts"
     at.sidebar.radio[0].set_value("max").run()
@@ -181,3 +182,40 @@ def test_document_data_location_can_be_overridden(tmp_path):
     assert "Test document" not in at.radio(key="doc_source").options  # not present there
     at.text_input(key="data_override").input("").run()
     assert "Test document" in at.radio(key="doc_source").options
+
+
+def test_document_redraws_the_heatmap_from_each_method_with_its_evidence():
+    at = run("document")
+    tau = at.dataframe[0].value
+    assert list(tau["method"]) == ["leave-one-out", "integrated gradients", "gradient × input", "random (floor)"]
+    assert tau["τ words"].between(-1, 1).all()
+    attention_html = html_of(at)
+    for method in ("leave_one_out", "integrated_gradients", "gradient_x_input"):
+        at.sidebar.selectbox(key="weights_from").set_value(method).run()
+        assert not at.exception, method
+        body = html_of(at)
+        assert 'class="han-word"' in body and body != attention_html, method
+        assert any("Red and blue from" in c.value for c in at.caption)
+
+
+def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints, yelp_slice):
+    import json
+
+    from han.faithfulness import dataset_faithfulness
+
+    folder = tmp_path / "set"
+    for variant in ("att", "max"):
+        shutil.copytree(tiny_checkpoints[variant], folder / variant)
+    model = __import__("han").load(folder / "att")
+    figures = dataset_faithfulness(model, yelp_slice.examples[:4], limit=4, n_steps=4)
+    from han.polarity import polarity_vs_attention
+
+    figures["polarity"] = polarity_vs_attention(
+        model, [model.prepare(e) for e in yelp_slice.examples[:20]], min_count=1
+    )
+    (folder / "att" / "faithfulness.json").write_text(json.dumps(figures))
+    at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    assert [h.value for h in at.header] == ["HN-MAX", "HN-ATT"]
+    assert any("No precomputed figures" in i.value for i in at.info)  # HN-MAX has none
+    assert len(at.get("plotly_chart")) == 3  # word AOPC, sentence AOPC, polarity
+    assert any("Kendall τ" in m.value for m in at.markdown)
