@@ -31,21 +31,40 @@ SEEDS = [0, 1, 2]
 PAPER_YELP = {"epochs": 8, "lrs": [0.1], "patience": 3}
 DEFAULT = RECIPES["default"]
 RECIPE_ROWS: list[tuple[str, str, dict[str, Any]]] = [
-    ("paper+optimizer", "paper, but the default's optimizer, lr and epochs",
-     {k: DEFAULT[k] for k in ("optimizer", "lrs", "epochs")}),
+    (
+        "paper+optimizer",
+        "paper, but the default's optimizer, lr and epochs",
+        {k: DEFAULT[k] for k in ("optimizer", "lrs", "epochs")},
+    ),
     ("paper+dropout", "paper, but the default's dropout", {k: DEFAULT[k] for k in ("dropout", "dropout_at")}),
     ("paper+glove", "paper, but GloVe 6B 50-d vectors instead of word2vec 200-d", {"embeddings": "glove-6b-50d"}),
-    ("paper+cosine", "paper, but a cosine lr schedule with half an epoch of warm-up",
-     {"lr_schedule": "cosine", "warmup_epochs": 0.5}),
-]  # fmt: skip
+    (
+        "paper+cosine",
+        "paper, but a cosine lr schedule with half an epoch of warm-up",
+        {"lr_schedule": "cosine", "warmup_epochs": 0.5},
+    ),
+]
 # How the default recipe was chosen: HN-ATT on Yelp-15k, seed 0, one change at a time from a starting point
 # (Adam 2e-3, dropout 0.3 on embeddings and sentence vectors, word2vec 200-d, batch 64, 6 epochs); dev accuracy
 # alone decides. The starting point is the `start` row, whatever han/recipes.py's default is now.
-EXPLORE_START: dict[str, Any] = {"optimizer": "adam", "lrs": [2e-3], "epochs": 6, "dropout": 0.3,
-                                 "dropout_at": ("embeddings", "sentences"), "embeddings": "word2vec", "batch_size": 64,
-                                 "lr_schedule": "constant", "warmup_epochs": 0.0, "label_smoothing": 0.0,
-                                 "weight_decay": 0.0, "min_count": 6, "clip": 5.0, "freeze_embeddings": False,
-                                 "momentum": 0.9, "embed_dim": None}  # fmt: skip
+EXPLORE_START: dict[str, Any] = {
+    "optimizer": "adam",
+    "lrs": [2e-3],
+    "epochs": 6,
+    "dropout": 0.3,
+    "dropout_at": ("embeddings", "sentences"),
+    "embeddings": "word2vec",
+    "batch_size": 64,
+    "lr_schedule": "constant",
+    "warmup_epochs": 0.0,
+    "label_smoothing": 0.0,
+    "weight_decay": 0.0,
+    "min_count": 6,
+    "clip": 5.0,
+    "freeze_embeddings": False,
+    "momentum": 0.9,
+    "embed_dim": None,
+}
 ALL_THREE = ("embeddings", "sentences", "classifier")
 EXPLORE: list[tuple[str, str, dict[str, Any]]] = [
     ("start", "starting point", {}),
@@ -56,9 +75,18 @@ EXPLORE: list[tuple[str, str, dict[str, Any]]] = [
     ("drop5_cls", "dropout 0.5, also before the classifier", {"dropout": 0.5, "dropout_at": ALL_THREE}),
     ("glove", "GloVe 6B 50-d instead of word2vec 200-d", {"embeddings": "glove-6b-50d"}),
     ("glove_b32", "GloVe, batch 32", {"embeddings": "glove-6b-50d", "batch_size": 32}),
-    ("glove_drop_cls", "GloVe, dropout also before the classifier", {"embeddings": "glove-6b-50d",
-                                                                     "dropout_at": ALL_THREE}),
-]  # fmt: skip
+    (
+        "glove_drop_cls",
+        "GloVe, dropout also before the classifier",
+        {"embeddings": "glove-6b-50d", "dropout_at": ALL_THREE},
+    ),
+    ("glove_e10", "GloVe, 10 epochs", {"embeddings": "glove-6b-50d", "epochs": 10}),
+    ("glove_min2", "GloVe, words seen 2 or more times", {"embeddings": "glove-6b-50d", "min_count": 2}),
+]
+# The same search on a new user's first run (the first 3,000 yelp_10k reviews, 3 epochs; dev = 300 reviews).
+EXPLORE_SMALL = [
+    row for row in EXPLORE if row[0] in ("start", "b32", "lr4e-3", "cosine", "drop_cls", "glove", "glove_b32")
+]
 CURVE_SIZES = [1000, 3000, 6000, 8000]
 CURVE_RECIPES = {"default": {}, "paper": PAPER_YELP | {"lrs": [0.1, 0.05]}}
 
@@ -108,13 +136,21 @@ def run_recipes(seeds: list[int], only: list[str] | None = None) -> None:
 
 def run_explore(only: list[str] | None = None) -> None:
     """The search that chose the default recipe: Yelp-15k, HN-ATT, seed 0, dev accuracy (see EXPLORE)."""
-    dataset = read_dataset(common.SETS["yelp"]["paths"])
-    for slug, _, change in EXPLORE:
-        if only and slug not in only:
-            continue
-        out = common.RUNS / "explore" / slug / "att-seed0"
-        cfg = recipe_config("default", progress=False, **(EXPLORE_START | change))
-        train_and_keep(dataset, cfg, out, common.RESULTS / "explore" / slug / "att-seed0.json")
+    datasets = {
+        "explore": (read_dataset(common.SETS["yelp"]["paths"]), EXPLORE, {}),
+        "explore-small": (_first_3000(), EXPLORE_SMALL, {"epochs": 3}),
+    }
+    for folder, (dataset, rows, fixed) in datasets.items():
+        for slug, _, change in rows:
+            if only and slug not in only:
+                continue
+            out = common.RUNS / folder / slug / "att-seed0"
+            cfg = recipe_config("default", progress=False, **(EXPLORE_START | change | fixed))
+            train_and_keep(dataset, cfg, out, common.RESULTS / folder / slug / "att-seed0.json")
+
+
+def _first_3000() -> Dataset:
+    return read_dataset([common.DATA / "yelp" / "yelp_10k.csv.gz"], max_docs=3000, with_unlabelled=False)
 
 
 def run_curve(seeds: list[int]) -> None:
@@ -130,8 +166,9 @@ def run_curve(seeds: list[int]) -> None:
             for seed in seeds:
                 out = common.RUNS / "curve" / f"{recipe}-{size}" / f"att-seed{seed}"
                 cfg = recipe_config(recipe, seed=seed, progress=False, train_fraction=fraction, **settings)
-                train_and_keep(dataset, cfg, out, common.RESULTS / "curve" / f"{recipe}-{size}" / f"{out.name}.json",
-                               second)  # fmt: skip
+                train_and_keep(
+                    dataset, cfg, out, common.RESULTS / "curve" / f"{recipe}-{size}" / f"{out.name}.json", second
+                )
     (common.RESULTS / "curve" / "tfidf.json").write_text(json.dumps(tfidf, indent=1) + "\n")
 
 
@@ -141,8 +178,7 @@ def dataset_train_size(dataset: Dataset) -> int:
 
 def run_small(seeds: list[int]) -> None:
     """A new user's first run: the first 3,000 yelp_10k reviews, 3 epochs; tested on yelp_open_5k."""
-    dataset = read_dataset([common.DATA / "yelp" / "yelp_10k.csv.gz"], max_docs=3000, with_unlabelled=False)
-    second = _open5k()
+    dataset, second = _first_3000(), _open5k()
     for seed in seeds:
         out = common.RUNS / "small" / f"att-seed{seed}"
         cfg = recipe_config("default", seed=seed, epochs=3, progress=False)
@@ -170,30 +206,61 @@ def default_lines() -> list[str]:
         if not any(default.values()):
             continue
         paper = common.collect(name)
-        lines += [f"### {spec['title']}", "",
-                  "| model | default recipe: test % | default: dev % | paper recipe: test % | paper: dev % |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"### {spec['title']}",
+            "",
+            "| model | default recipe: test % | default: dev % | paper recipe: test % | paper: dev % |",
+            "|---|---|---|---|---|",
+        ]
         for variant, model in VARIANTS.items():
             runs, old = default[variant], paper.get(variant, [])
-            lines.append(f"| {model} | {_cell(runs, 'test_accuracy')} | {_cell(runs, 'dev_accuracy')} | "
-                         f"{_cell(old, 'test_accuracy')} | {_cell(old, 'dev_accuracy')} |")  # fmt: skip
+            lines.append(
+                f"| {model} | {_cell(runs, 'test_accuracy')} | {_cell(runs, 'dev_accuracy')} | "
+                f"{_cell(old, 'test_accuracy')} | {_cell(old, 'dev_accuracy')} |"
+            )
         lines.append("")
     return lines
 
 
 def explore_lines() -> list[str]:
     """The search for the default recipe, dev accuracy first (test shown, not used to choose)."""
-    found = [(what, json.loads(p.read_text())) for slug, what, _ in EXPLORE
-             if (p := common.RESULTS / "explore" / slug / "att-seed0.json").exists()]  # fmt: skip
+    found = [
+        (what, json.loads(p.read_text()))
+        for slug, what, _ in EXPLORE
+        if (p := common.RESULTS / "explore" / slug / "att-seed0.json").exists()
+    ]
     if not found:
         return []
-    lines = ["### How the default was chosen", "",
-             f"HN-ATT on Yelp-15k, seed 0, one change at a time from a starting point ({describe(EXPLORE_START)}, "
-             "batch 64); the dev accuracy alone chose. Test accuracy is shown for completeness, not used.", "",
-             "| change | dev % | test % | best epoch | dev % after each epoch |", "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "### How the default was chosen",
+        "",
+        f"HN-ATT on Yelp-15k, seed 0, one change at a time from a starting point ({describe(EXPLORE_START)}, "
+        "batch 64); the dev accuracy alone chose. Test accuracy is shown for completeness, not used.",
+        "",
+        "| change | dev % | test % | best epoch | dev % after each epoch |",
+        "|---|---|---|---|---|",
+    ]
     for what, m in found:
         curve = " ".join(pct(h["dev_accuracy"]) for h in m["history"])
         lines.append(f"| {what} | {pct(m['dev_accuracy'])} | {pct(m['test_accuracy'])} | {m['best_epoch']} | {curve} |")
+    small = [
+        (what, json.loads(p.read_text()))
+        for slug, what, _ in EXPLORE_SMALL
+        if (p := common.RESULTS / "explore-small" / slug / "att-seed0.json").exists()
+    ]
+    if small:
+        lines += [
+            "",
+            "The same changes on a first run (the first 3,000 yelp_10k reviews, 3 epochs; dev = 300 "
+            "reviews, so one standard error is about 2.9 points):",
+            "",
+            "| change | dev % | dev % after each epoch |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {what} | {pct(m['dev_accuracy'])} | {' '.join(pct(h['dev_accuracy']) for h in m['history'])} |"
+            for what, m in small
+        ]
     return [*lines, ""]
 
 
@@ -207,8 +274,10 @@ def recipe_lines() -> list[str]:
             {v: _runs(common.RESULTS / "runs" / "yelp-default", f"{v}-seed*.json") for v in ("att", "ave")},
         ),
     ]
-    rows += [(slug, what, {v: _runs(common.RESULTS / "recipes" / slug, f"{v}-seed*.json") for v in ("att", "ave")})
-             for slug, what, _ in RECIPE_ROWS]  # fmt: skip
+    rows += [
+        (slug, what, {v: _runs(common.RESULTS / "recipes" / slug, f"{v}-seed*.json") for v in ("att", "ave")})
+        for slug, what, _ in RECIPE_ROWS
+    ]
     if not any(runs.get("att") for _, _, runs in rows[1:]):
         return ["## Training recipe (Yelp-15k)", "", *explore_lines()] if explore_lines() else []
     lines = [
@@ -219,8 +288,10 @@ def recipe_lines() -> list[str]:
     ]
     for _, what, runs in rows:
         att, ave = runs.get("att", []), runs.get("ave", [])
-        lines.append(f"| {what} | {_cell(att, 'test_accuracy')} | {_cell(att, 'dev_accuracy')} | "
-                     f"{_cell(ave, 'test_accuracy')} | {_cell(ave, 'dev_accuracy')} |")  # fmt: skip
+        lines.append(
+            f"| {what} | {_cell(att, 'test_accuracy')} | {_cell(att, 'dev_accuracy')} | "
+            f"{_cell(ave, 'test_accuracy')} | {_cell(ave, 'dev_accuracy')} |"
+        )
     note = "Rows 3 onwards train with lr 0.1 only (the paper recipe's grid chose it in 8 of 9 runs)."
     return [*lines, "", note, "", *explore_lines()]
 
@@ -247,13 +318,19 @@ def curve_lines() -> list[str]:
     if not tfidf_path.exists():
         return []
     tfidf = json.loads(tfidf_path.read_text())
-    lines = ["## Learning curve (yelp_10k; second test: yelp_open_5k, never trained on)", "",
-             "| training reviews | model | yelp_10k test % | yelp_open_5k % |", "|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "## Learning curve (yelp_10k; second test: yelp_open_5k, never trained on)",
+        "",
+        "| training reviews | model | yelp_10k test % | yelp_open_5k % |",
+        "|---|---|---|---|",
+    ]
     for size in CURVE_SIZES:
         for recipe in CURVE_RECIPES:
             runs = _runs(common.RESULTS / "curve" / f"{recipe}-{size}", "att-seed*.json")
-            lines.append(f"| {size:,} | HN-ATT, {recipe} recipe | {_cell(runs, 'test_accuracy')} | "
-                         f"{_cell(runs, 'open5k_accuracy')} |")  # fmt: skip
+            lines.append(
+                f"| {size:,} | HN-ATT, {recipe} recipe | {_cell(runs, 'test_accuracy')} | "
+                f"{_cell(runs, 'open5k_accuracy')} |"
+            )
         if str(size) in tfidf:
             t = tfidf[str(size)]
             lines.append(f"| {size:,} | TF-IDF + LR | {pct(t['test'])} | {pct(t['extra_test'])} |")
@@ -270,11 +347,15 @@ def small_lines() -> list[str]:
     collapsed = sum(bool(m.get("collapsed")) for m in runs)
     worst = min(open5k)
     verdict = "met" if worst >= tfidf["extra_test"] and not collapsed else "not met"
-    return ["## A first run on 3,000 reviews (HN-ATT, default recipe, 3 epochs)", "",
-            f"Trained on the first 3,000 reviews of yelp_10k (split 80/10/10), tested on all 5,000 yelp_open_5k "
-            f"reviews: HN-ATT {mean_std(open5k)} over {len(runs)} seeds (lowest {pct(worst)}), {collapsed} collapsed; "
-            f"TF-IDF + LR on the same reviews {pct(tfidf['extra_test'])}. Target (every seed at least TF-IDF, none "
-            f"collapsed): {verdict}.", ""]  # fmt: skip
+    return [
+        "## A first run on 3,000 reviews (HN-ATT, default recipe, 3 epochs)",
+        "",
+        f"Trained on the first 3,000 reviews of yelp_10k (split 80/10/10), tested on all 5,000 yelp_open_5k "
+        f"reviews: HN-ATT {mean_std(open5k)} over {len(runs)} seeds (lowest {pct(worst)}), {collapsed} collapsed; "
+        f"TF-IDF + LR on the same reviews {pct(tfidf['extra_test'])}. Target (every seed at least TF-IDF, none "
+        f"collapsed): {verdict}.",
+        "",
+    ]
 
 
 def section() -> list[str]:
