@@ -45,7 +45,7 @@ def page() -> None:
     )
     models = ui.choose_set()
     columns = st.columns(len(models))
-    for column, path in zip(columns, models.values()):
+    for column, path in zip(columns, models.values(), strict=True):
         with column:
             card(ui.load_model(path))
 

@@ -215,7 +215,7 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
         step=1,
     )
     example = documents[int(index)]
-    text = example.text if example.text is not None else "\n".join(" ".join(s) for s in example.sentences or [])
+    text = example.plain_text(sentence_separator="\n")
     return text, example.label
 
 
@@ -228,6 +228,7 @@ def _faithfulness(checkpoint: str, stamp: float, text: str) -> dict:
 
 def faithfulness(model: han.Classifier, text: str) -> dict:
     """Every method's scores of `text`, their agreement with attention and the erasure curve (cached)."""
+    assert model.path is not None  # the app loads checkpoints from folders
     weights = model.path / "model.safetensors"
     return _faithfulness(str(model.path), weights.stat().st_mtime if weights.exists() else 0.0, text)
 

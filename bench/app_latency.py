@@ -74,15 +74,15 @@ def main() -> None:
     print(
         f"{'model':8} {'load ms':>8} {'tokenise ms':>12} {'model ms (median/max)':>22} {'explain ms (median/max)':>24}"
     )
-    for variant, path in discover(args.set).items():
+    for path in discover(args.set).values():
         start = time.perf_counter()
         model = han.load(path)
         load_ms = (time.perf_counter() - start) * 1000
         doc = model.tokenize(text)
         assert len(doc.sentences) == 30, len(doc.sentences)
-        tokenise, _ = time_ms(lambda: model.tokenize(text), args.repeats)
-        model_med, model_max = time_ms(lambda: next(model.analyse([doc])), args.repeats)
-        full_med, full_max = time_ms(lambda: model.explain(text), args.repeats)
+        tokenise, _ = time_ms(lambda m=model: m.tokenize(text), args.repeats)
+        model_med, model_max = time_ms(lambda m=model, d=doc: next(m.analyse([d])), args.repeats)
+        full_med, full_max = time_ms(lambda m=model: m.explain(text), args.repeats)
         print(
             f"{model.name:8} {load_ms:8.0f} {tokenise:12.1f} {model_med:13.1f} / {model_max:6.1f} "
             f"{full_med:15.1f} / {full_max:6.1f}"

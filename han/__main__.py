@@ -1,4 +1,4 @@
-"""Command line: python -m han {train, evaluate, explain, stats} ...
+"""Command line: han (or python -m han) {train, evaluate, explain, stats, faithfulness} ...
 
 Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
 """
@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
 from .cli_train import add_train_parser, run_train
 from .errors import HanError
@@ -33,7 +34,8 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m han", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="han", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"han {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     add_train_parser(commands, _data_args)

@@ -16,11 +16,7 @@ C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 
 
 def _texts(dataset: Dataset, indices: list[int]) -> list[str]:
-    examples = dataset.examples
-    return [
-        examples[i].text if examples[i].text is not None else " ".join(" ".join(s) for s in examples[i].sentences or [])
-        for i in indices
-    ]
+    return [dataset.examples[i].plain_text() for i in indices]
 
 
 def majority(dataset: Dataset, split_seed: int = 0) -> dict:

@@ -116,7 +116,10 @@ class Classifier:
         return [self._prediction(r) for r in self.analyse(docs)]
 
     def _prediction(self, result: DocResult) -> dict:
-        return {"label": self.labels[result.predicted], "probabilities": dict(zip(self.labels, result.probabilities))}
+        return {
+            "label": self.labels[result.predicted],
+            "probabilities": dict(zip(self.labels, result.probabilities, strict=True)),
+        }
 
     def explain(self, text: str | Tokenized) -> dict:
         """Sentences, tokens, sentence and word weights, prediction and probabilities.
@@ -135,7 +138,9 @@ class Classifier:
                 "display_weights": d,
                 "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens],
             }
-            for tokens, p_s, p_w, d in zip(doc.sentences, result.sentence_weights, result.word_weights, shown)
+            for tokens, p_s, p_w, d in zip(
+                doc.sentences, result.sentence_weights, result.word_weights, shown, strict=True
+            )
         ]
         return {
             "model": self.name,
@@ -155,7 +160,7 @@ class Classifier:
         docs = [self.prepare(e) for e in examples]
         kept = [i for i, d in enumerate(docs) if d.sentences]
         labels: list[str | None] = [None] * len(docs)
-        for i, result in zip(kept, self.analyse([docs[i] for i in kept])):
+        for i, result in zip(kept, self.analyse([docs[i] for i in kept]), strict=True):
             labels[i] = self.labels[result.predicted]
         return labels
 
@@ -172,7 +177,7 @@ class Classifier:
         if not kept:
             raise HanError("no document to evaluate (all are empty)")
         gold = [self.labels.index(examples[i].label) for i in kept]
-        classes = [self.labels.index(predicted[i]) for i in kept]
+        classes = [self.labels.index(label) for label in predicted if label is not None]  # in the order of kept
         return confusion_metrics(gold, classes, self.labels) | {"skipped_empty": len(examples) - len(kept)}
 
 
@@ -180,7 +185,7 @@ def confusion_metrics(gold: Sequence[int], predicted: Sequence[int], labels: Seq
     """Accuracy, n, per-class accuracy (recall) and confusion matrix from class indices."""
     k = len(labels)
     matrix = [[0] * k for _ in range(k)]
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=True):
         matrix[g][p] += 1
     n = len(gold)
     return {

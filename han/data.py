@@ -48,6 +48,12 @@ class Example:
     sentences: list[list[str]] | None = None  # pre-split, pre-tokenised text
     split: str | None = None  # "train" / "dev" / "test" when the source has its own split
 
+    def plain_text(self, sentence_separator: str = " ") -> str:
+        """The raw text, or pre-tokenised sentences joined by spaces (one separator between sentences)."""
+        if self.text is not None:
+            return self.text
+        return sentence_separator.join(" ".join(s) for s in self.sentences or [])
+
 
 @dataclass
 class Dataset:
@@ -86,7 +92,8 @@ def normalize_label(value: object) -> str:
 
 def _open_text(path: Path) -> io.TextIOBase:
     """Open plain or gzip text; undecodable bytes become U+FFFD rather than crashing."""
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    # the wrapper owns the raw file and callers close it with `with`: no context manager here
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
@@ -171,8 +178,9 @@ def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
         return
     with tarfile.open(path, "r:*") as archive:
         for member in archive:
-            if member.isfile() and _RATING_FILE.search(member.name):
-                yield member.name, archive.extractfile(member).read()
+            member_file = archive.extractfile(member) if member.isfile() and _RATING_FILE.search(member.name) else None
+            if member_file is not None:
+                yield member.name, member_file.read()
 
 
 def read_imdb(
@@ -185,7 +193,9 @@ def read_imdb(
     examples: list[Example] = []
     unlabelled: list[str] = []
     for name, data in _imdb_members(path):
-        split, polarity, rating = _RATING_FILE.search(name).groups()
+        match = _RATING_FILE.search(name)
+        assert match is not None  # _imdb_members yields matching names only
+        split, polarity, rating = match.groups()
         text = data.decode("utf-8", errors="replace")
         if polarity == "unsup":
             if with_unlabelled:

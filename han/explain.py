@@ -13,6 +13,7 @@ import html
 import io
 import math
 from dataclasses import dataclass
+from typing import Any
 
 RED = (220, 38, 38)  # sentence weight
 BLUE = (37, 99, 235)  # word weight
@@ -20,7 +21,7 @@ BLUE = (37, 99, 235)  # word weight
 
 def display_weights(sentence_weights: list[float], word_weights: list[list[float]]) -> list[list[float]]:
     """sqrt(p_s) * p_w for every word, divided by the document's largest such value."""
-    raw = [[math.sqrt(p_s) * p_w for p_w in words] for p_s, words in zip(sentence_weights, word_weights)]
+    raw = [[math.sqrt(p_s) * p_w for p_w in words] for p_s, words in zip(sentence_weights, word_weights, strict=True)]
     top = max((w for words in raw for w in words), default=0.0)
     return [[w / top if top > 0 else 0.0 for w in words] for words in raw]
 
@@ -51,11 +52,13 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
     """The document as HTML; tooltips (title) give exact weights. `standalone` adds <html>."""
     red, blue = _intensities(explanation, raw)
     lines = []
-    for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue)):
+    for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue, strict=True)):
         words = " ".join(
             f'<span class="han-word" style="background:{_rgba(BLUE, w)}" '
             f'title="p_w={p_w:.4f}; sqrt(p_s)*p_w shown as {d:.3f}">{html.escape(tok)}</span>'
-            for tok, w, p_w, d in zip(sentence["tokens"], b, sentence["word_weights"], sentence["display_weights"])
+            for tok, w, p_w, d in zip(
+                sentence["tokens"], b, sentence["word_weights"], sentence["display_weights"], strict=True
+            )
         )
         lines.append(
             f'<div class="han-line"><span class="han-sentence" '
@@ -82,7 +85,7 @@ def to_csv(explanation: dict) -> str:
     writer = csv.writer(out)
     writer.writerow(["sentence", "position", "token", "sentence_weight", "word_weight", "display_weight"])
     for i, s in enumerate(explanation["sentences"]):
-        for j, (tok, p_w, d) in enumerate(zip(s["tokens"], s["word_weights"], s["display_weights"])):
+        for j, (tok, p_w, d) in enumerate(zip(s["tokens"], s["word_weights"], s["display_weights"], strict=True)):
             writer.writerow([i, j, tok, f"{s['weight']:.6f}", f"{p_w:.6f}", f"{d:.6f}"])
     return out.getvalue()
 
@@ -115,10 +118,10 @@ def layout(explanation: dict, raw: bool = False) -> tuple[list[Box], int]:
     boxes: list[Box] = []
     y = MARGIN
     text_left = MARGIN + BLOCK + 8
-    for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue)):
+    for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue, strict=True)):
         boxes.append(Box(MARGIN, y + 3, BLOCK, r, None, f"sentence {i + 1}: p_s={sentence['weight']:.4f}"))
-        x = text_left
-        for tok, w, p_w in zip(sentence["tokens"], b, sentence["word_weights"]):
+        x: float = text_left
+        for tok, w, p_w in zip(sentence["tokens"], b, sentence["word_weights"], strict=True):
             width = len(tok) * CHAR_WIDTH + 4
             if x + width > WIDTH - MARGIN and x > text_left:  # wrap, indented under the text
                 x, y = text_left, y + LINE_HEIGHT
@@ -175,7 +178,7 @@ def to_png(explanation: dict, raw: bool = False) -> bytes:
     return out.getvalue()
 
 
-def _mono_font(image_font):  # type: ignore[no-untyped-def]
+def _mono_font(image_font: Any) -> Any:
     """DejaVu Sans Mono when the system has it, else Pillow's built-in font."""
     for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", "DejaVuSansMono.ttf"):
         try:

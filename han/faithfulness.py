@@ -77,8 +77,8 @@ def erasure(
             keys.append(("sentence", ordering, str(k)))
     p = class_probabilities(classifier, variants, scores.predicted)  # (1 + 2 * len(keys),)
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {"word": {}, "sentence": {}}
-    for index, (level, ordering, k) in enumerate(keys):
-        out[level].setdefault(ordering, {})[k] = {
+    for index, (level, ordering, bin_name) in enumerate(keys):
+        out[level].setdefault(ordering, {})[bin_name] = {
             "comprehensiveness": float(p[0] - p[1 + 2 * index]),
             "sufficiency": float(p[0] - p[2 + 2 * index]),
         }

@@ -130,7 +130,7 @@ class BiGRU(nn.Module):
         x_n = x_gates[..., 2 * H :].split(sizes, dim=1)  # T x (2, k, H)
         h = packed.data.new_zeros(2, sizes[0], H)  # (2, n, H)
         outputs = []
-        for rz_in, n_in, k in zip(x_rz, x_n, sizes):  # sorted longest first: a prefix runs
+        for rz_in, n_in, k in zip(x_rz, x_n, sizes, strict=True):  # sorted longest first: a prefix runs
             h_prev = h[:, :k]  # (2, k, H)
             reset, update = torch.sigmoid(rz_in + torch.baddbmm(self.b_hh_rz, h_prev, self.w_hh_rz)).chunk(
                 2, dim=-1
@@ -292,7 +292,7 @@ def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tens
 
 def split_word_weights(word_weights: torch.Tensor, batch: Batch) -> list[list[list[float]]]:
     """Per document, per sentence, the weights of its real words (padding dropped)."""
-    rows = [w[:n].tolist() for w, n in zip(word_weights.cpu(), batch.word_counts.tolist())]
+    rows = [w[:n].tolist() for w, n in zip(word_weights.cpu(), batch.word_counts.tolist(), strict=True)]
     out, start = [], 0
     for count in batch.sentence_counts.tolist():
         out.append(rows[start : start + count])

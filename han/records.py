@@ -30,14 +30,14 @@ def predict_classes(model: HAN, docs: list[list[list[int]]], batch_size: int = 2
     predicted = [0] * len(docs)
     for indices in bucket_batches([len(d) for d in docs], batch_size, shuffle=False):
         logits = model(collate([docs[i] for i in indices])).logits  # (n_docs, n_classes)
-        for i, p in zip(indices, logits.argmax(dim=-1).tolist()):
+        for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
             predicted[i] = p
     return predicted
 
 
 def accuracy(model: HAN, docs: list[list[list[int]]], targets: list[int]) -> float:
     predicted = predict_classes(model, docs)
-    return sum(p == t for p, t in zip(predicted, targets)) / max(len(targets), 1)
+    return sum(p == t for p, t in zip(predicted, targets, strict=True)) / max(len(targets), 1)
 
 
 def final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, seconds: float) -> dict:

@@ -56,7 +56,7 @@ def collect(
     split: str = "test",
     max_docs: int | None = None,
     seed: int = 0,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], object] | None = None,
 ) -> WordStats:
     """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed).
 
@@ -74,10 +74,10 @@ def collect(
         raise HanError(f"no {split} document with a known label to analyse")
     vocab_index: dict[str, int] = {}
     columns: dict[str, list] = {k: [] for k in ("word", "attention", "display", "sentence", "gold", "predicted")}
-    for done, (i, result) in enumerate(zip(kept, model.analyse([docs[i] for i in kept])), start=1):
+    for done, (i, result) in enumerate(zip(kept, model.analyse([docs[i] for i in kept]), strict=True), start=1):
         gold = model.labels.index(examples[i].label)
-        for tokens, p_s, weights in zip(docs[i].sentences, result.sentence_weights, result.word_weights):
-            for token, p_w in zip(tokens, weights):
+        for tokens, p_s, weights in zip(docs[i].sentences, result.sentence_weights, result.word_weights, strict=True):
+            for token, p_w in zip(tokens, weights, strict=True):
                 word = token if token in model.vocab else "<unk>"
                 columns["word"].append(vocab_index.setdefault(word, len(vocab_index)))
                 columns["attention"].append(p_w)

@@ -155,7 +155,7 @@ def _corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | N
     digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
     for text, sentences in zip(texts, given, strict=True):
         digest.update(
-            b"\x1eT" + text.encode("utf-8", "surrogatepass")
+            b"\x1eT" + (text or "").encode("utf-8", "surrogatepass")
             if sentences is None
             else b"\x1eS" + json.dumps(sentences).encode()
         )
@@ -182,7 +182,7 @@ def tokenize_corpus(
                 return [Tokenized(sentences, truncated) for sentences, truncated in stored]
         except (OSError, ValueError, TypeError, EOFError):
             pass  # recomputed and rewritten below
-    docs = [tokenize_document(text, sentences, limits) for text, sentences in zip(texts, given)]
+    docs = [tokenize_document(text, sentences, limits) for text, sentences in zip(texts, given, strict=True)]
     if path is not None:
         stored = json.dumps([[d.sentences, d.truncated] for d in docs]).encode()
         write_atomically(path, gzip.compress(stored, compresslevel=1))

@@ -72,7 +72,7 @@ def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
         vertical_spacing=0.12,
         specs=[[{"colspan": columns}] + [None] * (columns - 1)] + [[{}] * columns] * (rows - 1),
     )
-    for color, (word, mask) in zip(COLORS, masks.items()):
+    for color, (word, mask) in zip(COLORS, masks.items(), strict=False):
         values = table.attention[mask].astype(np.float32)
         fig.add_trace(
             go.Histogram(
@@ -114,7 +114,7 @@ def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
 
 def means_chart(table: word_stats.WordStats, words: list[str]) -> go.Figure:
     fig = go.Figure()
-    for color, word in zip(COLORS, words):
+    for color, word in zip(COLORS, words, strict=False):
         per_label = word_stats.summary(table, word)["per_label"]
         fig.add_trace(
             go.Scatter(

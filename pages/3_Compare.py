@@ -15,7 +15,7 @@ st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
 
 def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
     columns = st.columns(len(models))
-    for column, (variant, path) in zip(columns, models.items()):
+    for column, (variant, path) in zip(columns, models.items(), strict=True):
         model = ui.load_model(path)
         explanation = model.explain(text)
         with column:
@@ -54,7 +54,7 @@ def accuracy_table(models: dict) -> None:
         "comparison."
     )
     charts = st.columns(len(loaded))
-    for chart, model in zip(charts, loaded.values()):
+    for chart, model in zip(charts, loaded.values(), strict=True):
         with chart:
             st.plotly_chart(
                 ui.confusion_chart(
@@ -71,14 +71,14 @@ def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> 
     models = [ui.load_model(Path(p)) for p in model_paths]
     predictions = [m.predict_examples(documents) for m in models]
     rows = []
-    for index, (example, labels) in enumerate(zip(documents, zip(*predictions))):
+    for index, (example, labels) in enumerate(zip(documents, zip(*predictions, strict=True), strict=True)):
         if len(set(labels)) > 1:
-            text = example.text if example.text is not None else " ".join(" ".join(s) for s in example.sentences)
+            text = example.plain_text()
             rows.append(
                 {
                     "test document": index,
                     "gold": example.label,
-                    **{m.name: label for m, label in zip(models, labels)},
+                    **{m.name: label for m, label in zip(models, labels, strict=True)},
                     "beginning": text[:140].replace("\n", " "),
                 }
             )

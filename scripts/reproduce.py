@@ -11,6 +11,7 @@
     python scripts/reproduce.py bench
     python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
     python scripts/reproduce.py paired                   # paired bootstrap of test accuracy differences (Yelp)
+    python scripts/reproduce.py faithfulness             # faithfulness.json of every shipped checkpoint
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
 Trained runs go to runs/results/SET/VARIANT-seedN, their metrics to results/runs/ (committed, so the
@@ -33,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro_* modules beside this script
 
 import repro_common as common
+import repro_faithfulness as faithfulness
 import repro_investigation as investigation
 import repro_recipes as recipes
 from repro_common import _and, collect, mean_std, run_dir, signed, train_once
@@ -150,7 +152,7 @@ def target_lines() -> list[str]:
             + ", ".join(f"{other} {signed(100 * (att - value))}" for other, value in means.items())
             + " points for HN-ATT)."
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def report() -> None:
@@ -199,12 +201,13 @@ def report() -> None:
             "evaluation and word2vec excluded), with two runs sharing the 2 cores, one torch thread each.",
             "",
         ]
-    lines += target_lines() + recipes.section() + investigation.investigation_section()
+    lines += target_lines() + recipes.section() + faithfulness.section() + investigation.investigation_section()
     lines += [
         "## How our data differs from the paper's",
         "",
         "- Yelp: 15,000 reviews (two public samples) against 335k-1.1M reviews in the paper's Yelp 2013-2015;",
-        "  our split is a seeded stratified 80/10/10 split (seed 0, fixed across seeds), theirs 80/10/10 of far more data.",
+        "  our split is a seeded stratified 80/10/10 split (seed 0, fixed across seeds), theirs 80/10/10 of far more "
+        "data.",
         '- IMDB: the paper\'s "IMDB review" set (Diao et al. 2014) has 348k reviews with 10 classes; aclImdb has 50k',
         "  labelled reviews with 8 classes (no 5 or 6), and its official train/test split keeps movies disjoint.",
         "- The paper's figures are shown for orientation only; HN-AVE/HN-MAX paper rows are marked in `han/paper.py`",
@@ -256,7 +259,7 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
-    steps.append("bench")
+    steps += ["faithfulness", "bench"]
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
@@ -292,6 +295,8 @@ def main() -> None:
         recipes.run_curve(args.seeds or recipes.SEEDS)
     if args.step in ("all", "recipes"):
         recipes.run_recipes(args.seeds or recipes.SEEDS, args.only)
+    if args.step in ("all", "faithfulness"):
+        faithfulness.run_faithfulness()
     if args.step in ("all", "bench"):
         run_bench(args.bench)
     if args.step in ("all", "report"):

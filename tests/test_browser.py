@@ -24,7 +24,6 @@ FLAGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-ARTIFACTS = ROOT / "test-artifacts"
 REVIEW = (
     "The ramen broth was rich and the noodles were perfect. The waiter forgot our drinks twice. "
     "Still, this is the best ramen in the neighbourhood and I will be back."
@@ -39,9 +38,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def artifacts(tmp_path_factory) -> Path:
+    """Screenshots and the server log: pytest's temporary folder (printed on failure), never the repository."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def app_url(artifacts):
     port = free_port()
-    log = open(ARTIFACTS.mkdir(exist_ok=True) or ARTIFACTS / "streamlit.log", "w")
+    log_path = artifacts / "streamlit.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -73,7 +79,7 @@ def app_url():
             time.sleep(0.5)
     else:
         server.terminate()
-        pytest.fail("streamlit did not start within 60 s; see test-artifacts/streamlit.log")
+        pytest.fail(f"streamlit did not start within 60 s; see {log_path}")
     yield url
     server.terminate()
     server.wait(timeout=20)
@@ -91,7 +97,7 @@ def browser():
         chromium.close()
 
 
-def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, browser):
+def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, browser, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/Document")
     page.get_by_text("Paste text", exact=True).click()
@@ -111,7 +117,7 @@ def test_pasted_review_shows_red_sentences_blue_words_and_the_label(app_url, bro
     assert words.first.get_attribute("title").startswith("p_w=")
     predicted = page.get_by_test_id("stMetric").first.inner_text()
     assert "HN-ATT predicts" in predicted and any(star in predicted for star in "12345")
-    page.screenshot(path=str(ARTIFACTS / "document.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "document.png"), full_page=True)
     page.get_by_test_id("stSidebar").get_by_text("HN-MAX", exact=True).click()  # switch model, keep the text
     page.wait_for_function("document.body.innerText.includes('HN-MAX predicts')", timeout=60_000)
     assert "ramen" in page.inner_text(".han-doc")
@@ -130,7 +136,7 @@ def test_binary_upload_is_refused_with_a_message(app_url, browser, tmp_path):
     page.close()
 
 
-def test_home_and_word_attention_pages_render(app_url, browser):
+def test_home_and_word_attention_pages_render(app_url, browser, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(app_url)
     page.wait_for_function(
@@ -139,5 +145,5 @@ def test_home_and_word_attention_pages_render(app_url, browser):
     page.goto(f"{app_url}/Word_attention")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "good n=" in page.inner_text("body")
-    page.screenshot(path=str(ARTIFACTS / "word_attention.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "word_attention.png"), full_page=True)
     page.close()

@@ -87,7 +87,7 @@ def test_missing_columns_are_named(tmp_path):
 def test_yelp_stars_outside_1_to_5_are_rejected(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("stars,text\n5,great\n7,what\n")
-    with pytest.raises(HanError, match="row 2.*outside the 1-5 stars"):
+    with pytest.raises(HanError, match=r"row 2.*outside the 1-5 stars"):
         read_dataset([path])
 
 
@@ -102,7 +102,7 @@ def test_empty_inputs_are_clear_errors(tmp_path):
         read_dataset([blank])
     with pytest.raises(HanError, match="no such file"):
         read_dataset([tmp_path / "nope.csv"])
-    with pytest.raises(HanError, match="no aclImdb/.*files found"):
+    with pytest.raises(HanError, match=r"no aclImdb/.*files found"):
         read_dataset([YELP_10K.parent])  # a folder that is not aclImdb
     with pytest.raises(HanError, match="unknown format"):
         (tmp_path / "data.xlsx").write_bytes(b"PK")
@@ -149,8 +149,8 @@ def test_aclimdb_extracted_folder_reads_like_the_archive(tmp_path):
                     chosen.append(member)
             if all(len(chosen) == 15 for chosen in members.values()):
                 break
-        members = [m for chosen in members.values() for m in chosen]
-        archive.extractall(tmp_path, members=members, filter="data")
+        wanted = [m for chosen in members.values() for m in chosen]
+        archive.extractall(tmp_path, members=wanted, filter="data")
     data = read_dataset([tmp_path / "aclImdb"])
     assert len(data.examples) == 30
     assert Counter(e.split for e in data.examples) == {"train": 15, "test": 15}
@@ -162,9 +162,9 @@ def test_tang_ss_files_keep_their_sentences_and_splits():
     data = read_dataset(files)
     assert Counter(e.split for e in data.examples) == {"train": 10, "dev": 10, "test": 10}
     first = next(e for e in data.examples if e.split == "train")
-    assert first.text is None and len(first.sentences) > 3
+    assert first.text is None and first.sentences is not None and len(first.sentences) > 3
     assert first.sentences[0][:3] == ["we", "went", "on"]
-    parts, record = assign_splits(data.examples)
+    _, record = assign_splits(data.examples)
     assert record["method"] == "official" and record["sizes"] == {"train": 10, "dev": 10, "test": 10}
 
 
@@ -183,7 +183,7 @@ def test_stratified_80_10_10_split_is_seeded_and_recorded():
 
 def test_tiny_sets_fall_back_to_an_unstratified_split():
     examples = [Example(label=str(i % 3), text="x") for i in range(5)]
-    parts, record = assign_splits(examples)
+    _, record = assign_splits(examples)
     assert not record["stratified"] and sum(record["sizes"].values()) == 5
     with pytest.raises(HanError, match="at least 3"):
         assign_splits(examples[:2])
@@ -232,7 +232,7 @@ def test_tokenised_corpus_is_cached_on_disk_and_reused_only_for_the_same_input(t
         with pytest.raises(AssertionError, match="tokenised again"):
             text_module.tokenize_corpus(texts, limits=TextLimits(max_words=5))  # other limits: other key
         with pytest.raises(AssertionError, match="tokenised again"):
-            text_module.tokenize_corpus(texts[:-1] + [texts[-1] + " More."])  # other text: other key
+            text_module.tokenize_corpus([*texts[:-1], texts[-1] + " More."])  # other text: other key
     (cached,) = tmp_path.glob("tokens-*.json.gz")
     cached.write_bytes(b"not gzip")
     assert text_module.tokenize_corpus(texts) == fresh  # a damaged file is recomputed and rewritten

@@ -31,7 +31,7 @@ def planted_examples(n: int, seed: int) -> list[Example]:
         word = rng.choice([*DECIDERS, None])  # a neutral class makes the model find both words, not one
         if word is not None:
             rng.choice(sentences).insert(rng.randint(0, 3), word)
-        examples.append(Example(label=DECIDERS.get(word, "neutral"), sentences=sentences))
+        examples.append(Example(label=DECIDERS[word] if word else "neutral", sentences=sentences))
     return examples
 
 

@@ -65,7 +65,7 @@ def test_padding_changes_no_output_or_weight(variant, real_docs):
     per_doc_words = split_word_weights(together.word_weights, together_batch)
     per_doc_padded = split_word_weights(padded.word_weights, extra_words)
     assert padded.word_weights[:, -7:].abs().max() == 0
-    for i, (single, doc) in enumerate(zip(alone, real_docs)):
+    for i, (single, doc) in enumerate(zip(alone, real_docs, strict=True)):
         n = len(doc)
         for out in (together, padded):
             assert torch.allclose(single.logits[0], out.logits[i], atol=1e-5)
@@ -73,7 +73,7 @@ def test_padding_changes_no_output_or_weight(variant, real_docs):
             assert torch.all(out.sentence_weights[i, n:] == 0)
         single_words = split_word_weights(single.word_weights, collate([doc]))[0]
         for words in (per_doc_words[i], per_doc_padded[i]):
-            for a, b in zip(single_words, words):
+            for a, b in zip(single_words, words, strict=True):
                 assert a == pytest.approx(b, abs=1e-5)
 
 
@@ -81,11 +81,12 @@ def test_fused_bigru_computes_what_nn_gru_computes():
     torch.manual_seed(0)
     reference = nn.GRU(12, 5, batch_first=True, bidirectional=True)
     fused = BiGRU(12, 5)
+    param = reference.get_parameter  # typed access to nn.GRU's weight_ih_l0 ...
     with torch.no_grad():  # nn.GRU stores gates r, z, n row-wise; ours column-wise per direction
-        fused.input_proj.weight.copy_(torch.cat([reference.weight_ih_l0, reference.weight_ih_l0_reverse]))
-        fused.input_proj.bias.copy_(torch.cat([reference.bias_ih_l0, reference.bias_ih_l0_reverse]))
-        w_hh = torch.stack([reference.weight_hh_l0.T, reference.weight_hh_l0_reverse.T])  # (2, H, 3H)
-        b_hh = torch.stack([reference.bias_hh_l0, reference.bias_hh_l0_reverse]).unsqueeze(1)
+        fused.input_proj.weight.copy_(torch.cat([param("weight_ih_l0"), param("weight_ih_l0_reverse")]))
+        fused.input_proj.bias.copy_(torch.cat([param("bias_ih_l0"), param("bias_ih_l0_reverse")]))
+        w_hh = torch.stack([param("weight_hh_l0").T, param("weight_hh_l0_reverse").T])  # (2, H, 3H)
+        b_hh = torch.stack([param("bias_hh_l0"), param("bias_hh_l0_reverse")]).unsqueeze(1)
         fused.w_hh_rz.copy_(w_hh[..., :10]), fused.w_hh_n.copy_(w_hh[..., 10:])
         fused.b_hh_rz.copy_(b_hh[..., :10]), fused.b_hh_n.copy_(b_hh[..., 10:])
     x = torch.randn(6, 9, 12)
@@ -122,6 +123,7 @@ def test_max_weights_are_the_share_of_dimensions_won(real_docs):
 def test_gradients_flow_to_every_parameter(real_docs):
     model = make_model("att").train()
     batch = collate(real_docs, labels=[0, 1, 2, 3, 4, 0, 1, 2][: len(real_docs)])
+    assert batch.labels is not None
     loss = nn.functional.cross_entropy(model(batch).logits, batch.labels)
     loss.backward()
     for name, parameter in model.named_parameters():

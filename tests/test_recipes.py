@@ -116,6 +116,7 @@ def test_glove_package_vectors(small, tmp_path):
     from han.embeddings import load_vectors
 
     vectors = load_vectors("glove-6b-50d")
+    assert vectors is not None
     assert len(vectors) == 400_000 and vectors.vector_size == 50
     assert vectors.most_similar("good", topn=5)  # a real embedding space, not noise
     assert abs(float(vectors["the"][0]) - 0.418) < 1e-6  # GloVe 6B's first value, row order kept

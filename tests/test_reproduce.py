@@ -16,12 +16,13 @@ from .conftest import ROOT
 def reproduce(tmp_path, monkeypatch) -> ModuleType:
     """The script as a module, reading and writing results under tmp_path only."""
     spec = importlib.util.spec_from_file_location("reproduce_under_test", ROOT / "scripts" / "reproduce.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module.common, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(module.common, "RUNS", tmp_path / "runs")
-    module.RESULTS = tmp_path / "results"  # what the tests write to
-    module.investigation_section = module.investigation.investigation_section
+    setattr(module, "RESULTS", tmp_path / "results")  # what the tests write to  # noqa: B010
+    setattr(module, "investigation_section", module.investigation.investigation_section)  # noqa: B010
     return module
 
 

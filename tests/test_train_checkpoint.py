@@ -75,7 +75,7 @@ def test_round_trip_gives_the_same_predictions(tiny_checkpoints, tmp_path, half)
         half=half,
     )
     after = han.load(tmp_path).predict([TEXT, "Terrible. Never again."])
-    for a, b in zip(before, after):
+    for a, b in zip(before, after, strict=True):
         assert a["label"] == b["label"]
         for label in a["probabilities"]:
             assert a["probabilities"][label] == pytest.approx(b["probabilities"][label], abs=2e-3 if half else 1e-6)
