@@ -12,9 +12,25 @@ import ui
 st.set_page_config(page_title="HAN explorer", layout="wide")
 
 
+def recipe_summary(training: dict) -> str:
+    """The recipe a checkpoint was trained with and its main settings (checkpoints from before recipes: paper)."""
+    name = training.get("recipe", "paper")
+    parts = [
+        f"{training.get('optimizer', 'sgd')} lr {'/'.join(f'{lr:g}' for lr in training.get('lrs', []))}",
+        f"batch {training.get('batch_size', 64)}",
+    ]
+    if training.get("dropout"):
+        parts.append(f"dropout {training['dropout']:g} at {', '.join(training.get('dropout_at', []))}")
+    for key, label in (("lr_schedule", "schedule"), ("label_smoothing", "label smoothing")):
+        if training.get(key) not in (None, "constant", 0, 0.0):
+            parts.append(f"{label} {training[key]}")
+    return f"{name} ({'; '.join(parts)})"
+
+
 def card(model) -> None:
     """What a model is, what it was trained on and how well it does."""
     metrics, config = model.metrics, model.config
+    embeddings = config.get("embeddings", {})
     split = config.get("split", {})
     sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
     with st.container(border=True):
@@ -31,8 +47,9 @@ def card(model) -> None:
             f"**Training:** {metrics.get('epochs_run', '?')} epochs over {len(metrics.get('lr_grid', []))} "
             f"learning rate(s); best on dev: lr {metrics.get('lr', '?')}, epoch {metrics.get('best_epoch', '?')}; "
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
+            f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
             f"**Vocabulary:** {len(model.vocab):,} words; "
-            f"embeddings: {config.get('embeddings', {}).get('method', '?')}  \n"
+            f"embeddings: {embeddings.get('source') or embeddings.get('method', '?')}  \n"
             f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
         )
 

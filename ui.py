@@ -18,7 +18,7 @@ import streamlit as st
 import han
 from han import stats as word_stats
 from han.checkpoint import discover
-from han.data import Example, assign_splits, read_like
+from han.data import Example, checkpoint_split, read_like
 from han.errors import HanError
 from han.explain import to_html
 from han.model import VARIANTS
@@ -126,9 +126,7 @@ def data_present(model: han.Classifier) -> bool:
 def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     """Test documents of the checkpoint's split, re-made from its data as recorded."""
     model = load_model(Path(checkpoint))
-    dataset = read_like(model.config, list(paths))
-    parts, _ = assign_splits(dataset.examples, model.split_seed)
-    return [dataset.examples[i] for i in parts["test"]]
+    return checkpoint_split(model.config, read_like(model.config, list(paths)), "test")
 
 
 def test_documents(model: han.Classifier) -> list[Example]:

@@ -10,11 +10,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
+from .cli_predict import add_predict_parsers, run_info, run_predict
 from .cli_train import add_train_parser, run_train
-from .errors import HanError
+from .errors import HanError, check_output_file
+from .train import Interrupted
+
+if TYPE_CHECKING:
+    from .classifier import Classifier
+    from .data import Dataset
 from .text import decode_text
 
 
@@ -29,7 +36,13 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-col", help="text column of CSV/TSV/JSON (default: auto-detect)")
     parser.add_argument("--label-col", help="label column of CSV/TSV/JSON (default: auto-detect)")
     parser.add_argument(
-        "--max-docs", type=int, help="use at most N labelled documents (the first N; a seeded random N for aclImdb)"
+        "--max-docs",
+        type=int,
+        help="use at most N labelled documents: the first N of a file (a seeded random N for aclImdb); "
+        "with several files N is shared equally between them, no file left out",
+    )
+    parser.add_argument(
+        "--encoding", help="text encoding of CSV/TSV/JSON/.ss files (default: utf-8; undecodable bytes are an error)"
     )
 
 
@@ -61,30 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
     add_faithfulness_parser(commands)
+    add_predict_parsers(commands)
     return parser
 
 
-def _read_for(model, args: argparse.Namespace, like_training: bool):
+def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool) -> Dataset:
     """Read --data; with `like_training`, options not given default to how training read it,
     so that the checkpoint's split can be made again."""
     from .data import read_dataset, read_like
 
     if like_training:
-        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs)
+        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding)
     return read_dataset(
-        args.data, args.text_col, args.label_col, args.max_docs, with_unlabelled=False, seed=model.split_seed
+        args.data,
+        args.text_col,
+        args.label_col,
+        args.max_docs,
+        with_unlabelled=False,
+        seed=model.split_seed,
+        encoding=args.encoding or "utf-8",
     )
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
     from . import load
-    from .data import assign_splits
+    from .data import checkpoint_split
 
     model = load(args.checkpoint)
-    examples = _read_for(model, args, like_training=args.split is not None).examples
-    if args.split:
-        parts, _ = assign_splits(examples, model.split_seed)
-        examples = [examples[i] for i in parts[args.split]]
+    dataset = _read_for(model, args, like_training=args.split is not None)
+    examples = checkpoint_split(model.config, dataset, args.split) if args.split else dataset.examples
     return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
 
 
@@ -92,6 +110,8 @@ def run_explain(args: argparse.Namespace) -> dict:
     from . import load
     from .explain import to_html
 
+    if args.html:
+        check_output_file("--html", args.html)
     text = args.text
     if args.file is not None:
         raw = sys.stdin.buffer.read() if args.file == "-" else _read_bytes(Path(args.file))
@@ -126,6 +146,8 @@ COMMANDS = {
     "explain": run_explain,
     "stats": run_stats,
     "faithfulness": run_faithfulness,
+    "predict": run_predict,
+    "info": run_info,
 }
 
 
@@ -133,14 +155,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = COMMANDS[args.command](args)
+    except Interrupted as e:  # Ctrl-C during training: what is saved and how to go on, one line
+        print(e, file=sys.stderr)
+        return 130
     except HanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
-        print(json.dumps(result, indent=2, ensure_ascii=False))
+    if result is not None and os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
+        try:
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+        except BrokenPipeError:  # `han ... | head`: the reader has gone, which is no error of ours
+            sys.stderr.close()
     return 0
 
 

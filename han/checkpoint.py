@@ -7,6 +7,8 @@ every file and names the file and the problem when one is missing, truncated or 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from .model import HAN, VARIANTS, ModelConfig
 from .vocab import Vocab
 
 FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
+REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # metrics.json is a record: a model loads without it
 FORMAT = "han-checkpoint/1"
 
 
@@ -30,9 +33,17 @@ def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict,
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     config = {"format": FORMAT, **config, "model": asdict(model.config)}
     save_file(state, str(directory / "model.safetensors"), metadata={"format": FORMAT})
+    normal_permissions(directory / "model.safetensors")
     vocab.save(directory / "vocab.txt")
     _write_json(directory / "config.json", config)
     _write_json(directory / "metrics.json", metrics)
+
+
+def normal_permissions(path: Path) -> None:
+    """rw for the owner, r for others as the umask allows: safetensors writes its files owner-only (0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -52,10 +63,23 @@ def read_json(path: Path) -> dict:
     return data
 
 
+def read_metrics(path: Path) -> dict:
+    """metrics.json, or {} with a warning on stderr when it is missing or unreadable: the weights still work."""
+    if not path.is_file():
+        print(f"warning: {path} is missing; the model loads, but its training record (accuracy, history) is "
+              "not available", file=sys.stderr)  # fmt: skip
+        return {}
+    try:
+        return read_json(path)
+    except HanError as e:
+        print(f"warning: {e}; the model loads without its training record", file=sys.stderr)
+        return {}
+
+
 def check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise HanError(f"{directory}: no such checkpoint folder")
-    missing = [name for name in FILES if not (directory / name).is_file()]
+    missing = [name for name in REQUIRED if not (directory / name).is_file()]
     if missing:
         raise HanError(f"{directory}: checkpoint is missing {', '.join(missing)}")
 
@@ -65,7 +89,7 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
     directory = Path(directory)
     check_directory(directory)
     config = read_json(directory / "config.json")
-    metrics = read_json(directory / "metrics.json")
+    metrics = read_metrics(directory / "metrics.json")
     model_config = _model_config(directory / "config.json", config)
     if len(config.get("labels", [])) != model_config.n_classes:
         raise HanError(

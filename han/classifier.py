@@ -110,8 +110,10 @@ class Classifier:
                 yield results.pop(next_index)
                 next_index += 1
 
-    def predict(self, texts: Sequence[str]) -> list[dict]:
-        """Label and class probabilities for each raw text."""
+    def predict(self, texts: str | Sequence[str]) -> list[dict]:
+        """Label and class probabilities for each raw text; one string is one text (a list of one prediction)."""
+        if isinstance(texts, str):
+            texts = [texts]  # never one prediction per character
         docs = [self.tokenize(t) for t in texts]
         return [self._prediction(r) for r in self.analyse(docs)]
 

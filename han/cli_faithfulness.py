@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import HanError
+from .errors import HanError, check_output_file
 from .text import decode_text
 
 
@@ -60,11 +60,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.text is not None and not args.text.strip():
         raise HanError("the text is empty")
     for option in ("html", "out"):
-        value = getattr(args, option)
-        if value and not Path(value).expanduser().parent.is_dir():
-            raise HanError(f"--{option} {value}: the folder {Path(value).parent} does not exist")
-        if value and Path(value).is_dir():
-            raise HanError(f"--{option} {value} is a folder; give a file name")
+        if getattr(args, option):
+            check_output_file(f"--{option}", getattr(args, option))
 
 
 def run_faithfulness(args: argparse.Namespace) -> dict:
@@ -104,12 +101,13 @@ def _document(model, args: argparse.Namespace) -> dict:
 def _dataset(model, args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
-    from .data import assign_splits, read_like
+    from .data import assign_splits, check_same_data, read_like
     from .faithfulness import dataset_faithfulness
     from .polarity import categories, polarity_vs_attention
     from .text import tokenize_corpus
 
     dataset = read_like(model.config, args.data, args.text_col, args.label_col)
+    check_same_data(model.config, dataset)
     parts, _ = assign_splits(dataset.examples, model.split_seed)
     chosen = [dataset.examples[i] for i in parts[args.split]]
     with tqdm(total=min(args.limit, len(chosen)), desc="faithfulness", unit="doc", file=sys.stderr) as bar:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from .errors import HanError
 from .model import DROPOUT_PLACES, VARIANTS
 from .optim import OPTIMIZERS, SCHEDULES
 from .recipes import RECIPES, recipe_config
@@ -104,6 +106,7 @@ def add_train_parser(
     train.add_argument("--half", action="store_true", help="store fp16 weights")
     train.add_argument("--no-unlabelled", action="store_true", help="do not add aclImdb train/unsup text to word2vec")
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    train.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -151,12 +154,23 @@ def train_config(args: argparse.Namespace) -> Any:
     )
 
 
+def check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """--out must be a folder we may write: not a file, not a finished checkpoint unless --overwrite."""
+    if out.exists() and not out.is_dir():
+        raise HanError(f"--out {out} is a file; give a folder for the checkpoint")
+    if resume and not (out / ".resume" / "state.json").is_file():
+        raise HanError(f"{out}: nothing to resume (no .resume/state.json)")
+    if (out / "config.json").exists() and not (resume or overwrite):
+        raise HanError(f"--out {out} already holds a checkpoint; give --overwrite to replace it, or another folder")
+
+
 def run_train(args: argparse.Namespace) -> dict:
     from .data import read_dataset
     from .train import check_config, train
 
     cfg = train_config(args)
     check_config(cfg)  # bad settings are refused before any data is read
+    check_out(Path(args.out), args.resume, args.overwrite)
     dataset = read_dataset(
         args.data,
         args.text_col,
@@ -164,6 +178,7 @@ def run_train(args: argparse.Namespace) -> dict:
         args.max_docs,
         with_unlabelled=not args.no_unlabelled,
         seed=args.split_seed,
+        encoding=args.encoding or "utf-8",
     )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import random
@@ -69,6 +70,39 @@ class Dataset:
         """Label names in class order: numeric ratings ascending, otherwise alphabetical."""
         return sort_labels({e.label for e in self.examples})
 
+    def fingerprint(self) -> dict:
+        """What identifies the labelled documents read, in order: their count and a hash of labels and texts.
+
+        A checkpoint records it; re-making its split from other data (another file, another --max-docs)
+        would put training documents into "test", so evaluation checks it first (`check_same_data`).
+        """
+        digest = hashlib.sha256()
+        for example in self.examples:
+            body = example.text if example.text is not None else json.dumps(example.sentences)
+            digest.update(f"{example.label}\x1f{example.split}\x1f{body}\x1e".encode("utf-8", "surrogatepass"))
+        return {"documents": len(self.examples), "sha256": digest.hexdigest()}
+
+
+def check_same_data(config: dict, dataset: Dataset) -> None:
+    """Refuse to re-make a checkpoint's split from documents other than those it was trained on."""
+    recorded = config.get("data", {}).get("fingerprint")
+    if recorded is None:  # checkpoints from before fingerprints: compare what they did record
+        counts = [s.get("documents") for s in config.get("data", {}).get("sources", [])]
+        if counts and sum(c or 0 for c in counts) != len(dataset.examples):
+            raise HanError(
+                f"the data given holds {len(dataset.examples)} labelled documents but the checkpoint was trained on "
+                f"{sum(c or 0 for c in counts)}: its split cannot be made again from it"
+            )
+        return
+    found = dataset.fingerprint()
+    if found != recorded:
+        raise HanError(
+            f"the data given ({found['documents']} documents) is not the data this checkpoint was trained on "
+            f"({recorded['documents']} documents, another content hash): its train/dev/test split cannot be made "
+            "again from it, and a 'test' split of other data would hold training documents. Give the training "
+            "files (same files, same order, same --max-docs), or evaluate without --split"
+        )
+
 
 def sort_labels(names: set[str] | list[str]) -> list[str]:
     names = set(names)
@@ -90,38 +124,77 @@ def normalize_label(value: object) -> str:
 # ----------------------------------------------------------------------------- readers
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    """Open plain or gzip text; undecodable bytes become U+FFFD rather than crashing."""
+def _open_text(path: Path, encoding: str = "utf-8") -> io.TextIOBase:
+    """Open plain or gzip text in `encoding`; undecodable bytes raise (see `_decoding`), never become U+FFFD."""
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise HanError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
     # the wrapper owns the raw file and callers close it with `with`: no context manager here
     raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
-def _table_rows(path: Path) -> Iterator[dict]:
+def _decoding(path: Path, lines: Iterator[str], encoding: str) -> Iterator[str]:
+    """The lines, with a HanError naming the file and line where the bytes are not `encoding`."""
+    try:
+        yield from lines
+    except UnicodeDecodeError as e:
+        raise HanError(
+            f"{path}: line {_first_bad_line(path, encoding)} is not valid {encoding} ({e.reason}); give the file's "
+            "encoding with --encoding (e.g. --encoding latin-1)"
+        ) from None
+
+
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """The number of the first line that does not decode (the text layer decodes whole blocks, not lines)."""
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                return n
+    return 0
+
+
+def _table_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict]:
     """Rows of a CSV / TSV / JSON-lines file as dicts, streamed."""
     name = path.name.removesuffix(".gz").lower()
-    with _open_text(path) as f:
+    with _open_text(path, encoding) as f:
+        lines = _decoding(path, f, encoding)
         if name.endswith((".json", ".jsonl", ".ndjson")):
-            for n, line in enumerate(f, start=1):
+            for n, line in enumerate(lines, start=1):
                 if line.strip():
                     try:
                         yield json.loads(line)
                     except json.JSONDecodeError as e:
                         raise HanError(f"{path}: line {n} is not valid JSON ({e.msg})") from None
         else:
-            yield from csv.DictReader(f, delimiter="\t" if name.endswith(".tsv") else ",")
+            yield from csv.DictReader(lines, delimiter="\t" if name.endswith(".tsv") else ",")
 
 
 def _pick_columns(
     path: Path, columns: Sequence[str], text_col: str | None, label_col: str | None
 ) -> tuple[str, str, str]:
-    """Choose text and label columns; returns (text, label, layout name)."""
+    """Choose text and label columns; returns (text, label, layout name).
+
+    A column given alone is used with the other one recognised as usual (text: `text`; label: `stars`,
+    `label2`, `label`, `rating`), or an error names the one still missing.
+    """
     if text_col or label_col:
-        text_col, label_col = text_col or "text", label_col or "label"
+        label_given = label_col is not None
+        text_col = text_col or ("text" if "text" in columns else None)
+        label_col = label_col or next((c for c in ("stars", "label2", "label", "rating") if c in columns), None)
+        for option, value in (("--text-col", text_col), ("--label-col", label_col)):
+            if value is None:
+                raise HanError(f"{path}: cannot tell the {option[2:-4]} column among {', '.join(columns)}; "
+                               f"name it with {option}")  # fmt: skip
         missing = [c for c in (text_col, label_col) if c not in columns]
         if missing:
             raise HanError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {', '.join(columns)}")
-        return text_col, label_col, "custom"
+        assert text_col is not None and label_col is not None
+        detected = {"label2": "yelp-label2", "stars": "yelp-stars"}.get(label_col, "custom")
+        return text_col, label_col, "custom" if label_given else detected
     if "text" in columns and "stars" in columns:
         return "text", "stars", "yelp-stars"
     if "text" in columns and "label2" in columns:
@@ -135,13 +208,17 @@ def _pick_columns(
 
 
 def read_table(
-    path: Path, text_col: str | None = None, label_col: str | None = None, max_docs: int | None = None
+    path: Path,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    max_docs: int | None = None,
+    encoding: str = "utf-8",
 ) -> tuple[list[Example], dict]:
     """Read a CSV / TSV / JSON-lines file of labelled reviews."""
     examples: list[Example] = []
     skipped_empty = 0
     layout = ""
-    rows = _table_rows(path)
+    rows = _table_rows(path, encoding)
     for n, row in enumerate(rows, start=1):
         if not layout:
             text_col, label_col, layout = _pick_columns(path, list(row), text_col, label_col)
@@ -196,7 +273,10 @@ def read_imdb(
         match = _RATING_FILE.search(name)
         assert match is not None  # _imdb_members yields matching names only
         split, polarity, rating = match.groups()
-        text = data.decode("utf-8", errors="replace")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise HanError(f"{path}: {name} is not valid UTF-8 ({e.reason})") from None
         if polarity == "unsup":
             if with_unlabelled:
                 unlabelled.append(text)
@@ -214,12 +294,12 @@ def read_imdb(
     )
 
 
-def read_tang(path: Path, max_docs: int | None = None) -> tuple[list[Example], dict]:
+def read_tang(path: Path, max_docs: int | None = None, encoding: str = "utf-8") -> tuple[list[Example], dict]:
     """Tang et al. 2015 `.ss`: user, product, rating, text with `<sssss>` between sentences."""
     match = re.search(r"\.(train|dev|test)\.ss$", path.name)
     examples: list[Example] = []
-    with _open_text(path) as f:
-        for n, line in enumerate(f, start=1):
+    with _open_text(path, encoding) as f:
+        for n, line in enumerate(_decoding(path, f, encoding), start=1):
             if not line.strip():
                 continue
             fields = line.rstrip("\r\n").split("\t\t")
@@ -248,16 +328,31 @@ def read_dataset(
     max_docs: int | None = None,
     with_unlabelled: bool = True,
     seed: int = 0,
+    encoding: str = "utf-8",
+    max_docs_spread: str = "even",
 ) -> Dataset:
-    """Read and combine one or more files; the reader is chosen from each path."""
+    """Read and combine one or more files; the reader is chosen from each path.
+
+    `max_docs` N with several files is shared between them (`max_docs_spread="even"`): N // k each, the
+    first N % k files one more, and what a short file lacks goes to the files after it; no file is left
+    out. `"first"` (checkpoints from before) took the first N documents in file order.
+    """
+    if max_docs is not None and max_docs < 1:
+        raise HanError("--max-docs must be at least 1")
+    if max_docs_spread not in ("even", "first"):
+        raise HanError(f"unknown max_docs_spread {max_docs_spread!r}")
     dataset = Dataset(
-        examples=[], read_args={"text_col": text_col, "label_col": label_col, "max_docs": max_docs, "seed": seed}
+        examples=[],
+        read_args={"text_col": text_col, "label_col": label_col, "max_docs": max_docs, "seed": seed}
+        | ({"encoding": encoding} if encoding != "utf-8" else {})
+        | ({"max_docs_spread": max_docs_spread} if max_docs is not None and len(paths) > 1 else {}),
     )
-    for raw in paths:
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise HanError(f"{missing[0]}: no such file or folder")
+    for index, raw in enumerate(paths):
         path = Path(raw)
-        if not path.exists():
-            raise HanError(f"{path}: no such file or folder")
-        remaining = None if max_docs is None else max_docs - len(dataset.examples)
+        remaining = _quota(max_docs, max_docs_spread, len(paths), index, len(dataset.examples))
         if remaining is not None and remaining <= 0:
             break
         name = path.name.lower()
@@ -265,9 +360,9 @@ def read_dataset(
             examples, unlabelled, info = read_imdb(path, with_unlabelled, remaining, seed)
             dataset.unlabelled.extend(unlabelled)
         elif name.endswith((".ss", ".ss.gz")):
-            examples, info = read_tang(path, remaining)
+            examples, info = read_tang(path, remaining, encoding)
         elif name.removesuffix(".gz").endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
-            examples, info = read_table(path, text_col, label_col, remaining)
+            examples, info = read_table(path, text_col, label_col, remaining, encoding)
         else:
             raise HanError(
                 f"{path}: unknown format; expected .csv, .tsv, .json(l), .ss "
@@ -280,12 +375,23 @@ def read_dataset(
     return dataset
 
 
+def _quota(max_docs: int | None, spread: str, files: int, index: int, read_so_far: int) -> int | None:
+    """How many documents file `index` may give (None: all)."""
+    if max_docs is None:
+        return None
+    if spread == "first":
+        return max_docs - read_so_far
+    shares = [max_docs // files + (i < max_docs % files) for i in range(files)]
+    return sum(shares[: index + 1]) - read_so_far  # a short earlier file leaves its shortfall to this one
+
+
 def read_like(
     config: dict,
     paths: Sequence[str | Path] | None = None,
     text_col: str | None = None,
     label_col: str | None = None,
     max_docs: int | None = None,
+    encoding: str | None = None,
 ) -> Dataset:
     """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
 
@@ -304,7 +410,19 @@ def read_like(
         max_docs if max_docs is not None else recorded.get("max_docs"),
         with_unlabelled=False,
         seed=recorded.get("seed", config.get("split", {}).get("seed", 0)),
+        encoding=encoding or recorded.get("encoding", "utf-8"),
+        max_docs_spread=recorded.get("max_docs_spread", "first"),  # checkpoints from before took the first N
     )
+
+
+def checkpoint_split(config: dict, dataset: Dataset, split: str) -> list[Example]:
+    """The documents of one split of a checkpoint's own train/dev/test split, re-made from `dataset`.
+
+    Refuses (HanError) when `dataset` is not the data the checkpoint was trained on.
+    """
+    check_same_data(config, dataset)
+    parts, _ = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
+    return [dataset.examples[i] for i in parts[split]]
 
 
 # ----------------------------------------------------------------------------- splits

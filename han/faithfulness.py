@@ -127,6 +127,7 @@ def explain_faithfulness(
                 "tokens": tokens,
                 "scores": {m: scores.sentence[m][i] for m in scores.sentence},
                 "word_scores": {m: scores.word[m][i] for m in scores.word},
+                "attention_raw": scores.extra["attention_raw"][i],  # p_w within the sentence, as the model has it
             }
             for i, tokens in enumerate(scores.tokens)
         ],

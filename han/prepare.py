@@ -8,6 +8,7 @@ training split only (words seen more than 5 times, the paper); documents without
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Container
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ def prepare(
     if train_fraction < 1:
         parts["train"] = train_subset(parts["train"], train_fraction, seed)
         split_record = split_record | {"train_fraction": train_fraction, "train_used": len(parts["train"])}
+    check_class_sizes(dataset, parts["train"])
     tokenized = tokenize_examples(dataset, limits)
     labels = dataset.labels
     class_of = {name: i for i, name in enumerate(labels)}
@@ -67,3 +69,19 @@ def prepare(
     docs = {s: [[vocab.encode(sent) for sent in d.sentences] for d in tokens[s]] for s in tokens}
     targets = {s: [class_of[dataset.examples[i].label] for i in kept[s]] for s in kept}
     return Prepared(labels, vocab, docs, targets, tokens, split_record, dropped)
+
+
+MIN_PER_CLASS = 5  # training documents a class needs: below it a model cannot learn the class at all
+
+
+def check_class_sizes(dataset: Dataset, train: list[int]) -> None:
+    """Refuse a training split in which some class has fewer than MIN_PER_CLASS documents (e.g. --max-docs 5)."""
+    counts = Counter(dataset.examples[i].label for i in train)
+    small = {label: counts.get(label, 0) for label in dataset.labels if counts.get(label, 0) < MIN_PER_CLASS}
+    if small:
+        found = ", ".join(f"{label!r}: {n}" for label, n in small.items())
+        raise HanError(
+            f"the training split has fewer than {MIN_PER_CLASS} documents of some classes ({found}; "
+            f"{len(train)} training documents in all): a model trained on it would be meaningless. "
+            "Use more documents (a larger --max-docs), or leave out or merge the rare labels"
+        )

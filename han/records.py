@@ -84,7 +84,12 @@ def checkpoint_config(dataset: Dataset, data: Prepared, cfg: TrainConfig, limits
         "labels": data.labels,
         "text": asdict(limits)
         | {"sentence_splitter": "nltk punkt (default parameters + abbreviations)", "word_tokenizer": "nltk treebank"},
-        "data": {"sources": dataset.sources, "read": dataset.read_args, "dropped_empty": data.dropped_empty},
+        "data": {
+            "sources": dataset.sources,
+            "read": dataset.read_args,
+            "dropped_empty": data.dropped_empty,
+            "fingerprint": dataset.fingerprint(),  # evaluation re-makes the split only from the same documents
+        },
         "split": data.split,
         "vocab": {"size": len(data.vocab), "min_count": cfg.min_count, "max_vocab": cfg.max_vocab},
         "embeddings": embeddings,

@@ -32,6 +32,7 @@ class ResumeState:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / "tensors.safetensors"))
+        checkpoint.normal_permissions(tmp / "tensors.safetensors")
         vocab.save(tmp / "vocab.txt")
         (tmp / "state.json").write_text(json.dumps(info, indent=1))
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Classifier
-from .data import Dataset, assign_splits
+from .data import Dataset, assign_splits, check_same_data
 from .errors import HanError
 
 
@@ -63,6 +63,7 @@ def collect(
     `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
     as documents are processed (for progress bars).
     """
+    check_same_data(model.config, dataset)
     parts, _ = assign_splits(dataset.examples, model.split_seed)
     indices = parts[split]
     if max_docs is not None and max_docs < len(indices):

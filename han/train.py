@@ -93,7 +93,17 @@ def pick_device(name: str) -> torch.device:
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         return torch.device("cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise HanError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise HanError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HanError(f"--device {name}: this machine has no CUDA GPU that torch can use; use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise HanError(f"--device {name}: there are only {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def train_epoch(
@@ -269,6 +279,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError("dropout and label smoothing must be in [0, 1)")
     if cfg.weight_decay < 0 or cfg.warmup_epochs < 0:
         raise HanError("weight decay and warm-up epochs cannot be negative")
+    pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
     unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
     if unknown:
         raise HanError(

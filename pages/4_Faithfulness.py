@@ -143,6 +143,13 @@ def model_section(path: Path) -> None:
         st.dataframe(rows, hide_index=True)
     if figures.get("polarity"):
         st.plotly_chart(polarity_chart(figures["polarity"]), key=f"polarity_{path}")
+    st.download_button(
+        "Figures (JSON)",
+        file.read_text(encoding="utf-8"),
+        f"faithfulness-{path.name}.json",
+        "application/json",
+        key=f"download_{path}",
+    )
 
 
 def page() -> None:

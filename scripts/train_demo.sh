@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${HAN_DATA:-../shared/data}
 WHICH=${1:-all}
+LIMIT=${FAITHFULNESS_LIMIT:-1000}  # test reviews the faithfulness figures are measured on
 YELP=("$DATA/yelp/yelp_10k.csv.gz" "$DATA/yelp/yelp_open_5k.csv.gz")
 IMDB="$DATA/imdb/aclImdb_v1.tar.gz"
 resume() { [[ -d $1/.resume ]] && echo --resume || true; }  # continue an interrupted run
@@ -17,7 +18,7 @@ demo() {  # demo NAME VARIANT SAMPLE DATA...: train, then word statistics and fa
   python -m han train --data "$@" --variant "${out##*/}" --out "$out" $(resume "$out") --seed 0 --half --quiet
   python -m han stats --checkpoint "$out" --data "$@" --split test ${sample:+--sample $sample} \
     --out "$out/word_stats.npz"
-  python -m han faithfulness --checkpoint "$out" --data "$@" --limit 1000 --out "$out/faithfulness.json" >/dev/null
+  python -m han faithfulness --checkpoint "$out" --data "$@" --limit "$LIMIT" --out "$out/faithfulness.json" >/dev/null
 }
 
 if [[ $WHICH == yelp || $WHICH == all ]]; then

@@ -51,6 +51,8 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert names == ["HN-AVE", "HN-MAX", "HN-ATT"]
     assert len([m for m in at.metric if m.label == "Test accuracy"]) == 3
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
+    recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
+    assert len(recipes) == 3 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
 
 
 def test_home_switches_to_the_imdb_set():

@@ -109,13 +109,6 @@ def test_empty_inputs_are_clear_errors(tmp_path):
         read_dataset([tmp_path / "data.xlsx"])
 
 
-def test_non_utf8_bytes_are_replaced_not_fatal(tmp_path):
-    path = tmp_path / "latin1.csv"
-    path.write_bytes("stars,text\n4,Caf\xe9 was fine\n".encode("latin-1"))
-    (example,) = read_dataset([path]).examples
-    assert example.text == "Caf\ufffd was fine"
-
-
 @pytest.fixture(scope="module")
 def imdb():
     return read_dataset([IMDB])

@@ -154,6 +154,7 @@ def test_cli_document_and_data_set(tiny_checkpoints, tmp_path, capsys):
     )
     document = json.loads(capsys.readouterr().out)
     assert document["sentences"][0]["tokens"] == ["great", "food", "."]
+    assert len(document["sentences"][0]["attention_raw"]) == 3 and sum(document["sentences"][0]["attention_raw"]) > 0.99
     assert set(document["sentences"][0]["word_scores"]) == {
         "attention",
         "leave_one_out",

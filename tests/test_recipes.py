@@ -53,7 +53,7 @@ def vectors_file(path, words, dim=12, header=False, bad_line=None):
 def test_paper_recipe_is_exactly_the_settings_from_before_recipes(tmp_path):
     cfg = json.loads(json.dumps(asdict(recipe_config("paper"))))
     assert cfg == BEFORE_RECIPES | NEUTRAL | {"embed_dim": None}  # None: 200 once word2vec is chosen
-    code = main(["train", "--data", str(YELP_10K), "--max-docs", "120", "--recipe", "paper", "--epochs", "1",
+    code = main(["train", "--data", str(YELP_10K), "--max-docs", "300", "--recipe", "paper", "--epochs", "1",
                  "--embeddings", "random", "--min-count", "2", "--out", str(tmp_path / "ckpt"), "--quiet"])  # fmt: skip
     assert code == 0
     recorded = json.loads((tmp_path / "ckpt" / "config.json").read_text())["training"]
