@@ -13,6 +13,7 @@ accuracy too, so the report needs no checkpoint.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +219,30 @@ def default_lines() -> list[str]:
                 f"| {model} | {_cell(runs, 'test_accuracy')} | {_cell(runs, 'dev_accuracy')} | "
                 f"{_cell(old, 'test_accuracy')} | {_cell(old, 'dev_accuracy')} |"
             )
-        lines.append("")
-    return lines
+        baselines = common.RESULTS / f"baselines-{name}.json"
+        tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
+        lines += ["", *default_target(name, default, tfidf), ""]
+    return lines if len(lines) > 2 else []
+
+
+TARGETS = {"yelp": 0.600, "imdb": 0.502}  # issue: Yelp-15k HN-ATT >= 60.0; aclImdb >= 50.2 (the paper recipe's)
+
+
+def default_target(name: str, runs: dict[str, list[dict]], tfidf: float | None) -> list[str]:
+    """The issue's target for the default recipe, checked on the mean test accuracy over the seeds run."""
+    means = {v: statistics.mean(m["test_accuracy"] for m in r) for v, r in runs.items() if r}
+    if "att" not in means:
+        return []
+    att, seeds = means["att"], len(runs["att"])
+    others = {VARIANTS[v]: m for v, m in means.items() if v != "att"} | ({"TF-IDF + LR": tfidf} if tfidf else {})
+    behind = [o for o, m in others.items() if m > att]
+    met = att >= TARGETS[name] and not behind
+    return [
+        f"Target (HN-ATT at least {pct(TARGETS[name])} and ahead of the others, mean test accuracy): "
+        f"{'met' if met else 'not met'}: HN-ATT {pct(att)} over {seeds} seed(s); "
+        + ", ".join(f"{o} {pct(m)}" for o, m in others.items())
+        + "."
+    ]
 
 
 def explore_lines() -> list[str]:
@@ -235,7 +258,7 @@ def explore_lines() -> list[str]:
         "### How the default was chosen",
         "",
         f"HN-ATT on Yelp-15k, seed 0, one change at a time from a starting point ({describe(EXPLORE_START)}, "
-        "batch 64); the dev accuracy alone chose. Test accuracy is shown for completeness, not used.",
+        'batch 64); dev accuracy decided (see "The choice" below).',
         "",
         "| change | dev % | test % | best epoch | dev % after each epoch |",
         "|---|---|---|---|---|",
@@ -261,7 +284,30 @@ def explore_lines() -> list[str]:
             f"| {what} | {pct(m['dev_accuracy'])} | {' '.join(pct(h['dev_accuracy']) for h in m['history'])} |"
             for what, m in small
         ]
-    return [*lines, ""]
+    return [*lines, *choice_lines(), ""]
+
+
+def choice_lines() -> list[str]:
+    """Why the default is what it is, with the numbers read from the search's runs."""
+
+    def dev(folder: str, slug: str) -> float | None:
+        path = common.RESULTS / folder / slug / "att-seed0.json"
+        return json.loads(path.read_text())["dev_accuracy"] if path.exists() else None
+
+    found = [dev(folder, slug) for slug in ("glove", "glove_b32") for folder in ("explore", "explore-small")]
+    if None in found:
+        return []
+    big64, small64, big32, small32 = (float(v or 0) for v in found)
+    return [
+        "",
+        f"**The choice.** GloVe vectors helped most on Yelp-15k dev. With them, batch 64 had the best dev "
+        f"accuracy ({pct(big64)}, against {pct(big32)} for batch 32: within one standard error of a 1,500-review "
+        f"dev set, about 1.3 points); on the 3,000-review first run batch 32 was ahead ({pct(small32)} against "
+        f"{pct(small64)}, also within noise) with twice the updates per epoch. We chose batch 32, for first runs "
+        "on small data. In fairness: the search printed test accuracies too (the Yelp-15k ones are in the table "
+        "above; for the first runs, their yelp_open_5k accuracy), and we saw them, so neither is a blind test of "
+        "the search; the choices followed dev accuracy.",
+    ]
 
 
 def recipe_lines() -> list[str]:
