@@ -221,8 +221,44 @@ def default_lines() -> list[str]:
             )
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
-        lines += ["", *default_target(name, default, tfidf), ""]
+        lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
     return lines if len(lines) > 2 else []
+
+
+def paired_lines(name: str, runs: dict[str, list[dict]], resamples: int = 10_000) -> list[str]:
+    """Paired bootstrap over the test documents of HN-ATT minus each other variant (test predictions kept in
+    metrics.json, gold labels re-made from the data), averaged over the seeds both have."""
+    import numpy as np
+
+    with_predictions = {v: [m for m in r if "test_predictions" in m] for v, r in runs.items()}
+    if len(with_predictions.get("att", [])) < 1:
+        return []
+    dataset = read_dataset(common.SETS[name]["paths"], with_unlabelled=False)
+    parts, _ = assign_splits(dataset.examples, 0)
+    labels = dataset.labels
+    gold = np.array([labels.index(dataset.examples[i].label) for i in parts["test"]])
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(gold), size=(resamples, len(gold)))  # the same resamples for every pair
+    out = []
+    for other in ("ave", "max"):
+        pairs = list(zip(with_predictions["att"], with_predictions.get(other, []), strict=False))
+        if not pairs or any(len(a["test_predictions"]) != len(gold) for a, _ in pairs):
+            continue
+        diff = np.mean(
+            [
+                (np.array(a["test_predictions"]) == gold).astype(float) - (np.array(b["test_predictions"]) == gold)
+                for a, b in pairs
+            ],
+            axis=0,
+        )  # (n_test,)
+        boot = diff[draws].mean(axis=1)  # (resamples,)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        out.append(
+            f"Paired bootstrap over the {len(gold):,} test reviews ({resamples:,} resamples, {len(pairs)} "
+            f"seed pair(s)): HN-ATT - {VARIANTS[other]} {100 * diff.mean():+.1f} points, 95% interval "
+            f"{100 * low:+.1f} to {100 * high:+.1f}; HN-ATT ahead in {100 * (boot > 0).mean():.0f}% of resamples."
+        )
+    return ["", *out] if out else []
 
 
 TARGETS = {"yelp": 0.600, "imdb": 0.502}  # issue: Yelp-15k HN-ATT >= 60.0; aclImdb >= 50.2 (the paper recipe's)
