@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +54,7 @@ class DocumentScores:
     probability: float  # p_c(document)
     word: dict[str, list[list[float]]] = field(default_factory=dict)  # method -> per sentence, per word
     sentence: dict[str, list[float]] = field(default_factory=dict)  # method -> per sentence
-    extra: dict[str, object] = field(default_factory=dict)  # attention_raw (p_w), ig_delta ...
+    extra: dict[str, Any] = field(default_factory=dict)  # attention_raw (p_w), ig_delta ...
 
     def flat(self, method: str) -> np.ndarray:
         """(n_words,) the method's word scores in reading order."""

@@ -42,7 +42,7 @@ def add_predict_parsers(commands: argparse._SubParsersAction) -> None:
 
 def _texts(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     """(id, text) of every review of --data, streamed; rows without text are skipped."""
-    from .data import _decoding, _open_text, _table_rows
+    from .readers import _decoding, _open_text, _table_rows
 
     if args.data == "-":
         yield from ((str(n), line.rstrip("\n")) for n, line in enumerate(sys.stdin, start=1) if line.strip())

@@ -1,59 +1,38 @@
-"""Readers for review data, the train/dev/test split, and length-bucketed mini-batches.
+"""A labelled data set: reading one or more files, the train/dev/test split, and the data's fingerprint.
 
-Every reader yields `Example`s; `read_dataset` picks the reader from the path, combines several
-files into one set and reports what it skipped. Supported sources:
-
-- CSV / TSV / JSON lines, plain or `.gz` (the Yelp Open Dataset's `review.json` included),
-  streamed row by row, with `text_col` / `label_col` or automatic recognition of the two Yelp
-  layouts (`stars` + `text`, and `label2` = "Review Stars: N.0");
-- aclImdb, as the official `aclImdb_v1.tar.gz` or its extracted folder (rating from
-  `ID_RATING.txt`, official train/test kept, `train/unsup` as unlabelled text);
-- Tang et al. 2015 `.ss` files (`user\\t\\tproduct\\t\\trating\\t\\ttext`, `<sssss>` between
-  sentences), already tokenised; `.train.ss` / `.dev.ss` / `.test.ss` name the split.
+`read_dataset` picks the reader (han/readers.py) from each path, combines several files into one
+set and records how it read them, so that `read_like` re-reads a checkpoint's data the same way and
+`checkpoint_split` re-makes its split (refusing other data). Mini-batches are in han/batches.py.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import random
-import re
-import sys
-import tarfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
+from .batches import Batch, bucket_batches, collate
 from .errors import HanError
+from .readers import Example, normalize_label, read_imdb, read_table, read_tang, sort_labels
 
 SPLITS = ("train", "dev", "test")
-_RATING_FILE = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/\d+_(\d+)\.txt$")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-YELP_STARS = {str(i) for i in range(1, 6)}
-
-csv.field_size_limit(sys.maxsize)  # reviews can be long; the text limits cut them later
-
-
-@dataclass
-class Example:
-    """One labelled document: raw text, or sentences already tokenised (Tang `.ss`)."""
-
-    label: str  # the original rating name, e.g. "4" (stars) or "10" (IMDB)
-    text: str | None = None  # raw review text
-    sentences: list[list[str]] | None = None  # pre-split, pre-tokenised text
-    split: str | None = None  # "train" / "dev" / "test" when the source has its own split
-
-    def plain_text(self, sentence_separator: str = " ") -> str:
-        """The raw text, or pre-tokenised sentences joined by spaces (one separator between sentences)."""
-        if self.text is not None:
-            return self.text
-        return sentence_separator.join(" ".join(s) for s in self.sentences or [])
+__all__ = [  # the readers and batches are also reachable from here, where they lived before
+    "SPLITS",
+    "Batch",
+    "Dataset",
+    "Example",
+    "bucket_batches",
+    "collate",
+    "normalize_label",
+    "read_imdb",
+    "read_table",
+    "read_tang",
+    "sort_labels",
+]
 
 
 @dataclass
@@ -102,223 +81,6 @@ def check_same_data(config: dict, dataset: Dataset) -> None:
             "again from it, and a 'test' split of other data would hold training documents. Give the training "
             "files (same files, same order, same --max-docs), or evaluate without --split"
         )
-
-
-def sort_labels(names: set[str] | list[str]) -> list[str]:
-    names = set(names)
-    if all(_NUMBER.fullmatch(n) for n in names):
-        return sorted(names, key=float)
-    return sorted(names)
-
-
-def normalize_label(value: object) -> str:
-    """ "5", 5, "5.0" and "Review Stars: 5.0" all become "5"; other strings are kept stripped."""
-    text = str(value).strip()
-    match = _NUMBER.search(text)
-    if match and (_NUMBER.fullmatch(text) or ":" in text):
-        number = float(match.group())
-        return str(int(number)) if number.is_integer() else str(number)
-    return text
-
-
-# ----------------------------------------------------------------------------- readers
-
-
-def _open_text(path: Path, encoding: str = "utf-8") -> io.TextIOBase:
-    """Open plain or gzip text in `encoding`; undecodable bytes raise (see `_decoding`), never become U+FFFD."""
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise HanError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
-    # the wrapper owns the raw file and callers close it with `with`: no context manager here
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-
-
-def _decoding(path: Path, lines: Iterator[str], encoding: str) -> Iterator[str]:
-    """The lines, with a HanError naming the file and line where the bytes are not `encoding`."""
-    try:
-        yield from lines
-    except UnicodeDecodeError as e:
-        raise HanError(
-            f"{path}: line {_first_bad_line(path, encoding)} is not valid {encoding} ({e.reason}); give the file's "
-            "encoding with --encoding (e.g. --encoding latin-1)"
-        ) from None
-
-
-def _first_bad_line(path: Path, encoding: str) -> int:
-    """The number of the first line that does not decode (the text layer decodes whole blocks, not lines)."""
-    with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as f:
-        for n, line in enumerate(f, start=1):
-            try:
-                line.decode(encoding)
-            except UnicodeDecodeError:
-                return n
-    return 0
-
-
-def _table_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict]:
-    """Rows of a CSV / TSV / JSON-lines file as dicts, streamed."""
-    name = path.name.removesuffix(".gz").lower()
-    with _open_text(path, encoding) as f:
-        lines = _decoding(path, f, encoding)
-        if name.endswith((".json", ".jsonl", ".ndjson")):
-            for n, line in enumerate(lines, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise HanError(f"{path}: line {n} is not valid JSON ({e.msg})") from None
-        else:
-            yield from csv.DictReader(lines, delimiter="\t" if name.endswith(".tsv") else ",")
-
-
-def _pick_columns(
-    path: Path, columns: Sequence[str], text_col: str | None, label_col: str | None
-) -> tuple[str, str, str]:
-    """Choose text and label columns; returns (text, label, layout name).
-
-    A column given alone is used with the other one recognised as usual (text: `text`; label: `stars`,
-    `label2`, `label`, `rating`), or an error names the one still missing.
-    """
-    if text_col or label_col:
-        label_given = label_col is not None
-        text_col = text_col or ("text" if "text" in columns else None)
-        label_col = label_col or next((c for c in ("stars", "label2", "label", "rating") if c in columns), None)
-        for option, value in (("--text-col", text_col), ("--label-col", label_col)):
-            if value is None:
-                raise HanError(f"{path}: cannot tell the {option[2:-4]} column among {', '.join(columns)}; "
-                               f"name it with {option}")  # fmt: skip
-        missing = [c for c in (text_col, label_col) if c not in columns]
-        if missing:
-            raise HanError(f"{path}: no column {', '.join(map(repr, missing))}; columns are {', '.join(columns)}")
-        assert text_col is not None and label_col is not None
-        detected = {"label2": "yelp-label2", "stars": "yelp-stars"}.get(label_col, "custom")
-        return text_col, label_col, "custom" if label_given else detected
-    if "text" in columns and "stars" in columns:
-        return "text", "stars", "yelp-stars"
-    if "text" in columns and "label2" in columns:
-        return "text", "label2", "yelp-label2"
-    if "text" in columns and "label" in columns:
-        return "text", "label", "text-label"
-    raise HanError(
-        f"{path}: cannot tell the text and label columns among {', '.join(columns)}; "
-        "name them with --text-col and --label-col"
-    )
-
-
-def read_table(
-    path: Path,
-    text_col: str | None = None,
-    label_col: str | None = None,
-    max_docs: int | None = None,
-    encoding: str = "utf-8",
-) -> tuple[list[Example], dict]:
-    """Read a CSV / TSV / JSON-lines file of labelled reviews."""
-    examples: list[Example] = []
-    skipped_empty = 0
-    layout = ""
-    rows = _table_rows(path, encoding)
-    for n, row in enumerate(rows, start=1):
-        if not layout:
-            text_col, label_col, layout = _pick_columns(path, list(row), text_col, label_col)
-        text, label = row.get(text_col), row.get(label_col)
-        if not isinstance(text, str) or not text.strip():
-            skipped_empty += 1
-            continue
-        if label is None or str(label).strip() == "":
-            raise HanError(f"{path}: row {n} has no value in column {label_col!r}")
-        name = normalize_label(label)
-        if layout.startswith("yelp") and name not in YELP_STARS:
-            raise HanError(f"{path}: row {n}: {label_col}={label!r} is outside the 1-5 stars")
-        examples.append(Example(label=name, text=text))
-        if max_docs is not None and len(examples) >= max_docs:
-            break
-    if not layout:
-        raise HanError(f"{path}: the file holds no rows")
-    return examples, {
-        "path": str(path),
-        "format": f"table/{layout}",
-        "text_col": text_col,
-        "label_col": label_col,
-        "documents": len(examples),
-        "skipped_empty": skipped_empty,
-    }
-
-
-def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(relative name, bytes) of every review file in an aclImdb archive or folder."""
-    if path.is_dir():
-        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
-        for file in sorted(root.glob("*/*/*.txt")):
-            yield f"aclImdb/{file.relative_to(root).as_posix()}", file.read_bytes()
-        return
-    with tarfile.open(path, "r:*") as archive:
-        for member in archive:
-            member_file = archive.extractfile(member) if member.isfile() and _RATING_FILE.search(member.name) else None
-            if member_file is not None:
-                yield member.name, member_file.read()
-
-
-def read_imdb(
-    path: Path, with_unlabelled: bool = True, max_docs: int | None = None, seed: int = 0
-) -> tuple[list[Example], list[str], dict]:
-    """aclImdb: labelled train/test reviews (rating from the file name) and train/unsup text.
-
-    `max_docs` keeps a seeded random sample, since the archive is ordered by split and label.
-    """
-    examples: list[Example] = []
-    unlabelled: list[str] = []
-    for name, data in _imdb_members(path):
-        match = _RATING_FILE.search(name)
-        assert match is not None  # _imdb_members yields matching names only
-        split, polarity, rating = match.groups()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise HanError(f"{path}: {name} is not valid UTF-8 ({e.reason})") from None
-        if polarity == "unsup":
-            if with_unlabelled:
-                unlabelled.append(text)
-        else:
-            examples.append(Example(label=str(int(rating)), text=text, split=split))
-    if not examples:
-        raise HanError(f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/ID_RATING.txt files found")
-    if max_docs is not None and max_docs < len(examples):
-        examples = random.Random(seed).sample(examples, max_docs)
-        unlabelled = unlabelled[:max_docs]
-    return (
-        examples,
-        unlabelled,
-        {"path": str(path), "format": "aclImdb", "documents": len(examples), "unlabelled": len(unlabelled)},
-    )
-
-
-def read_tang(path: Path, max_docs: int | None = None, encoding: str = "utf-8") -> tuple[list[Example], dict]:
-    """Tang et al. 2015 `.ss`: user, product, rating, text with `<sssss>` between sentences."""
-    match = re.search(r"\.(train|dev|test)\.ss$", path.name)
-    examples: list[Example] = []
-    with _open_text(path, encoding) as f:
-        for n, line in enumerate(_decoding(path, f, encoding), start=1):
-            if not line.strip():
-                continue
-            fields = line.rstrip("\r\n").split("\t\t")
-            if len(fields) != 4:
-                raise HanError(
-                    f"{path}: line {n} has {len(fields)} fields separated by two tabs, "
-                    "expected 4 (user, product, rating, text)"
-                )
-            sentences = [s.split() for s in fields[3].split("<sssss>")]
-            examples.append(
-                Example(
-                    label=normalize_label(fields[2]),
-                    sentences=[s for s in sentences if s],
-                    split=match.group(1) if match else None,
-                )
-            )
-            if max_docs is not None and len(examples) >= max_docs:
-                break
-    return examples, {"path": str(path), "format": "tang2015", "documents": len(examples)}
 
 
 def read_dataset(
@@ -487,69 +249,3 @@ def train_subset(train: list[int], fraction: float, seed: int) -> list[int]:
     if fraction == 1:
         return train
     return sorted(random.Random(seed).sample(train, max(1, round(fraction * len(train)))))
-
-
-# ----------------------------------------------------------------------------- batches
-
-
-@dataclass
-class Batch:
-    """A mini-batch holding only real sentences (no all-padding sentence reaches the word GRU)."""
-
-    words: torch.Tensor  # (n_sentences, max_words) word ids, 0 = padding
-    word_counts: torch.Tensor  # (n_sentences,) real words per sentence, all >= 1
-    sentence_counts: torch.Tensor  # (n_docs,) real sentences per document, all >= 1
-    labels: torch.Tensor | None = None  # (n_docs,) class indices
-    padded: bool = False  # rows are n_docs x max_sentences, padding sentences included (bench only)
-
-
-def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None, padded: bool = False) -> Batch:
-    """Encoded documents -> a `Batch`; every document needs at least one non-empty sentence.
-
-    `padded` builds the naive layout instead, for benchmarks: every document padded to the
-    batch's sentence count, each padding sentence a single PAD word that the word GRU still
-    processes (the sentence level masks it out, so results are unchanged, only slower).
-    """
-    counts = [len(d) for d in docs]  # real sentences per document
-    if padded:
-        width = max(counts)
-        docs = [list(d) + [[0]] * (width - len(d)) for d in docs]
-    sentences = [s for doc in docs for s in doc]  # all rows, document after document
-    max_words = max(len(s) for s in sentences)
-    words = torch.zeros(len(sentences), max_words, dtype=torch.long)  # (n_sentences, max_words)
-    for row, sentence in enumerate(sentences):
-        words[row, : len(sentence)] = torch.tensor(sentence, dtype=torch.long)
-    return Batch(
-        words=words,
-        word_counts=torch.tensor([len(s) for s in sentences]),  # (n_sentences,)
-        sentence_counts=torch.tensor(counts),  # (n_docs,)
-        labels=None if labels is None else torch.tensor(labels, dtype=torch.long),  # (n_docs,)
-        padded=padded,
-    )
-
-
-def bucket_batches(
-    lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0, bucket: bool = True, pool_batches: int = 50
-) -> list[list[int]]:
-    """Group document indices into batches of similar sentence count.
-
-    With `shuffle`, documents are shuffled, cut into pools of `pool_batches` batches, sorted by
-    length inside each pool, batched, and the batches shuffled: similar lengths share a batch
-    (little padding, the paper's speed-up) while the order still changes every epoch.
-    Without `bucket`, batches are plain random (or in-order) slices.
-    """
-    order = list(range(len(lengths)))
-    rng = random.Random(seed)
-    if shuffle:
-        rng.shuffle(order)
-    if bucket:
-        pool = batch_size * pool_batches if shuffle else len(order)
-        order = [
-            i
-            for start in range(0, len(order), pool)
-            for i in sorted(order[start : start + pool], key=lambda i: lengths[i])
-        ]
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    if shuffle and bucket:
-        rng.shuffle(batches)
-    return batches
