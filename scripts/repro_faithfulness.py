@@ -79,9 +79,9 @@ def reading(figures: dict) -> list[str]:
     tau = word["kendall_tau"]
     lines.append(
         "- **Agreement.** Mean Kendall τ between attention's word ranking and "
-        + _and([f"{METHOD_NAMES[m]} {tau[m]:+.2f}" for m in tau])
+        + _and([f"{METHOD_NAMES[m]} {_tau(tau[m])}" for m in tau])
         + "; sentences: "
-        + _and([f"{METHOD_NAMES[m]} {v:+.2f}" for m, v in sentence["kendall_tau"].items()])
+        + _and([f"{METHOD_NAMES[m]} {_tau(v)}" for m, v in sentence["kendall_tau"].items()])
         + "."
     )
     flips = word["flips"]
@@ -116,6 +116,11 @@ def reading(figures: dict) -> list[str]:
             + "."
         )
     return lines
+
+
+def _tau(value: float | None) -> str:
+    """A mean tau, or why there is none (uniform weights rank nothing)."""
+    return "undefined (constant weights)" if value is None else f"{value:+.2f}"
 
 
 def verdict(aopc: dict) -> str:
