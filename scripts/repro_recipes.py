@@ -158,11 +158,14 @@ def run_curve(seeds: list[int]) -> None:
     """Learning curve on yelp_10k's split; tested on its test split and on yelp_open_5k."""
     dataset, second = _yelp(["yelp_10k.csv.gz"]), _open5k()
     train_size = dataset_train_size(dataset)
-    tfidf = {}
+    tfidf_path = common.RESULTS / "curve" / "tfidf.json"
+    tfidf = json.loads(tfidf_path.read_text()) if tfidf_path.exists() else {}
     for size in CURVE_SIZES:
         fraction = size / train_size
-        result = tfidf_logreg(dataset, train_fraction=fraction, extra_test=second)
-        tfidf[str(size)] = result
+        if str(size) not in tfidf:  # kept as it is done: an interrupted curve keeps its baselines
+            tfidf[str(size)] = tfidf_logreg(dataset, train_fraction=fraction, extra_test=second)
+            tfidf_path.parent.mkdir(parents=True, exist_ok=True)
+            tfidf_path.write_text(json.dumps(tfidf, indent=1) + "\n")
         for recipe, settings in CURVE_RECIPES.items():
             for seed in seeds:
                 out = common.RUNS / "curve" / f"{recipe}-{size}" / f"att-seed{seed}"
@@ -170,7 +173,6 @@ def run_curve(seeds: list[int]) -> None:
                 train_and_keep(
                     dataset, cfg, out, common.RESULTS / "curve" / f"{recipe}-{size}" / f"{out.name}.json", second
                 )
-    (common.RESULTS / "curve" / "tfidf.json").write_text(json.dumps(tfidf, indent=1) + "\n")
 
 
 def dataset_train_size(dataset: Dataset) -> int:
@@ -397,9 +399,9 @@ def _lrs(values: list[float]) -> str:
 
 def curve_lines() -> list[str]:
     tfidf_path = common.RESULTS / "curve" / "tfidf.json"
-    if not tfidf_path.exists():
+    tfidf = json.loads(tfidf_path.read_text()) if tfidf_path.exists() else {}
+    if not tfidf and not (common.RESULTS / "curve").is_dir():
         return []
-    tfidf = json.loads(tfidf_path.read_text())
     lines = [
         "## Learning curve (yelp_10k; second test: yelp_open_5k, never trained on)",
         "",
