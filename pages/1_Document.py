@@ -22,13 +22,14 @@ def evidence(model: han.Classifier, text: str) -> dict:
         f"'Attention' here is the {result['attention_label']}. Kendall τ: +1 = the same ranking of words as "
         "attention, 0 = unrelated, −1 = reversed."
     )
+    r2 = lambda v: None if v is None else round(v, 2)
     rows = [
         {
             "method": METHOD_NAMES[m],
-            "τ words": a["word"],
-            "τ sentences": a["sentence"],
-            "top-1 word shared": a["top_k"]["word_top1"],
-            "top-5 words shared": a["top_k"]["word_top5"],
+            "τ words": r2(a["word"]),
+            "τ sentences": r2(a["sentence"]),
+            "top-1 word shared": r2(a["top_k"]["word_top1"]),
+            "top-5 words shared": r2(a["top_k"]["word_top5"]),
         }
         for m, a in result["agreement"].items()
     ]
