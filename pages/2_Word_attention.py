@@ -55,6 +55,20 @@ def recompute(model) -> None:
             st.success(f"{table.documents} documents, {len(table.word):,} word occurrences.")
 
 
+def histogram(values: np.ndarray, word: str, color: str, legend: bool) -> go.Histogram:
+    """One word's attention weights as a share-of-occurrences histogram (both words overlaid)."""
+    return go.Histogram(
+        x=values.astype(np.float32),
+        xbins=BINS,
+        histnorm="probability",
+        name=word,
+        marker_color=color,
+        opacity=0.6,
+        legendgroup=word,
+        showlegend=legend,
+    )
+
+
 def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
     """Aggregate distribution, then one panel per rating; counts in every panel title."""
     labels = table.labels
@@ -73,37 +87,11 @@ def figure(table: word_stats.WordStats, words: list[str]) -> go.Figure:
         specs=[[{"colspan": columns}] + [None] * (columns - 1)] + [[{}] * columns] * (rows - 1),
     )
     for color, (word, mask) in zip(COLORS, masks.items(), strict=False):
-        values = table.attention[mask].astype(np.float32)
-        fig.add_trace(
-            go.Histogram(
-                x=values,
-                xbins=BINS,
-                histnorm="probability",
-                name=word,
-                marker_color=color,
-                opacity=0.6,
-                legendgroup=word,
-            ),
-            row=1,
-            col=1,
-        )
+        fig.add_trace(histogram(table.attention[mask], word, color, legend=True), row=1, col=1)
         for index in range(len(labels)):
             row, col = 2 + index // columns, 1 + index % columns
-            per_rating = table.attention[mask & (table.gold == index)].astype(np.float32)
-            fig.add_trace(
-                go.Histogram(
-                    x=per_rating,
-                    xbins=BINS,
-                    histnorm="probability",
-                    name=word,
-                    marker_color=color,
-                    opacity=0.6,
-                    legendgroup=word,
-                    showlegend=False,
-                ),
-                row=row,
-                col=col,
-            )
+            per_rating = table.attention[mask & (table.gold == index)]
+            fig.add_trace(histogram(per_rating, word, color, legend=False), row=row, col=col)
     fig.update_layout(
         barmode="overlay", height=240 * rows, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="share of occurrences"
     )

@@ -15,6 +15,7 @@ from han.data import read_dataset
 from .conftest import YELP_10K, YELP_OPEN, interrupt_epoch
 
 TEXT = "The tacos were great. The service was slow."
+TINY_TRAIN = ("train", "--data", YELP_10K, "--max-docs", "150", "--embeddings", "random", "--min-count", "2", "--quiet")
 
 
 def cli(capsys, *args: object) -> tuple[int, str, str]:
@@ -96,24 +97,7 @@ def test_out_that_is_a_file_or_a_checkpoint_is_refused_before_reading(tmp_path, 
     code, _, err = cli(capsys, "train", "--data", "/missing.csv", "--out", existing)
     one_line_error(code, err, "already holds a checkpoint; give --overwrite")
     assert (existing / "model.safetensors").read_bytes() == before
-    code, _, err = cli(
-        capsys,
-        "train",
-        "--data",
-        YELP_10K,
-        "--max-docs",
-        "150",
-        "--out",
-        existing,
-        "--overwrite",
-        "--epochs",
-        "1",
-        "--embeddings",
-        "random",
-        "--min-count",
-        "2",
-        "--quiet",
-    )
+    code, _, err = cli(capsys, *TINY_TRAIN, "--out", existing, "--overwrite", "--epochs", "1")
     assert code == 0, err
     assert (existing / "model.safetensors").read_bytes() != before
 
@@ -147,23 +131,7 @@ def test_explain_html_into_a_missing_folder(tiny_checkpoints, tmp_path, capsys):
 
 def test_ctrl_c_during_training_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
     interrupt_epoch(monkeypatch, 1)
-    code, _, err = cli(
-        capsys,
-        "train",
-        "--data",
-        YELP_10K,
-        "--max-docs",
-        "150",
-        "--out",
-        tmp_path / "ck",
-        "--epochs",
-        "2",
-        "--embeddings",
-        "random",
-        "--min-count",
-        "2",
-        "--quiet",
-    )
+    code, _, err = cli(capsys, *TINY_TRAIN, "--out", tmp_path / "ck", "--epochs", "2")
     assert code == 130 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("interrupted") and "--resume" in err
 
