@@ -12,7 +12,7 @@ from .conftest import ROOT
 PAGES = {
     name: ROOT / path
     for name, path in {
-        "home": "app.py",
+        "home": "pages/0_Models.py",
         "document": "pages/1_Document.py",
         "words": "pages/2_Word_attention.py",
         "compare": "pages/3_Compare.py",
@@ -221,3 +221,14 @@ def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints,
     assert any("No precomputed figures" in i.value for i in at.info)  # HN-MAX has none
     assert len(at.get("plotly_chart")) == 3  # word AOPC, sentence AOPC, polarity
     assert any("Kendall τ" in m.value for m in at.markdown)
+
+
+def test_navigation_names_every_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and [h.value for h in at.subheader] == ["HN-AVE", "HN-MAX", "HN-ATT"]  # Models first
+    at.switch_page("pages/4_Faithfulness.py").run()
+    assert not at.exception and at.title[0].value == "Is the attention faithful?"
+    source = (ROOT / "app.py").read_text()
+    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness"):
+        assert f'title="{title}"' in source  # the sidebar shows these, never the file name "app"

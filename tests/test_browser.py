@@ -142,6 +142,9 @@ def test_home_and_word_attention_pages_render(app_url, browser, artifacts):
     page.wait_for_function(
         "document.body.innerText.includes('HN-AVE') && document.body.innerText.includes('HN-MAX')", timeout=60_000
     )
+    sidebar = page.inner_text("[data-testid='stSidebar']")
+    assert "Models" in sidebar and "Faithfulness" in sidebar and "app" not in sidebar.split()
+    assert page.get_by_text("Deploy", exact=True).count() == 0  # client.toolbarMode hides it
     page.goto(f"{app_url}/Word_attention")
     page.wait_for_selector(".js-plotly-plot", timeout=60_000)
     assert "good n=" in page.inner_text("body")

@@ -1,0 +1,67 @@
+"""Models (the home page): pick a checkpoint set and see a card per model (HN-AVE, HN-MAX, HN-ATT)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="Models - HAN explorer", layout="wide")
+
+
+def recipe_summary(training: dict) -> str:
+    """The recipe a checkpoint was trained with and its main settings (checkpoints from before recipes: paper)."""
+    name = training.get("recipe", "paper")
+    parts = [
+        f"{training.get('optimizer', 'sgd')} lr {'/'.join(f'{lr:g}' for lr in training.get('lrs', []))}",
+        f"batch {training.get('batch_size', 64)}",
+    ]
+    if training.get("dropout"):
+        parts.append(f"dropout {training['dropout']:g} at {', '.join(training.get('dropout_at', []))}")
+    for key, label in (("lr_schedule", "schedule"), ("label_smoothing", "label smoothing")):
+        if training.get(key) not in (None, "constant", 0, 0.0):
+            parts.append(f"{label} {training[key]}")
+    return f"{name} ({'; '.join(parts)})"
+
+
+def card(model) -> None:
+    """What a model is, what it was trained on and how well it does."""
+    metrics, config = model.metrics, model.config
+    embeddings = config.get("embeddings", {})
+    split = config.get("split", {})
+    sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
+    with st.container(border=True):
+        st.subheader(model.name)
+        left, right = st.columns(2)
+        left.metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.1%}")
+        right.metric("Dev accuracy", f"{metrics.get('dev_accuracy', float('nan')):.1%}")
+        sizes = split.get("sizes", {})
+        st.markdown(
+            f"**Data:** {sources or 'unknown'}  \n"
+            f"**Split:** {split.get('method', '?')} (seed {split.get('seed', '?')}): "
+            f"{sizes.get('train', '?')} train / {sizes.get('dev', '?')} dev / {sizes.get('test', '?')} test  \n"
+            f"**Classes:** {', '.join(model.labels)}  \n"
+            f"**Training:** {metrics.get('epochs_run', '?')} epochs over {len(metrics.get('lr_grid', []))} "
+            f"learning rate(s); best on dev: lr {metrics.get('lr', '?')}, epoch {metrics.get('best_epoch', '?')}; "
+            f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
+            f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
+            f"**Vocabulary:** {len(model.vocab):,} words; "
+            f"embeddings: {embeddings.get('source') or embeddings.get('method', '?')}  \n"
+            f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
+        )
+
+
+def page() -> None:
+    st.title("Hierarchical Attention Networks: what do they attend to?")
+    st.caption(
+        "Yang et al. (2016). Red blocks show sentence weights, blue words the word weights "
+        "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare, Faithfulness (left)."
+    )
+    models = ui.choose_set()
+    columns = st.columns(len(models))
+    for column, path in zip(columns, models.values(), strict=True):
+        with column:
+            card(ui.load_model(path))
+
+
+ui.guard(page)
