@@ -243,7 +243,8 @@ def report() -> None:
             lines += [
                 f"## Benchmark: bench/{bench}.py",
                 "",
-                f"Machine: {platform.machine()}, 2 CPU cores, 24 GiB; nothing else running.",
+                f"Machine: {platform.machine()}, 2 CPU cores, 24 GiB"
+                + ("; nothing else running." if "used the other core" not in path.read_text() else "."),
                 "",
                 guide,
                 "",
