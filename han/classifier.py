@@ -17,7 +17,7 @@ from .data import Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
 from .model import HAN, VARIANTS, split_word_weights
-from .text import Tokenized, limits_from_dict, tokenize, tokenize_document
+from .text import Tokenized, limits_from_dict, token_spans, tokenize, tokenize_document
 from .vocab import UNK_ID, Vocab
 
 
@@ -127,10 +127,14 @@ class Classifier:
         """Sentences, tokens, sentence and word weights, prediction and probabilities.
 
         `display_weight` is sqrt(p_s) * p_w normalised to a maximum of 1 over the document,
-        the quantity the paper's Figures 5-6 colour words by (section 3.6).
+        the quantity the paper's Figures 5-6 colour words by (section 3.6). For raw text the result
+        also carries the `text` and each sentence's token `spans` ([start, end) in it, or None), so
+        a display can show the words as written rather than as the lower-cased tokens the model reads.
         """
         doc = self.tokenize(text) if isinstance(text, str) else text
         result = next(self.analyse([doc]))
+        # where each token stands in the text, so displays keep the writer's casing and punctuation
+        spans = token_spans(text, doc.sentences, self.limits.lowercase) if isinstance(text, str) else None
         shown = display_weights(result.sentence_weights, result.word_weights)
         sentences = [
             {
@@ -139,15 +143,17 @@ class Classifier:
                 "word_weights": p_w,
                 "display_weights": d,
                 "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens],
+                **({"spans": spans[i]} if spans else {}),
             }
-            for tokens, p_s, p_w, d in zip(
-                doc.sentences, result.sentence_weights, result.word_weights, shown, strict=True
+            for i, (tokens, p_s, p_w, d) in enumerate(
+                zip(doc.sentences, result.sentence_weights, result.word_weights, shown, strict=True)
             )
         ]
         return {
             "model": self.name,
             "variant": self.variant,
             **self._prediction(result),
+            **({"text": text} if spans else {}),
             "sentences": sentences,
             "truncated": doc.truncated,
             "limits": {

@@ -12,8 +12,11 @@ import csv
 import html
 import io
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from .text import clean
 
 RED = (220, 38, 38)  # sentence weight
 BLUE = (37, 99, 235)  # word weight
@@ -35,6 +38,34 @@ def _intensities(explanation: dict, raw: bool) -> tuple[list[float], list[list[f
     return red, blue
 
 
+_SPACES = re.compile(r"\s+")
+_MAX_GAP = 40  # characters of original text kept between two tokens (longer gaps are shortened to one space)
+
+
+def written_words(explanation: dict, sentence: dict) -> list[tuple[str, str]]:
+    """(what stands before the word, the word as written) for each token of `sentence`.
+
+    With the original `text` and token `spans` (`Classifier.explain` on raw text), words keep the
+    writer's casing and quotes and the punctuation sits where it was written ("better." rather than
+    "better ."); otherwise, or where a token could not be placed, the token and one space are shown.
+    """
+    text: str = explanation.get("text") or ""
+    spans = sentence.get("spans") if text else None
+    words: list[tuple[str, str]] = []
+    previous_end: int | None = None
+    for i, token in enumerate(sentence["tokens"]):
+        span = spans[i] if spans else None
+        if span is None:
+            words.append(("" if i == 0 else " ", token))
+            previous_end = None
+            continue
+        start, end = span
+        gap = " " if previous_end is None else _SPACES.sub(" ", clean(text[previous_end:start]))
+        words.append(("" if i == 0 else gap if len(gap) <= _MAX_GAP else " ", text[start:end]))
+        previous_end = end
+    return words
+
+
 def _rgba(color: tuple[int, int, int], alpha: float) -> str:
     return f"rgba({color[0]},{color[1]},{color[2]},{min(max(alpha, 0.0), 1.0):.3f})"
 
@@ -53,11 +84,15 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
     red, blue = _intensities(explanation, raw)
     lines = []
     for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue, strict=True)):
-        words = " ".join(
-            f'<span class="han-word" style="background:{_rgba(BLUE, w)}" '
-            f'title="p_w={p_w:.4f}; sqrt(p_s)*p_w shown as {d:.3f}">{html.escape(tok)}</span>'
-            for tok, w, p_w, d in zip(
-                sentence["tokens"], b, sentence["word_weights"], sentence["display_weights"], strict=True
+        words = "".join(
+            f'{html.escape(gap)}<span class="han-word" style="background:{_rgba(BLUE, w)}" '
+            f'title="p_w={p_w:.4f}; sqrt(p_s)*p_w shown as {d:.3f}">{html.escape(word)}</span>'
+            for (gap, word), w, p_w, d in zip(
+                written_words(explanation, sentence),
+                b,
+                sentence["word_weights"],
+                sentence["display_weights"],
+                strict=True,
             )
         )
         lines.append(
@@ -80,13 +115,17 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
 
 
 def to_csv(explanation: dict) -> str:
-    """One row per word: sentence, position, token, p_s, p_w, sqrt(p_s)*p_w normalised."""
+    """One row per word: sentence, position, token (as the model reads it), the word as written, p_s, p_w,
+    sqrt(p_s)*p_w normalised."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["sentence", "position", "token", "sentence_weight", "word_weight", "display_weight"])
+    writer.writerow(["sentence", "position", "token", "written", "sentence_weight", "word_weight", "display_weight"])
     for i, s in enumerate(explanation["sentences"]):
-        for j, (tok, p_w, d) in enumerate(zip(s["tokens"], s["word_weights"], s["display_weights"], strict=True)):
-            writer.writerow([i, j, tok, f"{s['weight']:.6f}", f"{p_w:.6f}", f"{d:.6f}"])
+        written = [word for _, word in written_words(explanation, s)]
+        for j, (tok, word, p_w, d) in enumerate(
+            zip(s["tokens"], written, s["word_weights"], s["display_weights"], strict=True)
+        ):
+            writer.writerow([i, j, tok, word, f"{s['weight']:.6f}", f"{p_w:.6f}", f"{d:.6f}"])
     return out.getvalue()
 
 
@@ -121,12 +160,14 @@ def layout(explanation: dict, raw: bool = False) -> tuple[list[Box], int]:
     for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue, strict=True)):
         boxes.append(Box(MARGIN, y + 3, BLOCK, r, None, f"sentence {i + 1}: p_s={sentence['weight']:.4f}"))
         x: float = text_left
-        for tok, w, p_w in zip(sentence["tokens"], b, sentence["word_weights"], strict=True):
-            width = len(tok) * CHAR_WIDTH + 4
+        for (gap, word), w, p_w in zip(written_words(explanation, sentence), b, sentence["word_weights"], strict=True):
+            width = len(word) * CHAR_WIDTH + 4
+            if gap and x > text_left:  # a space where the writer left one ("better." stays together)
+                x += CHAR_WIDTH / 2
             if x + width > WIDTH - MARGIN and x > text_left:  # wrap, indented under the text
                 x, y = text_left, y + LINE_HEIGHT
-            boxes.append(Box(x, y, width, w, tok, f"p_w={p_w:.4f}"))
-            x += width + CHAR_WIDTH / 2
+            boxes.append(Box(x, y, width, w, word, f"p_w={p_w:.4f}"))
+            x += width
         y += LINE_HEIGHT + 4
     return boxes, int(y + MARGIN)
 

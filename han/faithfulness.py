@@ -41,7 +41,7 @@ from .attribution import (
 from .classifier import Classifier
 from .data import Example
 from .errors import HanError
-from .text import Tokenized
+from .text import Tokenized, token_spans
 
 WORD_BINS = (1, 5, 10, 20, 50)  # % of a document's words
 SENTENCE_BINS = (1, 2, 3)  # sentences
@@ -117,6 +117,7 @@ def explain_faithfulness(
         methods = ("attention", *methods)  # agreement is measured against attention
     scores = document_scores(classifier, doc, methods, n_steps, seed)
     encoded = classifier.encode(doc)
+    spans = token_spans(text, doc.sentences, classifier.limits.lowercase) if isinstance(text, str) else None
     return {
         "model": classifier.name,
         "attention_label": attention_label(classifier),
@@ -128,9 +129,11 @@ def explain_faithfulness(
                 "scores": {m: scores.sentence[m][i] for m in scores.sentence},
                 "word_scores": {m: scores.word[m][i] for m in scores.word},
                 "attention_raw": scores.extra["attention_raw"][i],  # p_w within the sentence, as the model has it
+                **({"spans": spans[i]} if spans else {}),
             }
             for i, tokens in enumerate(scores.tokens)
         ],
+        **({"text": text} if spans else {}),
         "agreement": agreement(scores),
         "erasure_curve": erasure_curve(classifier, encoded, scores),
         "ig_delta": scores.extra.get("ig_delta"),

@@ -22,7 +22,8 @@ METHOD_NAMES = {
 
 
 def as_explanation(result: dict, method: str) -> dict:
-    """One method's scores of a document in the shape `han.explain.to_html` draws."""
+    """One method's scores of a document in the shape `han.explain.to_html` draws (with the original text
+    and token spans when the result has them, so the words are drawn as written)."""
     sentences = result["sentences"]
     words = [[max(v, 0.0) for v in s["word_scores"][method]] for s in sentences]
     top = max((v for row in words for v in row), default=0.0)
@@ -30,12 +31,14 @@ def as_explanation(result: dict, method: str) -> dict:
         "model": result["model"],
         "label": result["prediction"],
         "truncated": result.get("truncated", {}),
+        **({"text": result["text"]} if "text" in result else {}),
         "sentences": [
             {
                 "tokens": s["tokens"],
                 "weight": max(s["scores"][method], 0.0),
                 "word_weights": s["word_scores"][method],
                 "display_weights": [v / top if top > 0 else 0.0 for v in row],
+                **({"spans": s["spans"]} if "spans" in s else {}),
             }
             for s, row in zip(sentences, words, strict=True)
         ],

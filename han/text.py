@@ -189,6 +189,43 @@ def tokenize_corpus(
     return docs
 
 
+Span = list[int] | None  # [start, end) of a token in the original text (JSON-ready); None where not found
+
+_QUOTES = {"``": ('"', "``"), "''": ('"', "''")}  # Treebank rewrites a double quote as `` or ''
+_ALIGN_WINDOW = 1_000  # a token is looked for at most this many characters after the previous one
+
+
+def _per_char_lower(text: str) -> str:
+    """text.lower() one character at a time, keeping every offset (a few letters lower to two characters)."""
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def token_spans(text: str, sentences: Sequence[Sequence[str]], lowercase: bool = True) -> list[list[Span]]:
+    """Where each token of `tokenize(text)` stands in `text`, so a display can show the original casing,
+    punctuation and spacing around the (lower-cased, re-quoted) tokens the model reads.
+
+    Tokens are matched in order, each after the previous one; a token not found within _ALIGN_WINDOW
+    characters gets None (a display falls back to the token itself) and does not move the cursor.
+    """
+    haystack = _per_char_lower(text) if lowercase else text
+    spans: list[list[Span]] = []
+    cursor = 0
+    for sentence in sentences:
+        row: list[Span] = []
+        for token in sentence:
+            found = [
+                (at, len(form)) for form in _QUOTES.get(token, (token,)) if (at := haystack.find(form, cursor)) >= 0
+            ]
+            at, length = min(found, default=(-1, 0))
+            if at < 0 or at - cursor > _ALIGN_WINDOW:
+                row.append(None)
+                continue
+            row.append([at, at + length])
+            cursor = at + length
+        spans.append(row)
+    return spans
+
+
 def limits_from_dict(d: dict) -> TextLimits:
     """Rebuild limits stored in a checkpoint's config (unknown keys are ignored)."""
     known = {k: d[k] for k in asdict(TextLimits()) if k in d}
