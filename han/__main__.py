@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .cli_common import add_command
 from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
 from .cli_predict import add_predict_parsers, run_info, run_predict
 from .cli_train import add_train_parser, run_train
@@ -39,7 +40,7 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
         "--max-docs",
         type=int,
         help="use at most N labelled documents: the first N of a file (a seeded random N for aclImdb); "
-        "with several files N is shared equally between them, no file left out",
+        "with several files N is shared equally between them, no file left out (default: all)",
     )
     parser.add_argument(
         "--encoding", help="text encoding of CSV/TSV/JSON/.ss files (default: utf-8; undecodable bytes are an error)"
@@ -53,25 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(commands, _data_args)
 
-    evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on labelled data (JSON)")
+    evaluate = add_command(commands, "evaluate", "accuracy of a checkpoint on labelled data (JSON)")
     evaluate.add_argument("--checkpoint", required=True)
     _data_args(evaluate)
     evaluate.add_argument(
-        "--split", choices=["train", "dev", "test"], help="only this split, re-made with the checkpoint's recorded seed"
+        "--split",
+        choices=["train", "dev", "test"],
+        help="only this split, re-made with the checkpoint's recorded seed (default: every document)",
     )
 
-    explain = commands.add_parser("explain", help="sentence and word weights of one document (JSON)")
+    explain = add_command(commands, "explain", "sentence and word weights of one document (JSON)")
     explain.add_argument("--checkpoint", required=True)
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument("--text")
     source.add_argument("--file", help="a UTF-8 text file ('-' for standard input)")
-    explain.add_argument("--html", help="also write the rendering as standalone HTML here")
+    explain.add_argument("--html", help="also write the rendering as standalone HTML here (default: none)")
 
-    stats = commands.add_parser("stats", help="word-attention statistics of a split (.npz)")
+    stats = add_command(commands, "stats", "word-attention statistics of a split (.npz)")
     stats.add_argument("--checkpoint", required=True)
     _data_args(stats)
-    stats.add_argument("--split", choices=["train", "dev", "test"], default="test")
-    stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split")
+    stats.add_argument("--split", choices=["train", "dev", "test"], default="test", help="the checkpoint's own split")
+    stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split (default: all)")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_common import add_command
 from .errors import HanError, check_output_file
 from .text import decode_text
 
@@ -20,7 +21,7 @@ from .text import decode_text
 def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
     from .attribution import METHODS
 
-    parser = commands.add_parser("faithfulness", help="attention against attributions that do not read it (JSON)")
+    parser = add_command(commands, "faithfulness", "attention against attributions that do not read it (JSON)")
     parser.add_argument("--checkpoint", required=True)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="one document")
@@ -41,8 +42,10 @@ def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--n-steps", type=int, default=20, help="integrated-gradients steps (default: 20)")
     parser.add_argument("--seed", type=int, default=0, help="random floor and permutations (default: 0)")
     parser.add_argument("--permutations", type=int, default=5, help="with --data: permutations per document")
-    parser.add_argument("--html", help="also write a standalone HTML report here")
-    parser.add_argument("--out", help="also write the JSON here (e.g. CHECKPOINT/faithfulness.json)")
+    parser.add_argument("--html", help="also write a standalone HTML report here (default: none)")
+    parser.add_argument(
+        "--out", help="also write the JSON here, e.g. CHECKPOINT/faithfulness.json (default: stdout only)"
+    )
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -17,13 +17,14 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from .cli_common import add_command
 from .errors import HanError, check_output_file
 
 CHUNK = 1000  # reviews read, scored and written at a time: a file of any size never sits in memory
 
 
 def add_predict_parsers(commands: argparse._SubParsersAction) -> None:
-    predict = commands.add_parser("predict", help="label and probabilities for every review of a file (streamed)")
+    predict = add_command(commands, "predict", "label and probabilities for every review of a file (streamed)")
     predict.add_argument("--checkpoint", required=True)
     predict.add_argument(
         "--data",
@@ -36,7 +37,7 @@ def add_predict_parsers(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--out", required=True, help="predictions.csv, predictions.jsonl, or - (JSON lines on stdout)")
     predict.add_argument("--top-words", type=int, default=0, help="also the K words with most attention (default: 0)")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    info = commands.add_parser("info", help="what a checkpoint is: variant, recipe, data, split, metrics, files")
+    info = add_command(commands, "info", "what a checkpoint is: variant, recipe, data, split, metrics, files")
     info.add_argument("checkpoint")
 
 

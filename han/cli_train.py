@@ -12,21 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .cli_common import add_command
 from .errors import HanError
 from .model import DROPOUT_PLACES, VARIANTS
 from .optim import OPTIMIZERS, SCHEDULES
 from .recipes import RECIPES, recipe_config
 from .text import TextLimits
-
-
-class DefaultsHelpFormatter(argparse.HelpFormatter):
-    """Appends "(default: X)" to an option's help unless it has no default or says it already."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if "default:" in text or action.default is None or action.default is False or action.default == "==SUPPRESS==":
-            return text
-        return f"{text} (default: %(default)s)"
 
 
 def _from_recipe(name: str) -> str:
@@ -45,11 +36,7 @@ def add_train_parser(
     commands: argparse._SubParsersAction, data_args: Callable[[argparse.ArgumentParser], None]
 ) -> None:
     """The `train` subcommand and its options; `data_args` adds the data options every command shares."""
-    train = commands.add_parser(
-        "train",
-        help="train HN-ATT / HN-AVE / HN-MAX and save a checkpoint",
-        formatter_class=DefaultsHelpFormatter,
-    )
+    train = add_command(commands, "train", "train HN-ATT / HN-AVE / HN-MAX and save a checkpoint")
     data_args(train)
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--variant", choices=list(VARIANTS), default="att", help="pooling at both levels")
@@ -94,12 +81,16 @@ def add_train_parser(
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
     train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
-    train.add_argument("--max-vocab", type=int, help="cap the vocabulary at the N most frequent words")
+    train.add_argument(
+        "--max-vocab", type=int, help="cap the vocabulary at the N most frequent words (default: no cap)"
+    )
     train.add_argument(
         "--train-fraction", type=float, default=1.0, help="use a seeded share of the train split (learning curves)"
     )
     train.add_argument("--no-bucket", action="store_true", help="random batches, no length bucketing")
-    train.add_argument("--patience", type=int, help="stop an lr after N epochs without dev gain")
+    train.add_argument(
+        "--patience", type=int, help="stop an lr after N epochs without dev gain (default: never stop early)"
+    )
     train.add_argument("--max-sentences", type=int, default=TextLimits.max_sentences, help="per document")
     train.add_argument("--max-words", type=int, default=TextLimits.max_words, help="per sentence")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
