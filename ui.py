@@ -199,6 +199,11 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
         upload = st.file_uploader("A UTF-8 text file", type=["txt"], key=f"{key}_upload", max_upload_size=MAX_UPLOAD_MB)
         if upload is None:
             return None, None
+        if upload.size > MAX_UPLOAD_MB * 2**20:  # the browser enforces it too; a script or proxy may not
+            raise HanError(
+                f"{upload.name} is {upload.size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit; the model reads "
+                f"at most {model.limits.max_chars:,} characters of a review: upload a shorter file"
+            )
         return decode_text(upload.getvalue(), upload.name), None
     documents = test_documents(model)
     if st.session_state.get(f"{key}_test", 0) >= len(documents):  # remembered from a larger test split
@@ -237,6 +242,8 @@ def faithfulness(model: han.Classifier, text: str) -> dict:
 def show_document(explanation: dict, raw: bool = False) -> None:
     """The Figure-5 rendering: red sentence blocks, blue words; exact weights in tooltips."""
     st.html(to_html(explanation, raw=raw))
+    for caveat in explanation.get("warnings", []):
+        st.warning(caveat)
     if explanation["truncated"]:
         cut = ", ".join(f"{n} {what}" for what, n in explanation["truncated"].items())
         st.warning(

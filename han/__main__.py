@@ -121,6 +121,8 @@ def run_explain(args: argparse.Namespace) -> dict:
         text = decode_text(raw, args.file)
     model = load(args.checkpoint)
     explanation = model.explain(text)
+    for caveat in explanation["warnings"]:
+        print(f"warning: {caveat}", file=sys.stderr)
     if args.html:
         Path(args.html).write_text(to_html(explanation, standalone=True), encoding="utf-8")
     return explanation

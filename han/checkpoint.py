@@ -81,7 +81,10 @@ def check_directory(directory: Path) -> None:
         raise HanError(f"{directory}: no such checkpoint folder")
     missing = [name for name in REQUIRED if not (directory / name).is_file()]
     if missing:
-        raise HanError(f"{directory}: checkpoint is missing {', '.join(missing)}")
+        raise HanError(
+            f"{directory}: checkpoint is missing {', '.join(missing)}; copy the whole checkpoint folder again "
+            "(or retrain it)"
+        )
 
 
 def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:

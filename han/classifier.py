@@ -20,6 +20,8 @@ from .model import HAN, VARIANTS, split_word_weights
 from .text import Tokenized, limits_from_dict, token_spans, tokenize, tokenize_document
 from .vocab import UNK_ID, Vocab
 
+UNKNOWN_WARNING = 0.5  # share of a text's words missing from the vocabulary at which a prediction is flagged
+
 
 @dataclass
 class DocResult:
@@ -74,7 +76,25 @@ class Classifier:
         doc = tokenize(text, self.limits)
         if not doc.sentences:
             raise HanError("the text has no words")
+        if not any(any(c.isalnum() for c in token) for sentence in doc.sentences for token in sentence):
+            raise HanError("the text has no words, only punctuation or symbols: give the model a review to read")
         return doc
+
+    def caveats(self, doc: Tokenized) -> list[str]:
+        """Why a prediction on `doc` may say little, in words a user can act on (empty when none)."""
+        words = [t for sentence in doc.sentences for t in sentence if any(c.isalnum() for c in t)]
+        unknown = sum(self.vocab.encode([t])[0] == UNK_ID for t in words)
+        if words and unknown / len(words) >= UNKNOWN_WARNING:
+            return [
+                f"{unknown} of {len(words)} words are unknown to this model (its vocabulary comes from "
+                f"{self.data_description()}); is the text in another language? The prediction says little."
+            ]
+        return []
+
+    def data_description(self) -> str:
+        """'yelp_10k.csv.gz, yelp_open_5k.csv.gz' (the training files), or 'its training reviews'."""
+        sources = self.config.get("data", {}).get("sources", [])
+        return ", ".join(str(s.get("path", "")).split("/")[-1] for s in sources) or "its training reviews"
 
     def prepare(self, example: Example) -> Tokenized:
         """An Example (raw or pre-tokenised) -> Tokenized under this checkpoint's limits."""
@@ -156,6 +176,7 @@ class Classifier:
             **({"text": text} if spans else {}),
             "sentences": sentences,
             "truncated": doc.truncated,
+            "warnings": self.caveats(doc),
             "limits": {
                 "max_sentences": self.limits.max_sentences,
                 "max_words": self.limits.max_words,

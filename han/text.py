@@ -239,8 +239,8 @@ def decode_text(raw: bytes, name: str = "input") -> str:
     undecodable bytes is refused as not being text.
     """
     if b"\x00" in raw[:4096]:
-        raise HanError(f"{name}: looks like a binary file, not text")
+        raise HanError(f"{name}: looks like a binary file, not text; give a plain-text review (.txt, UTF-8)")
     text = raw.decode("utf-8", errors="replace")
     if text and text.count("\ufffd") > 0.1 * len(text):
-        raise HanError(f"{name}: is not UTF-8 text")
+        raise HanError(f"{name}: is not UTF-8 text; save it as UTF-8 and try again")
     return text

@@ -93,6 +93,45 @@ def test_document_pasted_text_empty_and_huge():
     assert not at.exception and any("cut at the model's limits" in w.value for w in at.warning)
 
 
+BAD_UPLOADS = {  # file name, bytes, what the page must say
+    "huge": ("huge.txt", b"The soup was cold. " * 1_100_000, "over the 5 MB limit"),
+    "binary": ("photo.txt", bytes(range(256)) * 64, "looks like a binary file"),
+    "latin-1": (
+        "latin1.txt",
+        "Caf\xe9 tr\xe8s \xe9l\xe9gant, \xe0 d\xe9conseiller".encode("latin-1") * 9,
+        "save it as UTF-8",
+    ),
+    "punctuation": ("dots.txt", b"!!! ... ??? --- ;;; :-)", "only punctuation or symbols"),
+    "other language": ("zh.txt", "这家餐厅的菜很好吃。 服务也很周到。 我们下次还会再来。".encode(), "another language"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_document_bad_uploads_say_what_to_do_and_the_page_stays_usable(case):
+    name, content, says = BAD_UPLOADS[case]
+    at = run("document")
+    at.radio(key="doc_source").set_value("Upload .txt").run()
+    at.file_uploader[0].set_value((name, content, "text/plain")).run()
+    assert not at.exception
+    shown = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert any(says in message for message in shown), shown
+    at.radio(key="doc_source").set_value("Paste text").run()
+    at.text_area(key="doc_text").input(REVIEW)
+    at.button[0].click().run()
+    assert not at.exception and not at.error and "pasta" in html_of(at)
+
+
+def test_document_pasted_punctuation_and_foreign_text():
+    at = run("document")
+    at.radio(key="doc_source").set_value("Paste text").run()
+    at.text_area(key="doc_text").input("?!?! ... ---")
+    at.button[0].click().run()
+    assert any("only punctuation" in e.value for e in at.error)
+    at.text_area(key="doc_text").input("Das Essen war kalt und der Kellner unfreundlich. Nie wieder gehen wir dorthin.")
+    at.button[0].click().run()
+    assert not at.error and any("unknown to this model" in w.value for w in at.warning)
+
+
 def test_document_test_split_shows_the_gold_rating():
     at = run("document")
     at.radio(key="doc_source").set_value("Test document").run()
@@ -139,21 +178,28 @@ def test_compare_lists_disagreements_on_the_test_split():
     assert len(rows) > 0 and {"gold", "HN-AVE", "HN-MAX", "HN-ATT"} <= set(rows.columns)
 
 
-@pytest.mark.parametrize("make", ["missing", "corrupt", "empty"])
+@pytest.mark.parametrize("make", ["missing", "corrupt", "no_vocab", "empty"])
 def test_bad_checkpoint_folders_give_an_error_not_a_crash(tmp_path, make):
     folder = tmp_path / "set"
-    if make == "corrupt":
+    if make in ("corrupt", "no_vocab"):
         shutil.copytree(ROOT / "assets" / "yelp" / "att", folder / "att")
+    if make == "corrupt":
         (folder / "att" / "model.safetensors").write_bytes(b"not safetensors at all")
+    elif make == "no_vocab":
+        (folder / "att" / "vocab.txt").unlink()
     elif make == "empty":
         folder.mkdir()
     for page in PAGES:
         at = run(page, set_choice="Another checkpoint folder...", custom_folder=str(folder))
         assert at.error, page
         message = at.error[0].value
-        assert {"missing": "no such folder", "corrupt": "model.safetensors", "empty": "holds no HAN checkpoint"}[
-            make
-        ] in message
+        expected = {
+            "missing": "no such folder",
+            "corrupt": "model.safetensors",
+            "no_vocab": "checkpoint is missing vocab.txt; copy the whole checkpoint folder again",
+            "empty": "holds no HAN checkpoint",
+        }
+        assert expected[make] in message
 
 
 def test_state_survives_an_error(tmp_path):
