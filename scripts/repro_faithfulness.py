@@ -17,6 +17,7 @@ from repro_common import _and
 
 from han.checkpoint import discover
 from han.faithfulness_report import METHOD_NAMES
+from han.polarity import RATIO
 
 LIMIT = 1000
 SHIPPED = {"yelp": "Yelp", "imdb": "aclImdb"}
@@ -114,6 +115,12 @@ def reading(figures: dict) -> list[str]:
             f"mean attention and |polarity| is {polarity['spearman_attention_abs_polarity']:.2f}; mean attention of "
             + _and([f"{k} words {v['mean_attention']:.3f} (n={v['words']})" for k, v in by.items() if v["words"]])
             + "."
+            + "".join(
+                f" No word among them is {RATIO:g}× more frequent in {k} than in "
+                f"{'negative' if k == 'positive' else 'positive'} training reviews (none is {k})."
+                for k, v in by.items()
+                if not v["words"] and k != "neutral"
+            )
         )
     return lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -41,6 +42,8 @@ def test_demo_checkpoints_are_shipped_small_and_complete():
     for folder in ("yelp/att", "yelp/ave", "yelp/max", "imdb/att"):
         files = {p.name for p in (ROOT / "assets" / folder).iterdir()}
         assert {"config.json", "vocab.txt", "model.safetensors", "metrics.json", "word_stats.npz"} <= files
+        assert "faithfulness.json" in files  # the Faithfulness page's figures, for every shipped model
+        assert "fingerprint" in json.loads((ROOT / "assets" / folder / "config.json").read_text())["data"]
     total = sum(p.stat().st_size for p in (ROOT / "assets").rglob("*") if p.is_file())
     assert total < 30 * 1024 * 1024, f"assets are {total / 2**20:.1f} MB"
 
