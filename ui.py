@@ -10,19 +10,19 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
 import han
-from han import stats as word_stats
-from han.checkpoint import discover
-from han.data import Example, checkpoint_split, read_like
+from han.checkpoint_files import discover
 from han.errors import HanError
-from han.explain import to_html
-from han.model import VARIANTS
-from han.text import decode_text
+from han.variants import VARIANTS
+
+if TYPE_CHECKING:  # torch and NLTK are imported where first needed: the first page draws before them
+    from han.data import Example
+    from han.stats import WordStats
 
 ROOT = Path(__file__).resolve().parent
 SETS = {"Yelp reviews (1-5 stars)": ROOT / "assets" / "yelp", "IMDB reviews (1-10)": ROOT / "assets" / "imdb"}
@@ -78,6 +78,21 @@ def load_model(path: Path) -> han.Classifier:
     return _load(str(path), weights.stat().st_mtime if weights.exists() else 0.0)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _record(path: str, stamp: float) -> tuple[dict, dict]:
+    from han.checkpoint_files import check_directory, check_weights_file, read_json, read_metrics
+
+    check_directory(Path(path))
+    check_weights_file(Path(path) / "model.safetensors")
+    return read_json(Path(path) / "config.json"), read_metrics(Path(path) / "metrics.json")
+
+
+def checkpoint_record(path: Path) -> tuple[dict, dict]:
+    """(config, metrics) of a checkpoint from its JSON files, its files checked, without torch or the weights."""
+    config = path / "config.json"
+    return _record(str(path), config.stat().st_mtime if config.exists() else 0.0)
+
+
 def choose_set() -> dict[str, Path]:
     """Sidebar picker of the checkpoint set; returns {variant: folder} in AVE, MAX, ATT order."""
     options = [*SETS, OTHER]
@@ -125,6 +140,8 @@ def data_present(model: han.Classifier) -> bool:
 @st.cache_data(show_spinner="Reading the test split...", max_entries=4)
 def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     """Test documents of the checkpoint's split, re-made from its data as recorded."""
+    from han.data import checkpoint_split, read_like
+
     model = load_model(Path(checkpoint))
     return checkpoint_split(model.config, read_like(model.config, list(paths)), "test")
 
@@ -140,11 +157,13 @@ def examples() -> list[dict]:
 
 
 @st.cache_data(show_spinner="Loading word statistics...")
-def _stats(path: str, stamp: float) -> word_stats.WordStats:
-    return word_stats.load(path)
+def _stats(path: str, stamp: float) -> WordStats:
+    from han.stats import load
+
+    return load(path)
 
 
-def load_stats(path: Path) -> word_stats.WordStats:
+def load_stats(path: Path) -> WordStats:
     return _stats(str(path), path.stat().st_mtime if path.exists() else 0.0)
 
 
@@ -204,6 +223,8 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
                 f"{upload.name} is {upload.size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit; the model reads "
                 f"at most {model.limits.max_chars:,} characters of a review: upload a shorter file"
             )
+        from han.text import decode_text
+
         return decode_text(upload.getvalue(), upload.name), None
     documents = test_documents(model)
     if st.session_state.get(f"{key}_test", 0) >= len(documents):  # remembered from a larger test split
@@ -241,6 +262,8 @@ def faithfulness(model: han.Classifier, text: str) -> dict:
 
 def show_document(explanation: dict, raw: bool = False) -> None:
     """The Figure-5 rendering: red sentence blocks, blue words; exact weights in tooltips."""
+    from han.explain import to_html
+
     st.html(to_html(explanation, raw=raw))
     for caveat in explanation.get("warnings", []):
         st.warning(caveat)

@@ -9,16 +9,31 @@ model.explain("The food was great.")     # sentences, tokens, sentence and word 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import HanError
 
 __version__ = "0.1.0"
 
-from .classifier import Classifier
-from .errors import HanError
+if TYPE_CHECKING:
+    from .classifier import Classifier
 
 
 def load(directory: str | Path) -> Classifier:
     """Load a checkpoint folder (config.json, vocab.txt, model.safetensors, metrics.json)."""
+    from .classifier import Classifier
+
     return Classifier.load(directory)
+
+
+def __getattr__(name: str) -> Any:
+    """`han.Classifier` on first use: importing han (or han.errors, han.checkpoint_files) does not load torch,
+    so the app can draw before torch's second of import."""
+    if name == "Classifier":
+        from .classifier import Classifier
+
+        return Classifier
+    raise AttributeError(f"module 'han' has no attribute {name!r}")
 
 
 __all__ = ["Classifier", "HanError", "__version__", "load"]

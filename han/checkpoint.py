@@ -1,14 +1,14 @@
 """Checkpoints: a directory of config.json, vocab.txt, model.safetensors and metrics.json.
 
+Saving and loading the weights lives here; reading the JSON files and finding checkpoints, which
+need no torch, in han/checkpoint_files.py (the app's first page draws from those alone).
+
 Nothing is pickled: weights are safetensors, everything else JSON or plain text. Loading checks
 every file and names the file and the problem when one is missing, truncated or inconsistent.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -16,13 +16,22 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .checkpoint_files import (  # the parts that need no torch, re-exported: han.checkpoint.discover etc.
+    FILES,
+    FORMAT,
+    REQUIRED,
+    check_directory,
+    discover,
+    normal_permissions,
+    read_json,
+    read_metrics,
+    write_json,
+)
 from .errors import HanError
-from .model import HAN, VARIANTS, ModelConfig
+from .model import HAN, ModelConfig
 from .vocab import Vocab
 
-FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
-REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # metrics.json is a record: a model loads without it
-FORMAT = "han-checkpoint/1"
+__all__ = ["FILES", "REQUIRED", "check_directory", "discover", "load", "normal_permissions", "read_json", "save"]
 
 
 def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict, half: bool = False) -> None:
@@ -35,56 +44,8 @@ def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict,
     save_file(state, str(directory / "model.safetensors"), metadata={"format": FORMAT})
     normal_permissions(directory / "model.safetensors")
     vocab.save(directory / "vocab.txt")
-    _write_json(directory / "config.json", config)
-    _write_json(directory / "metrics.json", metrics)
-
-
-def normal_permissions(path: Path) -> None:
-    """rw for the owner, r for others as the umask allows: safetensors writes its files owner-only (0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def read_json(path: Path) -> dict:
-    """Parse a JSON object, naming the file in any error."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise HanError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise HanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); the file may be truncated") from None
-    if not isinstance(data, dict):
-        raise HanError(f"{path}: expected a JSON object")
-    return data
-
-
-def read_metrics(path: Path) -> dict:
-    """metrics.json, or {} with a warning on stderr when it is missing or unreadable: the weights still work."""
-    if not path.is_file():
-        print(f"warning: {path} is missing; the model loads, but its training record (accuracy, history) is "
-              "not available", file=sys.stderr)  # fmt: skip
-        return {}
-    try:
-        return read_json(path)
-    except HanError as e:
-        print(f"warning: {e}; the model loads without its training record", file=sys.stderr)
-        return {}
-
-
-def check_directory(directory: Path) -> None:
-    if not directory.is_dir():
-        raise HanError(f"{directory}: no such checkpoint folder")
-    missing = [name for name in REQUIRED if not (directory / name).is_file()]
-    if missing:
-        raise HanError(
-            f"{directory}: checkpoint is missing {', '.join(missing)}; copy the whole checkpoint folder again "
-            "(or retrain it)"
-        )
+    write_json(directory / "config.json", config)
+    write_json(directory / "metrics.json", metrics)
 
 
 def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
@@ -148,30 +109,3 @@ def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:
                 f"implies {tuple(expected[name].shape)}"
             )
     return {k: v.to(expected[k].dtype) for k, v in state.items()}
-
-
-def discover(folder: str | Path) -> dict[str, Path]:
-    """The checkpoints of a set: {variant: folder}, for a checkpoint or a folder of them.
-
-    A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
-    a single checkpoint folder is a set of one. Variants are read from each config.json.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise HanError(f"{folder}: no such folder")
-    candidates = (
-        [folder]
-        if (folder / "config.json").is_file()
-        else sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
-    )
-    found: dict[str, Path] = {}
-    for path in candidates:
-        variant = read_json(path / "config.json").get("model", {}).get("variant")
-        if variant in VARIANTS:
-            found.setdefault(variant, path)
-    if not found:
-        raise HanError(
-            f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
-            "model.safetensors and metrics.json)"
-        )
-    return {variant: found[variant] for variant in VARIANTS if variant in found}  # Table 2's order

@@ -20,8 +20,8 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from .data import Batch, collate
+from .variants import VARIANTS
 
-VARIANTS = {"ave": "HN-AVE", "max": "HN-MAX", "att": "HN-ATT"}  # pooling -> name, in Table 2's order
 # Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
 # before the classifier.
 DROPOUT_PLACES = ("embeddings", "sentences", "classifier")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 import ui
+from han.variants import VARIANTS
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 
@@ -24,14 +27,14 @@ def recipe_summary(training: dict) -> str:
     return f"{name} ({'; '.join(parts)})"
 
 
-def card(model) -> None:
-    """What a model is, what it was trained on and how well it does."""
-    metrics, config = model.metrics, model.config
+def card(path: Path) -> None:
+    """What a model is, what it was trained on and how well it does: from its JSON files alone, without torch."""
+    config, metrics = ui.checkpoint_record(path)
     embeddings = config.get("embeddings", {})
     split = config.get("split", {})
     sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
     with st.container(border=True):
-        st.subheader(model.name)
+        st.subheader(VARIANTS.get(config.get("model", {}).get("variant"), "?"))
         left, right = st.columns(2)
         left.metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.1%}")
         right.metric("Dev accuracy", f"{metrics.get('dev_accuracy', float('nan')):.1%}")
@@ -40,12 +43,12 @@ def card(model) -> None:
             f"**Data:** {sources or 'unknown'}  \n"
             f"**Split:** {split.get('method', '?')} (seed {split.get('seed', '?')}): "
             f"{sizes.get('train', '?')} train / {sizes.get('dev', '?')} dev / {sizes.get('test', '?')} test  \n"
-            f"**Classes:** {', '.join(model.labels)}  \n"
+            f"**Classes:** {', '.join(config.get('labels', []))}  \n"
             f"**Training:** {metrics.get('epochs_run', '?')} epochs over {len(metrics.get('lr_grid', []))} "
             f"learning rate(s); best on dev: lr {metrics.get('lr', '?')}, epoch {metrics.get('best_epoch', '?')}; "
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
             f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
-            f"**Vocabulary:** {len(model.vocab):,} words; "
+            f"**Vocabulary:** {config.get('model', {}).get('vocab_size', 0):,} words; "
             f"embeddings: {embeddings.get('source') or embeddings.get('method', '?')}  \n"
             f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
         )
@@ -61,7 +64,7 @@ def page() -> None:
     columns = st.columns(len(models))
     for column, path in zip(columns, models.values(), strict=True):
         with column:
-            card(ui.load_model(path))
+            card(path)
 
 
 ui.guard(page)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -56,6 +58,18 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
     assert len(recipes) == 3 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+
+
+def test_home_draws_its_cards_without_torch():
+    """The first page must paint fast: its cards come from the checkpoints' JSON files, torch is not imported."""
+    script = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"at = AppTest.from_file({str(PAGES['home'])!r}, default_timeout=60); at.run(); "
+        "assert not at.exception and len(at.metric) == 6, at; print('torch' in sys.modules, 'nltk' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False"]
 
 
 def test_home_switches_to_the_imdb_set():

@@ -1,0 +1,105 @@
+"""Checkpoint folders without torch: their JSON files, what is missing, which checkpoints a folder holds.
+
+The app's first page draws model cards from these alone, before torch is imported (han/checkpoint.py
+loads the weights).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import HanError
+from .variants import VARIANTS
+
+FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
+REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # metrics.json is a record: a model loads without it
+FORMAT = "han-checkpoint/1"
+
+
+def normal_permissions(path: Path) -> None:
+    """rw for the owner, r for others as the umask allows: safetensors writes its files owner-only (0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    """Parse a JSON object, naming the file in any error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise HanError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise HanError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); the file may be truncated") from None
+    if not isinstance(data, dict):
+        raise HanError(f"{path}: expected a JSON object")
+    return data
+
+
+def read_metrics(path: Path) -> dict:
+    """metrics.json, or {} with a warning on stderr when it is missing or unreadable: the weights still work."""
+    if not path.is_file():
+        print(f"warning: {path} is missing; the model loads, but its training record (accuracy, history) is "
+              "not available", file=sys.stderr)  # fmt: skip
+        return {}
+    try:
+        return read_json(path)
+    except HanError as e:
+        print(f"warning: {e}; the model loads without its training record", file=sys.stderr)
+        return {}
+
+
+def check_directory(directory: Path) -> None:
+    if not directory.is_dir():
+        raise HanError(f"{directory}: no such checkpoint folder")
+    missing = [name for name in REQUIRED if not (directory / name).is_file()]
+    if missing:
+        raise HanError(
+            f"{directory}: checkpoint is missing {', '.join(missing)}; copy the whole checkpoint folder again "
+            "(or retrain it)"
+        )
+
+
+def check_weights_file(path: Path) -> None:
+    """The safetensors header is readable and matches the file's size (without torch; the weights are not read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as weights:
+            weights.keys()
+    except (SafetensorError, OSError, ValueError) as e:
+        raise HanError(f"{path}: truncated or corrupt safetensors file ({e})") from None
+
+
+def discover(folder: str | Path) -> dict[str, Path]:
+    """The checkpoints of a set: {variant: folder}, for a checkpoint or a folder of them.
+
+    A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
+    a single checkpoint folder is a set of one. Variants are read from each config.json.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HanError(f"{folder}: no such folder")
+    candidates = (
+        [folder]
+        if (folder / "config.json").is_file()
+        else sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
+    )
+    found: dict[str, Path] = {}
+    for path in candidates:
+        variant = read_json(path / "config.json").get("model", {}).get("variant")
+        if variant in VARIANTS:
+            found.setdefault(variant, path)
+    if not found:
+        raise HanError(
+            f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
+            "model.safetensors and metrics.json)"
+        )
+    return {variant: found[variant] for variant in VARIANTS if variant in found}  # Table 2's order
