@@ -18,7 +18,7 @@ import streamlit as st
 import han
 from han.checkpoint_files import discover
 from han.errors import HanError
-from han.variants import VARIANTS
+from han.variants import model_name
 
 if TYPE_CHECKING:  # torch and NLTK are imported where first needed: the first page draws before them
     from han.data import Example
@@ -114,7 +114,7 @@ def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, ha
         key,
         "att" if "att" in variants else variants[-1],
         variants,
-        format_func=VARIANTS.get,
+        format_func=lambda shown: model_name(checkpoint_record(models[shown])[0].get("model", {})),
         horizontal=True,
     )
     return variant, load_model(models[variant])

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import HanError
-from .variants import VARIANTS
+from .variants import VARIANTS, model_key
 
 FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
 REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # metrics.json is a record: a model loads without it
@@ -79,7 +79,8 @@ def check_weights_file(path: Path) -> None:
 
 
 def discover(folder: str | Path) -> dict[str, Path]:
-    """The checkpoints of a set: {variant: folder}, for a checkpoint or a folder of them.
+    """The checkpoints of a set: {key: folder} (key: the variant, "att-4h" with 4 heads), for a checkpoint or
+    a folder of them.
 
     A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
     a single checkpoint folder is a set of one. Variants are read from each config.json.
@@ -94,12 +95,13 @@ def discover(folder: str | Path) -> dict[str, Path]:
     )
     found: dict[str, Path] = {}
     for path in candidates:
-        variant = read_json(path / "config.json").get("model", {}).get("variant")
-        if variant in VARIANTS:
-            found.setdefault(variant, path)
+        model = read_json(path / "config.json").get("model", {})
+        if model.get("variant") in VARIANTS:
+            found.setdefault(model_key(model), path)
     if not found:
         raise HanError(
             f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
             "model.safetensors and metrics.json)"
         )
-    return {variant: found[variant] for variant in VARIANTS if variant in found}  # Table 2's order
+    order = list(VARIANTS)  # Table 2's order, then more heads after fewer
+    return dict(sorted(found.items(), key=lambda item: (order.index(item[0].split("-")[0]), len(item[0]), item[0])))

@@ -7,7 +7,7 @@ all go through `Classifier.analyse`, so they see the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -16,8 +16,9 @@ from . import checkpoint
 from .data import Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
-from .model import HAN, VARIANTS, split_word_weights
+from .model import HAN, split_word_weights
 from .text import Tokenized, limits_from_dict, token_spans, tokenize, tokenize_document
+from .variants import model_name
 from .vocab import UNK_ID, Vocab
 
 UNKNOWN_WARNING = 0.5  # share of a text's words missing from the vocabulary at which a prediction is flagged
@@ -64,8 +65,8 @@ class Classifier:
 
     @property
     def name(self) -> str:
-        """The paper's name for this model: HN-ATT, HN-AVE or HN-MAX."""
-        return VARIANTS[self.variant]
+        """The paper's name for this model: HN-ATT, HN-AVE or HN-MAX (with its heads if several)."""
+        return model_name(asdict(self.model.config))
 
     # -------------------------------------------------------------------- text in
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from .cli_common import add_command
 from .errors import HanError
-from .model import DROPOUT_PLACES, VARIANTS
+from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from .optim import OPTIMIZERS, SCHEDULES
+from .pooling import COMBINE
 from .recipes import RECIPES, recipe_config
 from .text import TextLimits
 
@@ -78,6 +79,14 @@ def add_train_parser(
     recipe.add_argument("--min-count", type=int, help=f"min training occurrences of a word {_from_recipe('min_count')}")
     recipe.add_argument("--batch-size", type=int, help=_from_recipe("batch_size"))
 
+    heads = train.add_argument_group("multi-head structured attention (Lin et al. 2017; --variant att)")
+    heads.add_argument("--heads", type=int, default=1, help="attention heads r (1 = the paper's attention)")
+    heads.add_argument("--heads-at", choices=HEAD_LEVELS, default="both", help="the level(s) with r heads")
+    heads.add_argument(
+        "--head-combine", choices=COMBINE, default="mean", help="the heads' vectors: mean, or concatenated + projected"
+    )
+    heads.add_argument("--penalty", type=float, default=0.0, help="weight c of the penalty ||AA^T - I||_F^2")
+
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
     train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
@@ -132,6 +141,10 @@ def train_config(args: argparse.Namespace) -> Any:
         args.recipe,
         **given,
         variant=args.variant,
+        heads=args.heads,
+        heads_at=args.heads_at,
+        head_combine=args.head_combine,
+        penalty=args.penalty,
         seed=args.seed,
         split_seed=args.split_seed,
         w2v_epochs=args.w2v_epochs,
@@ -156,8 +169,9 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
 
 
 def run_train(args: argparse.Namespace) -> dict:
+    from .config import check_config
     from .data import read_dataset
-    from .train import check_config, train
+    from .train import train
 
     cfg = train_config(args)
     check_config(cfg)  # bad settings are refused before any data is read

@@ -33,8 +33,8 @@ from .vocab import PAD_ID, UNK_ID, Vocab
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
 
+    from .config import TrainConfig
     from .text import Tokenized
-    from .train import TrainConfig
 else:  # gensim is imported lazily: loading a checkpoint must not pay for it
     KeyedVectors = object
 

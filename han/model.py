@@ -11,23 +11,22 @@ never changes an output or a weight. Only real sentences go through the word GRU
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from .data import Batch, collate
+from .pooling import COMBINE, Pooling, WeightOverride
 from .variants import VARIANTS
+
+__all__ = ["HAN", "VARIANTS", "ModelConfig", "Output", "Pooling", "WeightOverride"]
 
 # Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
 # before the classifier.
 DROPOUT_PLACES = ("embeddings", "sentences", "classifier")
-# A function that replaces pooling weights: (weights (n, T), mask (n, T)) -> new weights (n, T).
-# Faithfulness tests use it (uniform or permuted attention, zeroing the top item); None in training.
-WeightOverride = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+HEAD_LEVELS = ("word", "sentence", "both")  # where --heads applies
 
 
 @dataclass
@@ -43,6 +42,13 @@ class ModelConfig:
     context_dim: int = 100  # attention projection and context vector size (paper: 100)
     dropout: float = 0.0  # dropout probability where `dropout_at` says (paper: none)
     dropout_at: tuple[str, ...] = ("embeddings", "sentences")  # any of DROPOUT_PLACES
+    heads: int = 1  # attention heads (Lin et al. 2017) where `heads_at` says; 1 = the paper's attention
+    heads_at: str = "both"  # word, sentence or both levels (with heads > 1)
+    head_combine: str = "mean"  # the heads' pooled vectors: their mean, or concatenated and projected ("concat")
+
+    def level_heads(self, level: str) -> int:
+        """Attention heads at `level` ("word" or "sentence")."""
+        return self.heads if self.heads_at in (level, "both") else 1
 
 
 @dataclass
@@ -50,53 +56,11 @@ class Output:
     """What a forward pass returns: logits and the weights to visualise."""
 
     logits: torch.Tensor  # (n_docs, n_classes)
-    word_weights: torch.Tensor  # (n_sentences, max_words) p_w, rows sum to 1 over real words
+    word_weights: torch.Tensor  # (n_sentences, max_words) p_w, rows sum to 1 over real words (mean over heads)
     sentence_weights: torch.Tensor  # (n_docs, max_sentences) p_s, rows sum to 1 over real sentences
-
-
-class Pooling(nn.Module):
-    """Masked pooling over a sequence, returning the pooled vector and per-position weights.
-
-    att: u = tanh(W h + b), alpha = softmax(u . u_ctx)   (the paper's eq. 5-7 / 8-10)
-    ave: alpha uniform over real positions               (HN-AVE)
-    max: element-wise max; the weight of a position is the share of hidden dimensions in which
-         it attains the maximum                          (HN-MAX)
-    """
-
-    def __init__(self, variant: str, input_dim: int, context_dim: int) -> None:
-        super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
-        self.variant = variant
-        self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
-        if variant == "att":
-            self.project = nn.Linear(input_dim, context_dim)  # W, b
-            self.context = nn.Parameter(torch.empty(context_dim).uniform_(-0.1, 0.1))  # u_ctx
-
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
-        if self.variant == "max":
-            if self.override is not None:  # positions the override weighs 0 drop out of the max
-                mask = mask & (self.override(self._max_weights(h, mask), mask) > 0)  # (n, T)
-            return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values, self._max_weights(h, mask)
-        if self.variant == "att":
-            u = torch.tanh(self.project(h[mask]))  # (real positions, context_dim)
-            scores = h.new_full(mask.shape, float("-inf"))  # (n, T), -inf at padding
-            scores[mask] = u @ self.context
-            weights = scores.softmax(dim=1)  # (n, T), exactly 0 at padding
-        else:  # ave
-            weights = mask.to(h.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
-        if self.override is not None:
-            weights = self.override(weights, mask)  # (n, T), still 0 at padding
-        pooled = (weights.unsqueeze(-1) * h).sum(dim=1)  # (n, d)
-        return pooled, weights
-
-    @staticmethod
-    def _max_weights(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(n, T): the share of the d hidden dimensions in which each position is the maximum."""
-        masked = h.masked_fill(~mask.unsqueeze(-1), float("-inf"))  # (n, T, d)
-        winners = masked.argmax(dim=1)  # (n, d) position winning each dimension
-        return F.one_hot(winners, h.size(1)).to(h.dtype).mean(dim=1)  # (n, T)
+    word_head_weights: torch.Tensor | None = None  # (n_sentences, max_words, heads) with attention
+    sentence_head_weights: torch.Tensor | None = None  # (n_docs, max_sentences, heads) with attention
+    penalty: torch.Tensor | None = None  # () Lin et al.'s head redundancy, both levels summed (0 for one head)
 
 
 class BiGRU(nn.Module):
@@ -155,10 +119,12 @@ def reverse_index(batch_sizes: torch.Tensor) -> torch.Tensor:
 class Encoder(nn.Module):
     """A bidirectional GRU over packed sequences, followed by masked pooling."""
 
-    def __init__(self, input_dim: int, hidden: int, variant: str, context_dim: int) -> None:
+    def __init__(
+        self, input_dim: int, hidden: int, variant: str, context_dim: int, heads: int = 1, combine: str = "mean"
+    ) -> None:
         super().__init__()
         self.gru = BiGRU(input_dim, hidden)
-        self.pool = Pooling(variant, 2 * hidden, context_dim)
+        self.pool = Pooling(variant, 2 * hidden, context_dim, heads, combine)
 
     def forward(self, packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
         # packed: PackedSequence of (tokens, input_dim); max_length: T of the padded output
@@ -194,9 +160,23 @@ class HAN(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
-        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, config.variant, config.context_dim)
+        if config.heads_at not in HEAD_LEVELS or config.head_combine not in COMBINE:
+            raise ValueError(f"heads_at must be one of {HEAD_LEVELS} and head_combine one of {COMBINE}")
+        self.word_encoder = Encoder(
+            config.embed_dim,
+            config.word_hidden,
+            config.variant,
+            config.context_dim,
+            config.level_heads("word"),
+            config.head_combine,
+        )
         self.sentence_encoder = Encoder(
-            2 * config.word_hidden, config.sentence_hidden, config.variant, config.context_dim
+            2 * config.word_hidden,
+            config.sentence_hidden,
+            config.variant,
+            config.context_dim,
+            config.level_heads("sentence"),
+            config.head_combine,
         )
         unknown = set(config.dropout_at) - set(DROPOUT_PLACES)
         if unknown:
@@ -231,7 +211,11 @@ class HAN(nn.Module):
         """Packed word vectors -> word encoder -> sentence encoder -> logits, with both levels' weights."""
         sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1))
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
-        return Output(logits, word_weights, sentence_weights)
+        pools = (self.word_encoder.pool, self.sentence_encoder.pool)
+        if self.config.variant != "att":
+            return Output(logits, word_weights, sentence_weights)
+        penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
+        return Output(logits, word_weights, sentence_weights, pools[0].head_weights, pools[1].head_weights, penalty)
 
     def encode_words(self, embedded: PackedSequence, max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The word level: (n_sentences, 2*word_hidden) sentence vectors and (n_sentences, max_words) weights."""

@@ -20,7 +20,7 @@ from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 from .errors import HanError
 
 if TYPE_CHECKING:  # only for type hints: train.py imports this module
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "plateau")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from .config import TrainConfig
 from .errors import HanError
-from .train import TrainConfig
 
 # The settings a recipe decides; everything else (data, seeds, device ...) is the run's own.
 RECIPES: dict[str, dict[str, Any]] = {

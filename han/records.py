@@ -20,7 +20,7 @@ from .prepare import Prepared
 from .text import TextLimits
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 
 @torch.no_grad()

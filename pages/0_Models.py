@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from han.variants import VARIANTS
+from han.variants import model_name
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 
@@ -34,7 +34,7 @@ def card(path: Path) -> None:
     split = config.get("split", {})
     sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
     with st.container(border=True):
-        st.subheader(VARIANTS.get(config.get("model", {}).get("variant"), "?"))
+        st.subheader(model_name(config.get("model", {})))
         left, right = st.columns(2)
         left.metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.1%}")
         right.metric("Dev accuracy", f"{metrics.get('dev_accuracy', float('nan')):.1%}")

@@ -47,6 +47,9 @@ def accuracy_table(models: dict) -> None:
             row[f"paper: {dataset}"] = paper.reference(name, dataset)
         row["paper row cross-checked"] = name in paper.CROSS_CHECKED
         rows.append(row)
+    for key, model in loaded.items():  # successors of the paper's models (several heads): no Table 2 row
+        if key not in VARIANTS:
+            rows.append({"model": model.name, "ours (test, %)": round(100 * model.metrics["test_accuracy"], 1)})
     st.dataframe(rows, hide_index=True)
     st.caption(
         "The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "

@@ -7,9 +7,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from han import checkpoint
 from han.data import Batch, collate
 from han.model import HAN, VARIANTS, BiGRU, ModelConfig, split_word_weights, unpack
+from han.pooling import redundancy
 from han.train import prepare
+from han.vocab import Vocab
 
 VOCAB = 500
 
@@ -23,12 +26,23 @@ def real_docs(yelp_slice) -> list[list[list[int]]]:
     return [[[min(w, VOCAB - 1) for w in s] for s in d] for d in chosen]
 
 
-def make_model(variant: str, seed: int = 0) -> HAN:
+# every pooling: the paper's three and multi-head attention (Lin et al.) at both levels or one, mean or concat
+MODELS: dict[str, dict] = {
+    **{variant: {"variant": variant} for variant in VARIANTS},
+    "att-3heads": {"variant": "att", "heads": 3},
+    "att-2heads-word-concat": {"variant": "att", "heads": 2, "heads_at": "word", "head_combine": "concat"},
+    "att-4heads-sentence": {"variant": "att", "heads": 4, "heads_at": "sentence"},
+}
+
+
+def make_model(variant: str, seed: int = 0, **settings) -> HAN:
     torch.manual_seed(seed)
-    return HAN(ModelConfig(vocab_size=VOCAB, n_classes=5, variant=variant)).eval()
+    return HAN(
+        ModelConfig(vocab_size=VOCAB, n_classes=5, **(MODELS.get(variant, {"variant": variant}) | settings))
+    ).eval()
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", list(MODELS))
 def test_shapes_and_weights_per_variant(variant, real_docs):
     batch = collate(real_docs)
     out = make_model(variant)(batch)
@@ -46,9 +60,24 @@ def test_shapes_and_weights_per_variant(variant, real_docs):
         assert torch.allclose(
             out.word_weights[word_mask], (1.0 / batch.word_counts).repeat_interleave(batch.word_counts)
         )
+    if out.word_head_weights is not None and out.sentence_head_weights is not None:  # attention: every head
+        settings = MODELS[variant]
+        heads = {
+            level: settings.get("heads", 1) if settings.get("heads_at", "both") in (level, "both") else 1
+            for level in ("word", "sentence")
+        }
+        assert out.word_head_weights.shape == (n_sentences, max_words, heads["word"])
+        assert out.sentence_head_weights.shape == (*out.sentence_weights.shape, heads["sentence"])
+        for head_weights, mask, mean in (
+            (out.word_head_weights, word_mask, out.word_weights),
+            (out.sentence_head_weights, sentence_mask, out.sentence_weights),
+        ):
+            assert torch.all(head_weights[~mask] == 0)
+            assert torch.allclose(head_weights.sum(dim=1), torch.ones(head_weights.shape[0], head_weights.shape[2]))
+            assert torch.allclose(head_weights.mean(dim=-1), mean)  # what is drawn: the heads' mean
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", list(MODELS))
 def test_padding_changes_no_output_or_weight(variant, real_docs):
     """A document gives the same logits and weights alone, beside longer documents (more padding
     sentences), and with extra padding words appended to every sentence."""
@@ -62,6 +91,8 @@ def test_padding_changes_no_output_or_weight(variant, real_docs):
         together_batch.sentence_counts,
     )
     padded = model(extra_words)
+    if together.penalty is not None and padded.penalty is not None:  # padding words change no head's weights
+        assert torch.allclose(together.penalty, padded.penalty, atol=1e-6)
     per_doc_words = split_word_weights(together.word_weights, together_batch)
     per_doc_padded = split_word_weights(padded.word_weights, extra_words)
     assert padded.word_weights[:, -7:].abs().max() == 0
@@ -137,3 +168,82 @@ def test_padded_layout_gives_the_same_results(variant, real_docs):
     packed, padded = model(collate(real_docs)), model(collate(real_docs, padded=True))
     assert torch.allclose(packed.logits, padded.logits, atol=1e-5)
     assert torch.allclose(packed.sentence_weights, padded.sentence_weights, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- multi-head attention
+
+
+def test_one_head_is_exactly_hn_att(real_docs, tmp_path):
+    """r = 1, c = 0: the same parameters (names and shapes) as HN-ATT, hence identical outputs for identical weights,
+    also through a checkpoint written by the multi-head code."""
+    att, one = make_model("att", seed=0), make_model("att", seed=1, heads=1, head_combine="concat")
+    assert {k: v.shape for k, v in att.state_dict().items()} == {k: v.shape for k, v in one.state_dict().items()}
+    one.load_state_dict(att.state_dict())
+    batch = collate(real_docs)
+    a, b = att(batch), one(batch)
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.word_weights, b.word_weights)
+    assert torch.equal(a.sentence_weights, b.sentence_weights) and float(b.penalty.detach()) == 0.0
+
+
+@pytest.mark.parametrize("heads_at", ["word", "sentence", "both"])
+def test_identical_heads_pool_like_one(real_docs, heads_at):
+    """r heads with HN-ATT's context vector each, averaged, compute exactly what HN-ATT computes."""
+    att, multi = make_model("att"), make_model("att", heads=3, heads_at=heads_at)
+    state = att.state_dict()
+    for key, value in multi.state_dict().items():
+        state_value = state[key]
+        multi.state_dict()[key].copy_(
+            state_value.expand_as(value) if value.dim() == 2 and "context" in key else state_value
+        )
+    batch = collate(real_docs)
+    a, m = att(batch), multi(batch)
+    assert torch.allclose(a.logits, m.logits, atol=1e-6) and torch.allclose(a.word_weights, m.word_weights, atol=1e-6)
+    assert float(m.penalty.detach()) > 0  # identical heads are what the penalty punishes
+
+
+def test_penalty_is_zero_for_orthogonal_heads_and_positive_for_identical_ones():
+    mask = torch.tensor([[True, True, True, False]])  # (1, T): the last position is padding
+    orthogonal = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]])  # (1, T, 2): different words
+    identical = torch.tensor([[[0.5, 0.5], [0.5, 0.5], [0.0, 0.0], [0.0, 0.0]]])
+    spread = torch.tensor([[[0.2, 0.2], [0.3, 0.3], [0.5, 0.5], [0.0, 0.0]]])
+    assert float(redundancy(orthogonal, mask)) == 0.0
+    assert float(redundancy(identical, mask)) == pytest.approx(2 * (0.5 - 1) ** 2 + 2 * 0.5**2)
+    assert float(redundancy(spread, mask)) > float(redundancy(identical, mask)) > 0
+    assert float(redundancy(identical[..., :1], mask)) == 0.0  # one head: nothing to keep apart
+
+
+def test_the_penalty_trains_heads_apart(real_docs):
+    """Steps on the penalty alone make two heads look at different words (the cosine of their weight vectors
+    falls): its gradient reaches the heads. (Identical heads would get identical gradients and stay identical.)"""
+    model = make_model("att", heads=2, heads_at="word")
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    batch = collate(real_docs)
+
+    def overlap() -> float:  # mean over sentences of the cosine between the two heads' weights
+        heads = model(batch).word_head_weights.detach()  # (n_sentences, max_words, 2)
+        return float(torch.nn.functional.cosine_similarity(heads[..., 0], heads[..., 1], dim=1).mean())
+
+    before = overlap()
+    for _ in range(20):
+        optimizer.zero_grad()
+        model(batch).penalty.backward()
+        optimizer.step()
+    assert overlap() < 0.5 * before
+
+
+def test_multi_head_checkpoints_round_trip(real_docs, tmp_path):
+    model = make_model("att-2heads-word-concat")
+    words = [f"w{i}" for i in range(VOCAB - 2)]
+    checkpoint.save(tmp_path, model, Vocab(words), {"labels": list("12345")}, {})
+    loaded, _, config, _ = checkpoint.load(tmp_path)
+    assert config["model"] | {} == {**config["model"], "heads": 2, "heads_at": "word", "head_combine": "concat"}
+    batch = collate(real_docs)
+    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    assert loaded(batch).word_head_weights.shape[-1] == 2 and loaded(batch).sentence_head_weights.shape[-1] == 1
+
+
+def test_heads_need_attention_and_at_least_one():
+    for bad in ({"variant": "ave", "heads": 2}, {"variant": "att", "heads": 0}, {"heads_at": "document"}):
+        with pytest.raises(ValueError):
+            HAN(ModelConfig(vocab_size=VOCAB, n_classes=5, **bad))

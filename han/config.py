@@ -1,0 +1,115 @@
+"""What decides a training run (TrainConfig, stored in every checkpoint) and its checks before any data is read."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from .errors import HanError
+from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
+from .optim import OPTIMIZERS, SCHEDULES
+from .pooling import COMBINE
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; stored in the checkpoint's config.json.
+
+    The defaults are the `default` recipe; `han.recipes.recipe_config("paper")` gives the paper's
+    settings (SGD with momentum, word2vec 200-d, no dropout). The CLI starts from `--recipe`.
+    """
+
+    recipe: str = "default"  # the recipe these settings started from: "default" or "paper" (han/recipes.py)
+    variant: str = "att"  # pooling at both levels: att (HN-ATT), ave (HN-AVE), max (HN-MAX)
+    epochs: int = 6  # epochs per learning rate of the grid
+    batch_size: int = 32  # documents per mini-batch (paper: 64)
+    optimizer: str = "adam"  # "sgd" (paper: with momentum), "adam" or "adamw"
+    lrs: list[float] = field(default_factory=lambda: [2e-3])  # grid; the best on dev is kept
+    momentum: float = 0.9  # SGD momentum (paper: 0.9); ignored by Adam(W)
+    weight_decay: float = 0.0  # L2 (SGD, Adam) or decoupled (AdamW) weight decay
+    lr_schedule: str = "constant"  # "constant", "cosine" (to 0 at the last epoch) or "plateau" (halve on dev stall)
+    warmup_epochs: float = 0.0  # linear lr warm-up over this many epochs (fractions allowed)
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (paper: none)
+    clip: float = 5.0  # gradient-norm clipping threshold
+    seed: int = 0  # initialisation, word2vec and batch order
+    split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
+    embeddings: str = "glove-6b-50d"  # "word2vec" (paper), "random", "glove-6b-50d", or a word2vec/GloVe vectors file
+    embed_dim: int | None = None  # word vector size; None: 200 (paper) or the pretrained vectors' size
+    freeze_embeddings: bool = False  # keep the initial word vectors fixed (tiny data)
+    w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text
+    min_count: int = 6  # a word needs this many training occurrences, else UNK (paper: > 5)
+    max_vocab: int | None = None  # cap on vocabulary size (most frequent words kept)
+    train_fraction: float = 1.0  # share of the train split used (learning curves); dev and test unchanged
+    bucket: bool = True  # batch documents of similar sentence count together (paper)
+    dropout: float = 0.3  # dropout probability where `dropout_at` says (paper: none)
+    dropout_at: tuple[str, ...] = ("embeddings", "sentences")  # embeddings, sentences (between levels), classifier
+    heads: int = 1  # attention heads (Lin et al. 2017; variant att only); 1 = the paper's attention
+    heads_at: str = "both"  # where the heads are: word, sentence or both levels
+    head_combine: str = "mean"  # the heads' pooled vectors: mean, or concat (concatenated, then projected)
+    penalty: float = 0.0  # weight c of the heads' redundancy penalty ||A A^T - I||_F^2 added to the loss
+    patience: int | None = None  # stop an lr early after this many epochs without dev gain
+    device: str = "auto"  # "auto" picks CUDA when present, else CPU
+    half: bool = False  # store fp16 weights in the checkpoint (smaller files)
+    progress: bool = True  # tqdm progress bars on stderr
+
+
+def pick_device(name: str) -> torch.device:
+    """ "auto": this process's GPU (LOCAL_RANK under torchrun) when CUDA is present, else the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise HanError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise HanError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HanError(f"--device {name}: this machine has no CUDA GPU that torch can use; use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise HanError(f"--device {name}: there are only {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot train, before any data is read."""
+    if cfg.variant not in VARIANTS:
+        raise HanError(f"unknown variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
+    if not cfg.lrs or any(lr <= 0 for lr in cfg.lrs):
+        raise HanError("learning rates must be positive")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise HanError("epochs and batch size must be at least 1")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise HanError(f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    if cfg.lr_schedule not in SCHEDULES:
+        raise HanError(f"unknown lr schedule {cfg.lr_schedule!r}; choose from {', '.join(SCHEDULES)}")
+    if not 0 <= cfg.dropout < 1 or not 0 <= cfg.label_smoothing < 1:
+        raise HanError("dropout and label smoothing must be in [0, 1)")
+    if cfg.weight_decay < 0 or cfg.warmup_epochs < 0:
+        raise HanError("weight decay and warm-up epochs cannot be negative")
+    pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
+    check_heads(cfg)
+    unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
+    if unknown:
+        raise HanError(
+            f"unknown dropout place(s) {', '.join(sorted(unknown))}; choose from {', '.join(DROPOUT_PLACES)}"
+        )
+
+
+def check_heads(cfg: TrainConfig) -> None:
+    """Multi-head attention settings: several heads need attention, and the penalty cannot be negative."""
+    if cfg.heads < 1:
+        raise HanError(f"--heads must be at least 1 (1 = the paper's single attention), not {cfg.heads}")
+    if cfg.heads > 1 and cfg.variant != "att":
+        raise HanError(f"--heads {cfg.heads} needs attention pooling (--variant att); {cfg.variant} has no heads")
+    if cfg.penalty < 0:
+        raise HanError(f"--penalty must be 0 or more, not {cfg.penalty}")
+    if cfg.penalty > 0 and cfg.heads == 1:
+        raise HanError("--penalty keeps several heads apart: give --heads 2 or more with it")
+    if cfg.heads_at not in HEAD_LEVELS:
+        raise HanError(f"unknown --heads-at {cfg.heads_at!r}; choose from {', '.join(HEAD_LEVELS)}")
+    if cfg.head_combine not in COMBINE:
+        raise HanError(f"unknown --head-combine {cfg.head_combine!r}; choose from {', '.join(COMBINE)}")

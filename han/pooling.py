@@ -1,0 +1,104 @@
+"""Masked pooling of a sequence of hidden states: attention (one head or several), average, max.
+
+    att: u = tanh(W h + b), alpha = softmax(u . u_ctx)       (the paper's eq. 5-7 / 8-10)
+         with r heads (Lin et al. 2017, "A Structured Self-Attentive Sentence Embedding"):
+         A = softmax(U_ctx tanh(W H^T + b)), one context vector per head (U_ctx: r x context_dim),
+         the heads' pooled vectors combined by their mean or by concatenation and a projection,
+         and the penalty ||A A^T - I||_F^2 that pushes heads to look at different positions.
+         r = 1 is exactly the paper's attention (same parameters, same outputs).
+    ave: alpha uniform over real positions                   (HN-AVE)
+    max: element-wise max; the weight of a position is the share of hidden dimensions in which
+         it attains the maximum                              (HN-MAX)
+
+Every weight is exactly 0 at padding, so padding never changes a pooled vector, a weight or the penalty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .variants import VARIANTS
+
+# A function that replaces pooling weights: (weights (n, T), mask (n, T)) -> new weights (n, T).
+# Faithfulness tests use it (uniform or permuted attention, zeroing the top item); None in training.
+# With several heads it is applied to each head's weights in turn.
+WeightOverride = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+COMBINE = ("mean", "concat")  # how the heads' pooled vectors become one
+
+
+class Pooling(nn.Module):
+    """Masked pooling over a sequence, returning the pooled vector and per-position weights.
+
+    After each forward pass `head_weights` holds the (n, T, heads) weights of every head (attention only;
+    `weights` is their mean, itself a distribution) and `penalty` the mean ||A A^T - I||_F^2 (0 for one head).
+    """
+
+    def __init__(self, variant: str, input_dim: int, context_dim: int, heads: int = 1, combine: str = "mean") -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        if heads < 1 or (heads > 1 and variant != "att"):
+            raise ValueError("several heads need attention pooling (variant att) and heads >= 1")
+        if combine not in COMBINE:
+            raise ValueError(f"unknown head combination {combine!r}; choose from {', '.join(COMBINE)}")
+        self.variant, self.heads, self.combine = variant, heads, combine
+        self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
+        self.head_weights: torch.Tensor | None = None  # (n, T, heads) of the last forward pass (attention)
+        self.penalty: torch.Tensor | None = None  # () of the last forward pass (attention)
+        if variant == "att":
+            self.project = nn.Linear(input_dim, context_dim)  # W, b (Lin et al.'s W_s1, shared by the heads)
+            shape = (context_dim,) if heads == 1 else (heads, context_dim)  # one head keeps HN-ATT's layout
+            self.context = nn.Parameter(torch.empty(shape).uniform_(-0.1, 0.1))  # u_ctx per head
+            if heads > 1 and combine == "concat":
+                self.merge = nn.Linear(heads * input_dim, input_dim)  # concatenated heads -> input_dim
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
+        if self.variant == "max":
+            if self.override is not None:  # positions the override weighs 0 drop out of the max
+                mask = mask & (self.override(max_weights(h, mask), mask) > 0)  # (n, T)
+            return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values, max_weights(h, mask)
+        if self.variant == "ave":
+            weights = mask.to(h.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
+            if self.override is not None:
+                weights = self.override(weights, mask)  # (n, T), still 0 at padding
+            return (weights.unsqueeze(-1) * h).sum(dim=1), weights  # (n, d), (n, T)
+        heads = self.attention(h, mask)  # (n, T, r)
+        if self.override is not None:
+            heads = torch.stack([self.override(heads[..., k], mask) for k in range(self.heads)], dim=-1)
+        self.head_weights, self.penalty = heads, redundancy(heads, mask)
+        pooled = torch.einsum("ntr,ntd->nrd", heads, h)  # (n, r, d): each head's weighted sum
+        if self.heads > 1 and self.combine == "concat":
+            return self.merge(pooled.flatten(1)), heads.mean(dim=-1)  # (n, d), (n, T)
+        return pooled.mean(dim=1), heads.mean(dim=-1)  # (n, d) = sum_t mean_r(A_rt) h_t, (n, T)
+
+    def attention(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(n, T, heads) attention weights, each head a distribution over the real positions."""
+        u = torch.tanh(self.project(h[mask]))  # (real positions, context_dim)
+        context = self.context.view(-1, u.size(-1))  # (r, context_dim)
+        scores = h.new_full((*mask.shape, self.heads), float("-inf"))  # (n, T, r), -inf at padding
+        scores[mask] = u @ context.T  # (real positions, r)
+        return scores.softmax(dim=1)  # (n, T, r), exactly 0 at padding
+
+
+def redundancy(heads: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of ||A A^T - I||_F^2, A = a row's (r, T) head weights (Lin et al.'s penalty); 0 for r = 1
+    (a single distribution is not penalised: A A^T - I = |a|^2 - 1 would only push it towards one-hot)."""
+    r = heads.size(-1)
+    if r == 1:
+        return heads.new_zeros(())
+    a = heads.transpose(1, 2)  # (n, r, T), 0 at padding
+    gram = a @ a.transpose(1, 2)  # (n, r, r)
+    eye = torch.eye(r, dtype=heads.dtype, device=heads.device)
+    return ((gram - eye) ** 2).sum(dim=(1, 2)).mean()
+
+
+def max_weights(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(n, T): the share of the d hidden dimensions in which each position is the maximum."""
+    masked = h.masked_fill(~mask.unsqueeze(-1), float("-inf"))  # (n, T, d)
+    winners = masked.argmax(dim=1)  # (n, d) position winning each dimension
+    return F.one_hot(winners, h.size(1)).to(h.dtype).mean(dim=1)  # (n, T)
