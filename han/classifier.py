@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
-from .data import Dataset, Example, bucket_batches, collate
+from .data import Batch, Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
-from .model import HAN, split_word_weights
+from .model import HAN, Output, split_word_weights
 from .text import Tokenized, limits_from_dict, token_spans, tokenize, tokenize_document
 from .variants import model_name
 from .vocab import UNK_ID, Vocab
@@ -30,7 +30,9 @@ class DocResult:
 
     probabilities: list[float]  # per class, in the order of Classifier.labels
     sentence_weights: list[float]  # p_s per sentence
-    word_weights: list[list[float]]  # p_w per word, per sentence
+    word_weights: list[list[float]]  # p_w per word, per sentence (the mean over heads)
+    sentence_head_weights: list[list[float]] | None = None  # per sentence, p_s of each head (several heads)
+    word_head_weights: list[list[list[float]]] | None = None  # per sentence, per head, p_w of each word
 
     @property
     def predicted(self) -> int:
@@ -122,14 +124,29 @@ class Classifier:
             probabilities = out.logits.softmax(dim=-1).cpu()  # (n_docs, n_classes)
             sentence_weights = out.sentence_weights.cpu()  # (n_docs, max_sentences)
             word_weights = split_word_weights(out.word_weights, batch)
+            heads = self.heads_of(out, batch)
             for row, i in enumerate(indices):
                 n = len(encoded[i])
                 results[i] = DocResult(
-                    probabilities[row].tolist(), sentence_weights[row, :n].tolist(), word_weights[row]
+                    probabilities[row].tolist(),
+                    sentence_weights[row, :n].tolist(),
+                    word_weights[row],
+                    *((heads[0][row, :n].tolist(), heads[1][row]) if heads else ()),
                 )
             while next_index in results:  # yield in input order as soon as possible
                 yield results.pop(next_index)
                 next_index += 1
+
+    def heads_of(self, out: Output, batch: Batch) -> tuple[torch.Tensor, list[list[list[list[float]]]]] | None:
+        """With several heads: (n_docs, max_sentences, r) sentence weights and, per document, per sentence, per
+        head, the word weights (padding dropped); None for one head."""
+        if self.model.config.heads == 1 or out.word_head_weights is None or out.sentence_head_weights is None:
+            return None
+        per_head = [
+            split_word_weights(out.word_head_weights[..., k], batch) for k in range(out.word_head_weights.size(-1))
+        ]
+        words = [[list(heads) for heads in zip(*sentences, strict=True)] for sentences in zip(*per_head, strict=True)]
+        return out.sentence_head_weights.cpu(), words
 
     def predict(self, texts: str | Sequence[str]) -> list[dict]:
         """Label and class probabilities for each raw text; one string is one text (a list of one prediction)."""
@@ -151,6 +168,8 @@ class Classifier:
         the quantity the paper's Figures 5-6 colour words by (section 3.6). For raw text the result
         also carries the `text` and each sentence's token `spans` ([start, end) in it, or None), so
         a display can show the words as written rather than as the lower-cased tokens the model reads.
+        With several attention heads, `heads` and per sentence `head_weights` (p_s per head) and
+        `head_word_weights` (per head, p_w per word); the plain weights are the heads' mean.
         """
         doc = self.tokenize(text) if isinstance(text, str) else text
         result = next(self.analyse([doc]))
@@ -165,6 +184,11 @@ class Classifier:
                 "display_weights": d,
                 "unknown": [self.vocab.encode([t])[0] == UNK_ID for t in tokens],
                 **({"spans": spans[i]} if spans else {}),
+                **(
+                    {"head_weights": result.sentence_head_weights[i], "head_word_weights": result.word_head_weights[i]}
+                    if result.sentence_head_weights is not None and result.word_head_weights is not None
+                    else {}
+                ),
             }
             for i, (tokens, p_s, p_w, d) in enumerate(
                 zip(doc.sentences, result.sentence_weights, result.word_weights, shown, strict=True)
@@ -176,6 +200,7 @@ class Classifier:
             **self._prediction(result),
             **({"text": text} if spans else {}),
             "sentences": sentences,
+            **({"heads": self.model.config.heads} if self.model.config.heads > 1 else {}),
             "truncated": doc.truncated,
             "warnings": self.caveats(doc),
             "limits": {

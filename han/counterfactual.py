@@ -84,8 +84,8 @@ def _probabilities(
     """(copies, n_classes) output distributions of `copies` copies of `doc`, one level's weights changed.
 
     `change(weights, mask)` gets the level's weights repeated for every copy ((copies * n_sentences, max_words)
-    at the word level, (copies, n_sentences) at the sentence level) and returns the new ones. The word GRU
-    runs once: copies differ only in how its states are pooled.
+    at the word level, (copies, n_sentences) at the sentence level; with several heads, each head's in turn)
+    and returns the new ones. The word GRU runs once: copies differ only in how its states are pooled.
     """
     n = len(doc)
     counts = torch.full((copies,), n)  # (copies,)
@@ -94,9 +94,9 @@ def _probabilities(
         with overridden(model, sentence=change):
             return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
     states, mask = model.word_states(doc)  # (n_sentences, max_words, 2H), (n_sentences, max_words)
-    _, weights = model.word_encoder.pool(states, mask)  # (n_sentences, max_words)
-    new = change(weights.repeat(copies, 1), mask.repeat(copies, 1))  # (copies * n_sentences, max_words)
-    vectors = (new.unsqueeze(-1) * states.repeat(copies, 1, 1)).sum(dim=1)  # (copies * n_sentences, 2H)
+    with overridden(model, word=change):  # the pooling itself applies `change`: one head or several alike
+        vectors, _ = model.word_encoder.pool(states.repeat(copies, 1, 1), mask.repeat(copies, 1))
+    # vectors: (copies * n_sentences, 2H)
     return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
 
 
@@ -119,26 +119,32 @@ def _keep_masks(doc: Document, level: str, removed: list[list[int]]) -> torch.Te
 
 
 def weight_gradients(model: HAN, doc: Document, target: int) -> dict[str, np.ndarray]:
-    """d p_target / d weight for every word (flat, reading order) and sentence of `doc`."""
-    captured: dict[str, torch.Tensor] = {}
+    """d p_target / d weight for every word (flat, reading order) and sentence of `doc`; with several heads,
+    summed over the heads (the change in p when an item's weight grows in every head)."""
+    captured: dict[str, list[torch.Tensor]] = {"word": [], "sentence": []}
 
     def capture(level: str) -> WeightOverride:
         def change(weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            leaf = weights.detach().clone().requires_grad_(True)  # (rows, T)
-            captured[level] = leaf
+            leaf = weights.detach().clone().requires_grad_(True)  # (rows, T), one head's
+            captured[level].append(leaf)
             return leaf
 
         return change
 
     with torch.enable_grad(), overridden(model, word=capture("word"), sentence=capture("sentence")):
         model(collate([doc])).logits.softmax(dim=-1)[0, target].backward()
-    word = captured["word"].grad  # (n_sentences, max_words)
-    sentence = captured["sentence"].grad  # (1, n_sentences)
-    assert word is not None and sentence is not None
+    word = sum(_grad(leaf) for leaf in captured["word"])  # (n_sentences, max_words)
+    sentence = sum(_grad(leaf) for leaf in captured["sentence"])  # (1, n_sentences)
+    assert isinstance(word, torch.Tensor) and isinstance(sentence, torch.Tensor)
     return {
         "word": np.concatenate([word[i, : len(s)].numpy() for i, s in enumerate(doc)]),
         "sentence": sentence[0, : len(doc)].numpy(),
     }
+
+
+def _grad(leaf: torch.Tensor) -> torch.Tensor:
+    assert leaf.grad is not None, "the weights did not reach the output"
+    return leaf.grad
 
 
 def flips(model: HAN, doc: Document, target: int, orderings: dict[str, dict[str, np.ndarray]]) -> dict[str, dict]:

@@ -29,6 +29,26 @@ def display_weights(sentence_weights: list[float], word_weights: list[list[float
     return [[w / top if top > 0 else 0.0 for w in words] for words in raw]
 
 
+def head_view(explanation: dict, head: int) -> dict:
+    """The explanation as one attention head sees it (0-based): its p_s and p_w in place of the heads' mean.
+
+    A level with a single head (--heads-at word or sentence) shows that head's weights for every head."""
+    sentences = explanation["sentences"]
+    if "heads" not in explanation or not 0 <= head < explanation["heads"]:
+        raise ValueError(f"no head {head} in this explanation")
+    sentence = [s["head_weights"][min(head, len(s["head_weights"]) - 1)] for s in sentences]
+    words = [s["head_word_weights"][min(head, len(s["head_word_weights"]) - 1)] for s in sentences]
+    shown = display_weights(sentence, words)
+    return {
+        **explanation,
+        "head": head,
+        "sentences": [
+            {**s, "weight": p_s, "word_weights": p_w, "display_weights": d}
+            for s, p_s, p_w, d in zip(sentences, sentence, words, shown, strict=True)
+        ],
+    }
+
+
 def _intensities(explanation: dict, raw: bool) -> tuple[list[float], list[list[float]]]:
     """(red per sentence, blue per word) in [0, 1] for drawing."""
     sentences = explanation["sentences"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,13 @@ class WordStats:
     labels: list[str]  # class names
     documents: int  # documents the occurrences come from
     meta: dict  # checkpoint, split, sampling
+    head_attention: np.ndarray | None = None  # (occurrences, heads) float16 p_w of each head (several heads)
+
+    def for_head(self, head: int) -> WordStats:
+        """The same statistics with one head's p_w as `attention` (0-based; display and p_s stay the mean's)."""
+        if self.head_attention is None or not 0 <= head < self.head_attention.shape[1]:
+            raise HanError(f"these statistics have no head {head}")
+        return replace(self, attention=self.head_attention[:, head], meta={**self.meta, "head": head})
 
     def index_of(self, word: str) -> int | None:
         try:
@@ -74,10 +81,15 @@ def collect(
     if not kept:
         raise HanError(f"no {split} document with a known label to analyse")
     vocab_index: dict[str, int] = {}
-    columns: dict[str, list] = {k: [] for k in ("word", "attention", "display", "sentence", "gold", "predicted")}
+    columns: dict[str, list] = {k: [] for k in (*ARRAYS, "head_attention")}
     for done, (i, result) in enumerate(zip(kept, model.analyse([docs[i] for i in kept]), strict=True), start=1):
         gold = model.labels.index(examples[i].label)
-        for tokens, p_s, weights in zip(docs[i].sentences, result.sentence_weights, result.word_weights, strict=True):
+        heads: list = result.word_head_weights or [None] * len(result.word_weights)  # per sentence: head, word
+        for tokens, p_s, weights, per_head in zip(
+            docs[i].sentences, result.sentence_weights, result.word_weights, heads, strict=True
+        ):
+            if per_head is not None:
+                columns["head_attention"].extend(zip(*per_head, strict=True))  # a row of head weights per word
             for token, p_w in zip(tokens, weights, strict=True):
                 word = token if token in model.vocab else "<unk>"
                 columns["word"].append(vocab_index.setdefault(word, len(vocab_index)))
@@ -98,6 +110,7 @@ def collect(
         predicted=np.array(columns["predicted"], dtype=np.int8),
         labels=list(model.labels),
         documents=len(kept),
+        head_attention=np.array(columns["head_attention"], dtype=np.float16) if columns["head_attention"] else None,
         meta={
             "checkpoint": str(model.path) if model.path else None,
             "model": model.name,
@@ -115,7 +128,10 @@ ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
 def save(stats: WordStats, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {"words": stats.words, "labels": stats.labels, "documents": stats.documents, "meta": stats.meta}
-    np.savez_compressed(path, header=np.array(json.dumps(header)), **{name: getattr(stats, name) for name in ARRAYS})
+    arrays = {name: getattr(stats, name) for name in ARRAYS}
+    if stats.head_attention is not None:
+        arrays["head_attention"] = stats.head_attention
+    np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
 
 
 def load(path: str | Path) -> WordStats:
@@ -127,10 +143,16 @@ def load(path: str | Path) -> WordStats:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             arrays = {name: data[name] for name in ARRAYS}
+            heads = data["head_attention"] if "head_attention" in data.files else None
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         raise HanError(f"{path}: not a readable word-statistics file ({e})") from None
     return WordStats(
-        words=header["words"], labels=header["labels"], documents=header["documents"], meta=header["meta"], **arrays
+        words=header["words"],
+        labels=header["labels"],
+        documents=header["documents"],
+        meta=header["meta"],
+        head_attention=heads,
+        **arrays,
     )
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 import han
 import ui
-from han.explain import to_csv, to_html, to_png, to_svg
+from han.explain import head_view, to_csv, to_html, to_png, to_svg
 from han.faithfulness_report import METHOD_NAMES, as_explanation
 
 st.set_page_config(page_title="Document - HAN explorer", layout="wide")
@@ -70,10 +70,11 @@ def page() -> None:
         return
     explanation = model.explain(text)
     st.session_state["last_explanation"] = explanation
+    head = ui.choose_head(explanation["heads"], "head") if "heads" in explanation else None
     left, right = st.columns([3, 2])
     with left:
         if method == "attention":
-            shown = explanation
+            shown = explanation if head is None else head_view(explanation, head)
         else:
             shown = as_explanation(ui.faithfulness(model, text), method)
             st.caption(
@@ -94,6 +95,7 @@ def page() -> None:
         evidence(model, text)
     st.subheader("Export")
     name = f"han-{variant}-{explanation['label']}" + ("" if method == "attention" else f"-{method}")
+    name += "" if head is None or method != "attention" else f"-head{head + 1}"
     a, b, c, d = st.columns(4)
     a.download_button("HTML", to_html(shown, raw=raw, standalone=True), f"{name}.html", "text/html")
     b.download_button("SVG image", to_svg(shown, raw=raw), f"{name}.svg", "image/svg+xml")

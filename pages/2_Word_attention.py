@@ -140,6 +140,9 @@ def page() -> None:
             "Recompute them from a data set above, or with `python -m han stats`."
         )
         return
+    if table.head_attention is not None:  # multi-head attention: one head's p_w, or the mean
+        head = ui.choose_head(table.head_attention.shape[1], "stats_head")
+        table = table if head is None else table.for_head(head)
     left, right = st.columns(2)
     with left:
         first = ui.remembered(st.text_input, "Word", "word_a", "good").strip().lower()
@@ -157,8 +160,9 @@ def page() -> None:
     if not words:
         return
     sampled = " (a seeded sample)" if table.meta.get("sampled") else ""
+    head_note = f", head {table.meta['head'] + 1}" if "head" in table.meta else ""
     st.write(
-        f"{model.name}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
+        f"{model.name}{head_note}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
         f"{len(table.word):,} word occurrences."
     )
     st.plotly_chart(figure(table, words), key="distribution")

@@ -38,13 +38,18 @@ def yelp_slice():
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
-    """One quickly trained checkpoint per variant (1 epoch, random embeddings): for plumbing."""
+    """One quickly trained checkpoint per variant (1 epoch, random embeddings), and HN-ATT with 2 heads
+    (concatenated, penalised) under the key "att-2h": for plumbing."""
     out = {}
-    for variant in ("att", "ave", "max"):
+    settings: dict[str, dict[str, Any]] = {
+        "att": {},
+        "ave": {"variant": "ave"},
+        "max": {"variant": "max"},
+        "att-2h": {"heads": 2, "head_combine": "concat", "penalty": 0.1},
+    }
+    for variant, extra in settings.items():
         directory = tmp_path_factory.mktemp(f"ckpt-{variant}")
-        cfg = recipe_config(
-            "paper", variant=variant, epochs=1, lrs=[0.05], embeddings="random", min_count=2, progress=False
-        )
+        cfg = recipe_config("paper", epochs=1, lrs=[0.05], embeddings="random", min_count=2, progress=False, **extra)
         train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
         out[variant] = directory
     return out

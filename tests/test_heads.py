@@ -1,0 +1,114 @@
+"""A multi-head HN-ATT checkpoint (2 heads, concatenated, penalised) through everything downstream:
+explain, the heatmap per head, faithfulness (its weight overrides act on every head), stats, CLI and app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+import han
+from han import stats
+from han.__main__ import main
+from han.counterfactual import _keep_masks, _probabilities, overridden, renormalised
+from han.data import collate
+from han.explain import head_view, to_html
+from han.faithfulness import dataset_faithfulness, explain_faithfulness
+
+from .conftest import ROOT
+
+TEXT = "The tacos were fantastic and cheap. Service was slow, though. We will come back."
+
+
+@pytest.fixture(scope="module")
+def multi(tiny_checkpoints) -> han.Classifier:
+    return han.load(tiny_checkpoints["att-2h"])
+
+
+def test_explain_gives_every_heads_weights_and_their_mean(multi):
+    explanation = multi.explain(TEXT)
+    assert explanation["heads"] == 2 and multi.name == "HN-ATT (2 heads)"
+    for sentence in explanation["sentences"]:
+        assert len(sentence["head_weights"]) == 2 and len(sentence["head_word_weights"]) == 2
+        for head in sentence["head_word_weights"]:
+            assert sum(head) == pytest.approx(1.0, abs=1e-5)
+        mean = [sum(ws) / 2 for ws in zip(*sentence["head_word_weights"], strict=True)]
+        assert mean == pytest.approx(sentence["word_weights"], abs=1e-6)
+    views = [head_view(explanation, k) for k in (0, 1)]
+    assert [v["sentences"][0]["word_weights"] for v in views] == explanation["sentences"][0]["head_word_weights"]
+    assert "han-word" in to_html(views[1])
+    with pytest.raises(ValueError):
+        head_view(explanation, 2)
+
+
+def test_one_head_models_say_nothing_of_heads(tiny_checkpoints):
+    explanation = han.load(tiny_checkpoints["att"]).explain(TEXT)
+    assert "heads" not in explanation and "head_weights" not in explanation["sentences"][0]
+
+
+def test_changed_weights_act_on_every_head_exactly_as_in_a_full_forward(multi):
+    """The counterfactual fast path (word GRU once, copies pooled with changed weights) equals whole forward
+    passes of the model with the same change, for the 2-head model as for one head."""
+    doc = multi.encode(multi.tokenize(TEXT))
+    removed = [[0], [1, 4], [2, 3, 5]]
+    keep = _keep_masks(doc, "word", removed)  # (copies * n_sentences, max_words)
+    fast = _probabilities(multi.model, doc, "word", renormalised(keep), len(removed))
+    for copy in range(len(removed)):
+        rows = keep[copy * len(doc) : (copy + 1) * len(doc)]
+        with torch.no_grad(), overridden(multi.model, word=renormalised(rows)):
+            slow = multi.model(collate([doc])).logits.softmax(dim=-1)[0]
+        assert torch.allclose(fast[copy], slow, atol=1e-5)
+
+
+def test_faithfulness_of_a_multi_head_model(multi, yelp_slice):
+    single = explain_faithfulness(multi, TEXT, n_steps=4)
+    assert set(single["agreement"]) >= {"leave_one_out", "integrated_gradients"}
+    figures = dataset_faithfulness(multi, yelp_slice.examples[:4], limit=4, n_steps=4)
+    assert figures["word"]["flips"]["attention"]["documents"] == 4
+    assert "gradient" in figures["word"]["flips"] and figures["counterfactual"]["permuted_word_tvd"]["mean"] >= 0
+    assert multi.model.word_encoder.pool.override is None  # hooks removed
+
+
+def test_stats_keep_each_heads_weights(multi, yelp_slice, tmp_path):
+    table = stats.collect(multi, yelp_slice, max_docs=20)
+    assert table.head_attention is not None and table.head_attention.shape == (len(table.word), 2)
+    stats.save(table, tmp_path / "s.npz")
+    again = stats.load(tmp_path / "s.npz")
+    assert again.head_attention is not None and (again.head_attention == table.head_attention).all()
+    second = again.for_head(1)
+    assert (second.attention == table.head_attention[:, 1]).all() and second.meta["head"] == 1
+
+
+def test_cli_explain_and_info_show_the_heads(tiny_checkpoints, capsys):
+    assert main(["explain", "--checkpoint", str(tiny_checkpoints["att-2h"]), "--text", TEXT]) == 0
+    assert json.loads(capsys.readouterr().out)["heads"] == 2
+    assert main(["info", str(tiny_checkpoints["att-2h"])]) == 0
+    assert '"heads": 2' in capsys.readouterr().out
+
+
+def test_document_and_word_pages_offer_a_head_selector(tiny_checkpoints, tmp_path, yelp_slice):
+    folder = tmp_path / "set"
+    shutil.copytree(tiny_checkpoints["att-2h"], folder / "att-2h")
+    stats.save(
+        stats.collect(han.load(folder / "att-2h"), yelp_slice, max_docs=20), folder / "att-2h" / "word_stats.npz"
+    )
+    state = {"set_choice": "Another checkpoint folder...", "custom_folder": str(folder)}
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception and not at.error
+    radio = at.sidebar.radio(key="head")
+    assert radio.options == ["mean of the heads", "head 1", "head 2"]
+    radio.set_value(1).run()
+    assert not at.exception and "han-word" in "".join(h.proto.body for h in at.get("html"))
+    words = AppTest.from_file(str(ROOT / "pages" / "2_Word_attention.py"), default_timeout=120)
+    for key, value in state.items():
+        words.session_state[key] = value
+    words.run()
+    assert not words.exception and words.sidebar.radio(key="stats_head").options[2] == "head 2"
+    words.sidebar.radio(key="stats_head").set_value(0).run()
+    assert not words.exception and any("head 1" in m.value for m in words.markdown)
