@@ -120,17 +120,18 @@ def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, ha
     return variant, load_model(models[variant])
 
 
-def choose_head(heads: int, key: str) -> int | None:
+def choose_head(names: list[str], key: str) -> int | None:
     """Sidebar picker of one attention head (0-based), or None for the heads' mean (what is drawn by default)."""
-    options = [None, *range(heads)]
+    options = [None, *range(len(names))]
     return remembered(
         st.sidebar.radio,
         "Attention head",
         key,
         None,
         options,
-        format_func=lambda head: "mean of the heads" if head is None else f"head {head + 1}",
-        help="Multi-head attention (Lin et al. 2017): each head's own weights, or their mean.",
+        format_func=lambda head: "mean of the heads" if head is None else names[head],
+        help="Multi-head attention (Lin et al. 2017): each head's weights; CAHAN (bi): the pass reading the "
+        "sentences before, or after; or their mean.",
     )
 
 

@@ -35,6 +35,7 @@ from scipy.stats import kendalltau
 from .classifier import Classifier
 from .data import Batch, collate
 from .errors import HanError
+from .model import HAN
 from .text import Tokenized
 from .vocab import PAD_ID
 
@@ -132,6 +133,8 @@ def erased_logits(classifier: Classifier, doc: Document) -> torch.Tensor:
     """
     model = classifier.model.eval()
     words = [(i, j) for i, s in enumerate(doc) for j in range(len(s))]
+    if model.reads_context:  # CAHAN: a changed sentence changes the others' word weights; whole documents
+        return _erased_documents(model, doc, words)
     shortened = [doc[i][:j] + doc[i][j + 1 :] for i, j in words]
     kept = [k for k, s in enumerate(shortened) if s]
     originals = model.sentence_vectors(doc)  # (n_sentences, d)
@@ -146,6 +149,19 @@ def erased_logits(classifier: Classifier, doc: Document) -> torch.Tensor:
     variants = [v if len(v) else baseline for v in variants]
     counts = torch.tensor([len(v) for v in variants])  # (n_variants,)
     return model.encode_sentences(torch.cat(variants), counts)[0].cpu()  # (n_variants, n_classes)
+
+
+ERASED_BATCH = 64  # erased copies of a document per forward pass (CAHAN's whole-document path)
+
+
+def _erased_documents(model: HAN, doc: Document, words: list[tuple[int, int]]) -> torch.Tensor:
+    """erased_logits for models whose sentences read each other (CAHAN): every variant as a whole document,
+    ERASED_BATCH at a time. An emptied sentence is dropped; an emptied document becomes one PAD word."""
+    variants = [doc] + [without_words(doc, {position}) for position in words]
+    variants += [doc[:i] + doc[i + 1 :] for i in range(len(doc))]  # sentence i erased
+    variants = [[s for s in v if s] or [[PAD_ID]] for v in variants]
+    chunks = [variants[k : k + ERASED_BATCH] for k in range(0, len(variants), ERASED_BATCH)]
+    return torch.cat([model(collate(chunk)).logits.cpu() for chunk in chunks])  # (n_variants, n_classes)
 
 
 def _per_sentence(values: np.ndarray, doc: Document) -> list[list[float]]:

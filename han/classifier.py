@@ -70,6 +70,14 @@ class Classifier:
         """The paper's name for this model: HN-ATT, HN-AVE or HN-MAX (with its heads if several)."""
         return model_name(asdict(self.model.config))
 
+    @property
+    def head_names(self) -> list[str]:
+        """Names of the attention heads when there are several: multi-head attention's, or CAHAN's passes."""
+        config = self.model.config
+        if config.variant == "cahan" and config.context_direction == "bi":
+            return ["context before", "context after"]
+        return [f"head {k + 1}" for k in range(config.heads)] if config.heads > 1 else []
+
     # -------------------------------------------------------------------- text in
 
     def tokenize(self, text: str) -> Tokenized:
@@ -138,9 +146,9 @@ class Classifier:
                 next_index += 1
 
     def heads_of(self, out: Output, batch: Batch) -> tuple[torch.Tensor, list[list[list[list[float]]]]] | None:
-        """With several heads: (n_docs, max_sentences, r) sentence weights and, per document, per sentence, per
-        head, the word weights (padding dropped); None for one head."""
-        if self.model.config.heads == 1 or out.word_head_weights is None or out.sentence_head_weights is None:
+        """With several heads (or CAHAN's two reading directions): (n_docs, max_sentences, r) sentence weights
+        and, per document, per sentence, per head, the word weights (padding dropped); None for one head."""
+        if not self.head_names or out.word_head_weights is None or out.sentence_head_weights is None:
             return None
         per_head = [
             split_word_weights(out.word_head_weights[..., k], batch) for k in range(out.word_head_weights.size(-1))
@@ -200,7 +208,7 @@ class Classifier:
             **self._prediction(result),
             **({"text": text} if spans else {}),
             "sentences": sentences,
-            **({"heads": self.model.config.heads} if self.model.config.heads > 1 else {}),
+            **({"heads": len(self.head_names), "head_names": self.head_names} if self.head_names else {}),
             "truncated": doc.truncated,
             "warnings": self.caveats(doc),
             "limits": {
@@ -208,6 +216,30 @@ class Classifier:
                 "max_words": self.limits.max_words,
                 "max_chars": self.limits.max_chars,
             },
+        }
+
+    def context_effect(self, text: str | Tokenized) -> dict:
+        """How a document's context changes each sentence's word weights (CAHAN; for the other variants there is
+        no change by construction): p_w of each sentence read in the document, and read alone.
+
+        Per sentence: tokens, `in_context` and `alone` weights, their `change` (in context - alone) and the total
+        variation distance between the two distributions (0: context changes nothing, 1: disjoint)."""
+        doc = self.tokenize(text) if isinstance(text, str) else text
+        in_context = next(self.analyse([doc])).word_weights
+        alone = [result.word_weights[0] for result in self.analyse([Tokenized([s]) for s in doc.sentences])]
+        sentences: list[dict] = []
+        tvds: list[float] = []
+        for tokens, inside, single in zip(doc.sentences, in_context, alone, strict=True):
+            change = [a - b for a, b in zip(inside, single, strict=True)]
+            tvds.append(0.5 * sum(abs(c) for c in change))
+            sentences.append(
+                {"tokens": tokens, "in_context": inside, "alone": single, "change": change, "tvd": tvds[-1]}
+            )
+        return {
+            "model": self.name,
+            "reads_context": self.model.reads_context,
+            "sentences": sentences,
+            "mean_tvd": sum(tvds) / len(tvds),
         }
 
     def predict_examples(self, examples: Sequence[Example]) -> list[str | None]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .cahan import AGGREGATES, DIRECTIONS
 from .cli_common import add_command
 from .errors import HanError
 from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
@@ -87,6 +88,13 @@ def add_train_parser(
     )
     heads.add_argument("--penalty", type=float, default=0.0, help="weight c of the penalty ||AA^T - I||_F^2")
 
+    cahan = train.add_argument_group("context-aware word attention (CAHAN, Remy et al. 2019; --variant cahan)")
+    cahan.add_argument(
+        "--context", choices=DIRECTIONS, default="left", help="context from the sentences before, or before and after"
+    )
+    cahan.add_argument("--context-aggregate", choices=AGGREGATES, default="sum", help="sum or mean of their vectors")
+    cahan.add_argument("--context-gate", action=argparse.BooleanOptionalAction, default=False, help="the gated version")
+
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
     train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
@@ -145,6 +153,9 @@ def train_config(args: argparse.Namespace) -> Any:
         heads_at=args.heads_at,
         head_combine=args.head_combine,
         penalty=args.penalty,
+        context_direction=args.context,
+        context_aggregate=args.context_aggregate,
+        context_gate=args.context_gate,
         seed=args.seed,
         split_seed=args.split_seed,
         w2v_epochs=args.w2v_epochs,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .cahan import AGGREGATES, DIRECTIONS
 from .errors import HanError
 from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from .optim import OPTIMIZERS, SCHEDULES
@@ -49,6 +50,9 @@ class TrainConfig:
     heads_at: str = "both"  # where the heads are: word, sentence or both levels
     head_combine: str = "mean"  # the heads' pooled vectors: mean, or concat (concatenated, then projected)
     penalty: float = 0.0  # weight c of the heads' redundancy penalty ||A A^T - I||_F^2 added to the loss
+    context_direction: str = "left"  # CAHAN (variant cahan): context from the sentences before, or "bi"
+    context_aggregate: str = "sum"  # CAHAN: "sum" or "mean" of those sentences' vectors
+    context_gate: bool = False  # CAHAN: the gated version (a word's own projection against the context's)
     patience: int | None = None  # stop an lr early after this many epochs without dev gain
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     half: bool = False  # store fp16 weights in the checkpoint (smaller files)
@@ -92,6 +96,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError("weight decay and warm-up epochs cannot be negative")
     pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
     check_heads(cfg)
+    check_context(cfg)
     unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
     if unknown:
         raise HanError(
@@ -113,3 +118,14 @@ def check_heads(cfg: TrainConfig) -> None:
         raise HanError(f"unknown --heads-at {cfg.heads_at!r}; choose from {', '.join(HEAD_LEVELS)}")
     if cfg.head_combine not in COMBINE:
         raise HanError(f"unknown --head-combine {cfg.head_combine!r}; choose from {', '.join(COMBINE)}")
+
+
+def check_context(cfg: TrainConfig) -> None:
+    """CAHAN's settings: known values, and given only with --variant cahan."""
+    if cfg.context_direction not in DIRECTIONS or cfg.context_aggregate not in AGGREGATES:
+        raise HanError(
+            f"--context must be one of {', '.join(DIRECTIONS)} and --context-aggregate one of {', '.join(AGGREGATES)}"
+        )
+    changed = (cfg.context_direction, cfg.context_aggregate, cfg.context_gate) != ("left", "sum", False)
+    if changed and cfg.variant != "cahan":
+        raise HanError("--context, --context-aggregate and --context-gate are CAHAN's: add --variant cahan")

@@ -95,7 +95,7 @@ def _probabilities(
             return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
     states, mask = model.word_states(doc)  # (n_sentences, max_words, 2H), (n_sentences, max_words)
     with overridden(model, word=change):  # the pooling itself applies `change`: one head or several alike
-        vectors, _ = model.word_encoder.pool(states.repeat(copies, 1, 1), mask.repeat(copies, 1))
+        vectors, _ = model.word_encoder.pool(states.repeat(copies, 1, 1), mask.repeat(copies, 1), counts)
     # vectors: (copies * n_sentences, 2H)
     return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
 

@@ -247,3 +247,31 @@ def _mono_font(image_font: Any) -> Any:
         except OSError:
             continue
     return image_font.load_default(size=FONT_SIZE)
+
+
+UP, DOWN = (22, 163, 74), (234, 88, 12)  # a word weighted more / less in context than alone
+
+
+def _coloured_words(tokens: list[str], values: list[float], colours: list[str]) -> str:
+    return " ".join(
+        f'<span class="han-word" style="background:{c}" title="{v:+.4f}">{html.escape(t)}</span>'
+        for t, v, c in zip(tokens, values, colours, strict=True)
+    )
+
+
+def context_effect_html(effect: dict) -> str:
+    """CAHAN's context effect (`Classifier.context_effect`): per sentence, its words weighted in the document,
+    alone, and the change (green: more weight in context, orange: less), with the total variation distance."""
+    rows = []
+    for i, sentence in enumerate(effect["sentences"]):
+        tokens, inside, alone, change = (sentence[k] for k in ("tokens", "in_context", "alone", "change"))
+        top = max([*inside, *alone, 1e-12])
+        biggest = max([abs(c) for c in change] + [1e-12])
+        lines = {
+            "in context": _coloured_words(tokens, inside, [_rgba(BLUE, v / top) for v in inside]),
+            "alone": _coloured_words(tokens, alone, [_rgba(BLUE, v / top) for v in alone]),
+            "change": _coloured_words(tokens, change, [_rgba(UP if v > 0 else DOWN, abs(v) / biggest) for v in change]),
+        }
+        cells = "".join(f"<div>{name}: {words}</div>" for name, words in lines.items())
+        rows.append(f"<tr><td>{i + 1}</td><td>TVD {sentence['tvd']:.3f}</td><td>{cells}</td></tr>")
+    return f'<style>{STYLE}</style><table class="han-doc">{"".join(rows)}</table>'

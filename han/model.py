@@ -11,12 +11,14 @@ never changes an output or a weight. Only real sentences go through the word GRU
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
+from .cahan import CahanPooling
 from .data import Batch, collate
 from .pooling import COMBINE, Pooling, WeightOverride
 from .variants import VARIANTS
@@ -45,6 +47,9 @@ class ModelConfig:
     heads: int = 1  # attention heads (Lin et al. 2017) where `heads_at` says; 1 = the paper's attention
     heads_at: str = "both"  # word, sentence or both levels (with heads > 1)
     head_combine: str = "mean"  # the heads' pooled vectors: their mean, or concatenated and projected ("concat")
+    context_direction: str = "left"  # CAHAN: context from the sentences before ("left") or before and after ("bi")
+    context_aggregate: str = "sum"  # CAHAN: the context vector is the sum or the mean of those sentences' vectors
+    context_gate: bool = False  # CAHAN: gate between a word's own projection and the context's (the paper's gated)
 
     def level_heads(self, level: str) -> int:
         """Attention heads at `level` ("word" or "sentence")."""
@@ -119,18 +124,19 @@ def reverse_index(batch_sizes: torch.Tensor) -> torch.Tensor:
 class Encoder(nn.Module):
     """A bidirectional GRU over packed sequences, followed by masked pooling."""
 
-    def __init__(
-        self, input_dim: int, hidden: int, variant: str, context_dim: int, heads: int = 1, combine: str = "mean"
-    ) -> None:
+    def __init__(self, input_dim: int, hidden: int, make_pool: Callable[[], Pooling | CahanPooling]) -> None:
         super().__init__()
         self.gru = BiGRU(input_dim, hidden)
-        self.pool = Pooling(variant, 2 * hidden, context_dim, heads, combine)
+        self.pool = make_pool()  # over the GRU's 2*hidden states; made after the GRU: seeds give the same weights
 
-    def forward(self, packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, packed: PackedSequence, max_length: int, counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # packed: PackedSequence of (tokens, input_dim); max_length: T of the padded output
+        # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
         h, mask = unpack(packed._replace(data=self.gru(packed)), max_length)
         # h: (n, T, 2*hidden), zeros at padding; mask: (n, T) True at real positions
-        return self.pool(h, mask)  # (n, 2*hidden), (n, T)
+        return self.pool(h, mask, counts)  # (n, pooled dim), (n, T)
 
 
 def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,21 +168,27 @@ class HAN(nn.Module):
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
         if config.heads_at not in HEAD_LEVELS or config.head_combine not in COMBINE:
             raise ValueError(f"heads_at must be one of {HEAD_LEVELS} and head_combine one of {COMBINE}")
-        self.word_encoder = Encoder(
-            config.embed_dim,
-            config.word_hidden,
-            config.variant,
-            config.context_dim,
-            config.level_heads("word"),
-            config.head_combine,
-        )
+        word_dim = 2 * config.word_hidden  # the word GRU's states
+        if config.variant == "cahan":  # context-aware word attention; the sentence level is the paper's
+            context = (config.context_direction, config.context_aggregate, config.context_gate)
+            self.word_encoder = Encoder(
+                config.embed_dim, config.word_hidden, lambda: CahanPooling(word_dim, config.context_dim, *context)
+            )
+        else:
+            word_heads = (config.level_heads("word"), config.head_combine)
+            self.word_encoder = Encoder(
+                config.embed_dim,
+                config.word_hidden,
+                lambda: Pooling(config.variant, word_dim, config.context_dim, *word_heads),
+            )
+        pool = self.word_encoder.pool
+        sentence_dim = pool.output_dim if isinstance(pool, CahanPooling) else word_dim
+        sentence_variant = "att" if config.variant == "cahan" else config.variant
+        sentence_heads = (config.level_heads("sentence"), config.head_combine)
         self.sentence_encoder = Encoder(
-            2 * config.word_hidden,
+            sentence_dim,
             config.sentence_hidden,
-            config.variant,
-            config.context_dim,
-            config.level_heads("sentence"),
-            config.head_combine,
+            lambda: Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_heads),
         )
         unknown = set(config.dropout_at) - set(DROPOUT_PLACES)
         if unknown:
@@ -209,17 +221,31 @@ class HAN(nn.Module):
 
     def encode(self, batch: Batch, embedded: PackedSequence) -> Output:
         """Packed word vectors -> word encoder -> sentence encoder -> logits, with both levels' weights."""
-        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1))
+        if batch.padded and self.config.variant == "cahan":
+            raise ValueError("CAHAN reads documents' sentences in order: the padded (bench) layout would mix them")
+        counts = None if batch.padded else batch.sentence_counts
+        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)
-        if self.config.variant != "att":
+        if self.config.variant not in ("att", "cahan"):
             return Output(logits, word_weights, sentence_weights)
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
         return Output(logits, word_weights, sentence_weights, pools[0].head_weights, pools[1].head_weights, penalty)
 
-    def encode_words(self, embedded: PackedSequence, max_words: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The word level: (n_sentences, 2*word_hidden) sentence vectors and (n_sentences, max_words) weights."""
-        return self.word_encoder(embedded, max_words)
+    @property
+    def reads_context(self) -> bool:
+        """True when a sentence's word weights depend on the document's other sentences (CAHAN): its sentence
+        vectors must then be computed document by document, never sentence by sentence."""
+        return self.config.variant == "cahan"
+
+    def encode_words(
+        self, embedded: PackedSequence, max_words: int, counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word level: (n_sentences, sentence dim) sentence vectors and (n_sentences, max_words) weights.
+
+        counts: (n_docs,) sentences per document, rows being documents' sentences in order; None: the rows are
+        the sentences of one document (what CAHAN's context needs; the other variants ignore it)."""
+        return self.word_encoder(embedded, max_words, counts)
 
     def encode_sentences(
         self, sentence_vectors: torch.Tensor, sentence_counts: torch.Tensor, padded: bool = False
@@ -243,7 +269,7 @@ class HAN(nn.Module):
         return logits, sentence_weights
 
     def sentence_vectors(self, sentences: list[list[int]]) -> torch.Tensor:
-        """(len(sentences), 2*word_hidden): the word level on sentences given as word-id lists (each non-empty)."""
+        """(len(sentences), sentence dim): the word level on the sentences of one document, as word-id lists."""
         return self.encode_words(self._packed_words(sentences), max(len(s) for s in sentences))[0]
 
     def word_states(self, sentences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,13 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .variants import VARIANTS
-
 # A function that replaces pooling weights: (weights (n, T), mask (n, T)) -> new weights (n, T).
 # Faithfulness tests use it (uniform or permuted attention, zeroing the top item); None in training.
 # With several heads it is applied to each head's weights in turn.
 WeightOverride = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 COMBINE = ("mean", "concat")  # how the heads' pooled vectors become one
+POOLINGS = ("att", "ave", "max")  # this module's; CAHAN's context-aware word attention is in han/cahan.py
 
 
 class Pooling(nn.Module):
@@ -39,8 +38,8 @@ class Pooling(nn.Module):
 
     def __init__(self, variant: str, input_dim: int, context_dim: int, heads: int = 1, combine: str = "mean") -> None:
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        if variant not in POOLINGS:
+            raise ValueError(f"unknown pooling {variant!r}; choose from {', '.join(POOLINGS)}")
         if heads < 1 or (heads > 1 and variant != "att"):
             raise ValueError("several heads need attention pooling (variant att) and heads >= 1")
         if combine not in COMBINE:
@@ -56,8 +55,11 @@ class Pooling(nn.Module):
             if heads > 1 and combine == "concat":
                 self.merge = nn.Linear(heads * input_dim, input_dim)  # concatenated heads -> input_dim
 
-    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, h: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
+        # counts: sentences per document, for poolings that read a document's other sentences (not these)
         if self.variant == "max":
             if self.override is not None:  # positions the override weighs 0 drop out of the max
                 mask = mask & (self.override(max_weights(h, mask), mask) > 0)  # (n, T)

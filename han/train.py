@@ -126,6 +126,9 @@ def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, devic
             heads=cfg.heads,
             heads_at=cfg.heads_at,
             head_combine=cfg.head_combine,
+            context_direction=cfg.context_direction,
+            context_aggregate=cfg.context_aggregate,
+            context_gate=cfg.context_gate,
         )
     )
     with torch.no_grad():

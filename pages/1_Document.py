@@ -7,7 +7,7 @@ import streamlit as st
 
 import han
 import ui
-from han.explain import head_view, to_csv, to_html, to_png, to_svg
+from han.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
 from han.faithfulness_report import METHOD_NAMES, as_explanation
 
 st.set_page_config(page_title="Document - HAN explorer", layout="wide")
@@ -44,6 +44,17 @@ def evidence(model: han.Classifier, text: str) -> dict:
     return result
 
 
+def context_effect(model, text: str) -> None:
+    """CAHAN: each sentence's word weights in the document beside those it gets alone, and the change."""
+    effect = model.context_effect(text)
+    with st.expander(f"Context effect: mean total variation {effect['mean_tvd']:.3f}", expanded=False):
+        st.caption(
+            "CAHAN weighs a sentence's words by the other sentences too. Each sentence read in this document, "
+            "read alone, and the change (green: more weight in context; orange: less). TVD 0: no effect."
+        )
+        st.html(context_effect_html(effect))
+
+
 def page() -> None:
     st.title("Document")
     models = ui.choose_set()
@@ -70,7 +81,7 @@ def page() -> None:
         return
     explanation = model.explain(text)
     st.session_state["last_explanation"] = explanation
-    head = ui.choose_head(explanation["heads"], "head") if "heads" in explanation else None
+    head = ui.choose_head(explanation["head_names"], "head") if "heads" in explanation else None
     left, right = st.columns([3, 2])
     with left:
         if method == "attention":
@@ -90,6 +101,8 @@ def page() -> None:
         )
         if gold is not None:
             st.write(f"Gold rating: **{gold}**")
+        if model.model.reads_context:
+            context_effect(model, text)
         st.plotly_chart(ui.probability_chart(explanation, gold), key="probabilities")
     with right:
         evidence(model, text)

@@ -141,7 +141,7 @@ def page() -> None:
         )
         return
     if table.head_attention is not None:  # multi-head attention: one head's p_w, or the mean
-        head = ui.choose_head(table.head_attention.shape[1], "stats_head")
+        head = ui.choose_head(model.head_names, "stats_head")
         table = table if head is None else table.for_head(head)
     left, right = st.columns(2)
     with left:
@@ -160,7 +160,7 @@ def page() -> None:
     if not words:
         return
     sampled = " (a seeded sample)" if table.meta.get("sampled") else ""
-    head_note = f", head {table.meta['head'] + 1}" if "head" in table.meta else ""
+    head_note = f", {model.head_names[table.meta['head']]}" if "head" in table.meta else ""
     st.write(
         f"{model.name}{head_note}, {table.meta.get('split', 'test')} split{sampled}: {table.documents:,} documents, "
         f"{len(table.word):,} word occurrences."

@@ -8,7 +8,7 @@ import streamlit as st
 
 import ui
 from han import paper
-from han.model import VARIANTS
+from han.variants import PAPER_VARIANTS
 
 st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
 
@@ -37,7 +37,8 @@ def accuracy_table(models: dict) -> None:
     loaded = {v: ui.load_model(p) for v, p in models.items()}
     columns = paper_dataset_columns(next(iter(loaded.values())))
     rows = []
-    for variant, name in VARIANTS.items():
+    paper_models = PAPER_VARIANTS  # the paper's three, a row each (a set may lack some)
+    for variant, name in paper_models.items():
         model = loaded.get(variant)
         row = {
             "model": name,
@@ -47,8 +48,8 @@ def accuracy_table(models: dict) -> None:
             row[f"paper: {dataset}"] = paper.reference(name, dataset)
         row["paper row cross-checked"] = name in paper.CROSS_CHECKED
         rows.append(row)
-    for key, model in loaded.items():  # successors of the paper's models (several heads): no Table 2 row
-        if key not in VARIANTS:
+    for key, model in loaded.items():  # successors (CAHAN, several heads): no Table 2 row
+        if key not in paper_models:
             rows.append({"model": model.name, "ours (test, %)": round(100 * model.metrics["test_accuracy"], 1)})
     st.dataframe(rows, hide_index=True)
     st.caption(

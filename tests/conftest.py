@@ -39,13 +39,14 @@ def yelp_slice():
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
     """One quickly trained checkpoint per variant (1 epoch, random embeddings), and HN-ATT with 2 heads
-    (concatenated, penalised) under the key "att-2h": for plumbing."""
+    (concatenated, penalised) under the key "att-2h", and CAHAN (bidirectional, gated): for plumbing."""
     out = {}
     settings: dict[str, dict[str, Any]] = {
         "att": {},
         "ave": {"variant": "ave"},
         "max": {"variant": "max"},
         "att-2h": {"heads": 2, "head_combine": "concat", "penalty": 0.1},
+        "cahan": {"variant": "cahan", "context_direction": "bi", "context_gate": True},
     }
     for variant, extra in settings.items():
         directory = tmp_path_factory.mktemp(f"ckpt-{variant}")

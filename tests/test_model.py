@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from han import checkpoint
+from han.cahan import CahanPooling, ContextAttention
 from han.data import Batch, collate
 from han.model import HAN, VARIANTS, BiGRU, ModelConfig, split_word_weights, unpack
-from han.pooling import redundancy
+from han.pooling import Pooling, redundancy
 from han.train import prepare
 from han.vocab import Vocab
 
@@ -32,10 +35,16 @@ MODELS: dict[str, dict] = {
     "att-3heads": {"variant": "att", "heads": 3},
     "att-2heads-word-concat": {"variant": "att", "heads": 2, "heads_at": "word", "head_combine": "concat"},
     "att-4heads-sentence": {"variant": "att", "heads": 4, "heads_at": "sentence"},
+    "cahan-bi-mean-gated": {
+        "variant": "cahan",
+        "context_direction": "bi",
+        "context_aggregate": "mean",
+        "context_gate": True,
+    },
 }
 
 
-def make_model(variant: str, seed: int = 0, **settings) -> HAN:
+def make_model(variant: str, seed: int = 0, **settings: Any) -> HAN:
     torch.manual_seed(seed)
     return HAN(
         ModelConfig(vocab_size=VOCAB, n_classes=5, **(MODELS.get(variant, {"variant": variant}) | settings))
@@ -66,6 +75,8 @@ def test_shapes_and_weights_per_variant(variant, real_docs):
             level: settings.get("heads", 1) if settings.get("heads_at", "both") in (level, "both") else 1
             for level in ("word", "sentence")
         }
+        if settings["variant"] == "cahan":  # one head per reading direction, at the word level
+            heads = {"word": 2 if settings.get("context_direction") == "bi" else 1, "sentence": 1}
         assert out.word_head_weights.shape == (n_sentences, max_words, heads["word"])
         assert out.sentence_head_weights.shape == (*out.sentence_weights.shape, heads["sentence"])
         for head_weights, mask, mean in (
@@ -134,8 +145,9 @@ def test_ave_is_att_with_a_zero_context_vector(real_docs):
     att, ave = make_model("att"), make_model("ave")
     ave.load_state_dict({k: v for k, v in att.state_dict().items() if k in ave.state_dict()})
     with torch.no_grad():
-        att.word_encoder.pool.context.zero_()
-        att.sentence_encoder.pool.context.zero_()
+        for pool in (att.word_encoder.pool, att.sentence_encoder.pool):
+            assert isinstance(pool, Pooling)
+            pool.context.zero_()
     batch = collate(real_docs)
     a, b = att(batch), ave(batch)
     assert torch.allclose(a.logits, b.logits, atol=1e-5)
@@ -165,6 +177,10 @@ def test_gradients_flow_to_every_parameter(real_docs):
 def test_padded_layout_gives_the_same_results(variant, real_docs):
     """The naive layout (padding sentences through the word GRU) only costs time, never results."""
     model = make_model(variant)
+    if variant == "cahan":  # reads each document's sentences in order: the bench layout is refused, not mixed
+        with pytest.raises(ValueError, match="CAHAN"):
+            model(collate(real_docs, padded=True))
+        return
     packed, padded = model(collate(real_docs)), model(collate(real_docs, padded=True))
     assert torch.allclose(packed.logits, padded.logits, atol=1e-5)
     assert torch.allclose(packed.sentence_weights, padded.sentence_weights, atol=1e-6)
@@ -247,3 +263,72 @@ def test_heads_need_attention_and_at_least_one():
     for bad in ({"variant": "ave", "heads": 2}, {"variant": "att", "heads": 0}, {"heads_at": "document"}):
         with pytest.raises(ValueError):
             HAN(ModelConfig(vocab_size=VOCAB, n_classes=5, **bad))
+
+
+# ----------------------------------------------------------------------------- CAHAN
+
+
+CAHAN_SETTINGS = [
+    {"context_direction": direction, "context_aggregate": aggregate, "context_gate": gate}
+    for direction in ("left", "bi")
+    for aggregate in ("sum", "mean")
+    for gate in (False, True)
+]
+
+
+def word_weights_of(model: HAN, doc: list[list[int]]) -> list[list[float]]:
+    out = model(collate([doc]))
+    return split_word_weights(out.word_weights, collate([doc]))[0]
+
+
+@pytest.mark.parametrize("settings", CAHAN_SETTINGS, ids=lambda s: "-".join(str(v) for v in s.values()))
+def test_cahan_context_flows_only_the_way_it_should(real_docs, settings):
+    """Left-to-right: changing a later sentence never changes an earlier sentence's word weights; bidirectional:
+    it does. Either way the sentence's own weights change with its context (it is read in context)."""
+    model = make_model("cahan", **settings)
+    doc = max(real_docs, key=len)[:4]  # four real sentences
+    changed = [*doc[:3], [(w * 7 + 3) % (VOCAB - 2) + 2 for w in doc[3]]]  # the last sentence, other words
+    before, after = word_weights_of(model, doc), word_weights_of(model, changed)
+    for i in range(3):
+        same = before[i] == pytest.approx(after[i], abs=1e-6)
+        assert same if settings["context_direction"] == "left" else not same, i
+    alone = word_weights_of(model, doc[2:3])[0]  # the third sentence with no context
+    assert alone != pytest.approx(before[2], abs=1e-6)
+
+
+def test_cahan_first_sentence_of_left_context_is_hn_att_without_context(real_docs):
+    """With no sentence before it, a left-to-right CAHAN's first sentence is weighted as HN-ATT would with
+    W_c unused: u = tanh(W h + b), so a document of one sentence gives exactly that."""
+    model = make_model("cahan")
+    doc = real_docs[0][:1]
+    assert isinstance(model.word_encoder.pool, CahanPooling)
+    pool = model.word_encoder.pool.passes[0]
+    assert isinstance(pool, ContextAttention)
+    with torch.no_grad():
+        states, mask = model.word_states(doc)
+        u = torch.tanh(pool.project(states) + pool.bias)  # (1, T, context_dim)
+        expected = (u @ pool.context).masked_fill(~mask, float("-inf")).softmax(dim=1)[0, : len(doc[0])]
+    assert word_weights_of(model, doc)[0] == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+@pytest.mark.parametrize("direction", ["left", "bi"])
+def test_cahan_padding_sentences_never_reach_a_context(real_docs, direction):
+    """Each document alone equals the same document in a batch with longer ones (more padding sentences)."""
+    model = make_model("cahan", context_direction=direction, context_aggregate="mean", context_gate=True)
+    together = model(collate(real_docs))
+    for i, doc in enumerate(real_docs):
+        alone = model(collate([doc]))
+        assert torch.allclose(alone.logits[0], together.logits[i], atol=1e-5)
+
+
+def test_cahan_round_trips_and_rejects_unknown_settings(real_docs, tmp_path):
+    model = make_model("cahan", context_direction="bi", context_gate=True)
+    checkpoint.save(tmp_path, model, Vocab([f"w{i}" for i in range(VOCAB - 2)]), {"labels": list("12345")}, {})
+    loaded, _, config, _ = checkpoint.load(tmp_path)
+    assert config["model"]["context_direction"] == "bi" and config["model"]["context_gate"] is True
+    batch = collate(real_docs)
+    assert torch.equal(model(batch).logits, loaded(batch).logits)
+    assert loaded(batch).word_head_weights.shape[-1] == 2  # the before and after passes
+    for bad in ({"context_direction": "right"}, {"context_aggregate": "max"}):
+        with pytest.raises(ValueError):
+            make_model("cahan", 0, **bad)

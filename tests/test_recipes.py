@@ -33,6 +33,7 @@ NEUTRAL = {
     "recipe": "paper", "optimizer": "sgd", "weight_decay": 0.0, "lr_schedule": "constant", "warmup_epochs": 0.0,
     "label_smoothing": 0.0, "freeze_embeddings": False, "dropout_at": ["embeddings", "sentences"],
     "heads": 1, "heads_at": "both", "head_combine": "mean", "penalty": 0.0,  # one head: the paper's attention
+    "context_direction": "left", "context_aggregate": "sum", "context_gate": False,  # CAHAN's, unused by att
 }  # fmt: skip
 
 
