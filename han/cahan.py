@@ -18,6 +18,8 @@ Only real sentences enter a context; padding words get weight 0. One direction's
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -28,67 +30,100 @@ AGGREGATES = ("sum", "mean")  # how the other sentences' vectors make the contex
 
 
 class ContextAttention(nn.Module):
-    """Word attention over the sentences of documents, each sentence's conditioned on its context."""
+    """Word attention over the sentences of documents, each sentence's conditioned on its context.
 
-    def __init__(self, input_dim: int, context_dim: int, aggregate: str = "sum", gate: bool = False) -> None:
+    With `passes` = 2 the second pass, with parameters of its own, reads every document backwards (its context:
+    the sentences after). Both passes advance together: at step t each reads the t-th sentence (from its end)
+    of the same documents, so one batched matmul per step serves both.
+    """
+
+    def __init__(
+        self, input_dim: int, context_dim: int, aggregate: str = "sum", gate: bool = False, passes: int = 1
+    ) -> None:
         super().__init__()
         if aggregate not in AGGREGATES:
             raise ValueError(f"unknown context aggregate {aggregate!r}; choose from {', '.join(AGGREGATES)}")
-        self.aggregate = aggregate
-        self.project = nn.Linear(input_dim, context_dim, bias=False)  # W
-        self.from_context = nn.Linear(input_dim, context_dim, bias=False)  # W_c
-        self.bias = nn.Parameter(torch.zeros(context_dim))  # b
-        self.context = nn.Parameter(torch.empty(context_dim).uniform_(-0.1, 0.1))  # u_w
-        self.gate_word = nn.Linear(input_dim, 1) if gate else None  # w_l, b_l
-        self.gate_context = nn.Linear(input_dim, 1, bias=False) if gate else None  # w_lc
+        self.aggregate, self.passes = aggregate, passes
+        bound = 1 / math.sqrt(input_dim)  # nn.Linear's initialisation
+
+        def weight(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.empty(passes, *shape).uniform_(-bound, bound))
+
+        self.project = weight(input_dim, context_dim)  # W per pass
+        self.from_context = weight(input_dim, context_dim)  # W_c per pass
+        self.bias = nn.Parameter(torch.zeros(passes, 1, 1, context_dim))  # b per pass
+        self.context = nn.Parameter(torch.empty(passes, context_dim, 1).uniform_(-0.1, 0.1))  # u_w per pass
+        self.gate = gate
+        if gate:
+            self.gate_word = weight(input_dim, 1)  # w_l per pass
+            self.gate_bias = nn.Parameter(torch.zeros(passes, 1, 1, 1))  # b_l per pass
+            self.gate_context = weight(input_dim, 1)  # w_lc per pass
 
     def forward(
-        self,
-        h: torch.Tensor,
-        mask: torch.Tensor,
-        counts: torch.Tensor,
-        backwards: bool = False,
-        override: WeightOverride | None = None,
+        self, h: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor, override: WeightOverride | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(n, d) sentence vectors and (n, T) word weights of n sentences, documents one after another.
-
-        h: (n, T, d) word states; mask: (n, T); counts: (n_docs,) sentences per document (they sum to n).
-        `backwards`: the context is the sentences after each one. `override` changes the weights as in
-        han.pooling (called with all n rows, those of the sentences not at the current position all zero).
-        """
+        """(passes, n, d) sentence vectors and (passes, n, T) word weights of n sentences, documents one after
+        another. h: (n, T, d) word states; mask: (n, T); counts: (n_docs,) sentences per document (sum n).
+        `override` changes each pass's weights as in han.pooling (called with all n rows, those of the sentences
+        not being read all zero)."""
         n, T, d = h.shape
-        counts = counts.to(h.device)
-        document = torch.repeat_interleave(torch.arange(counts.numel(), device=h.device), counts)  # (n,)
-        position = torch.arange(n, device=h.device) - (torch.cumsum(counts, 0) - counts)[document]  # (n,)
-        step = counts[document] - 1 - position if backwards else position  # (n,) when each sentence is read
-        projected = self.project(h)  # (n, T, context_dim), W h for every word at once
-        gate_h = self.gate_word(h) if self.gate_word is not None else None  # (n, T, 1)
-        context = h.new_zeros(counts.numel(), d)  # (n_docs, d): sum of the vectors read so far
-        read = h.new_zeros(counts.numel())  # (n_docs,): how many sentences so far
-        rows_out, vectors_out, weights_out = [], [], []
-        for t in range(int(counts.max())):
-            rows = (step == t).nonzero().squeeze(1)  # (k,) one sentence of each document longer than t
-            docs = document[rows]  # (k,)
-            c = context[docs] if self.aggregate == "sum" else context[docs] / read[docs].clamp_min(1).unsqueeze(1)
-            from_c = self.from_context(c).unsqueeze(1)  # (k, 1, context_dim)
-            if gate_h is not None and self.gate_context is not None:
-                keep = torch.sigmoid(gate_h[rows] + self.gate_context(c).unsqueeze(1))  # (k, T, 1)
-                u = torch.tanh(keep * projected[rows] + (1 - keep) * from_c + self.bias)  # (k, T, context_dim)
+        P = self.passes
+        orders = [reading_order(counts.cpu(), backwards=p == 1) for p in range(P)]
+        sizes = orders[0][1]  # sentences read at each step: the same for both passes
+        gather = torch.stack([order for order, _ in orders]).to(h.device)  # (P, n) rows step by step
+        states = h[gather]  # (P, n, T, d) in reading order
+        masks = mask[gather]  # (P, n, T)
+        projected = torch.einsum("pntd,pdc->pntc", states, self.project)  # (P, n, T, context_dim): W h, all words
+        gates = torch.einsum("pntd,pdo->pnto", states, self.gate_word) + self.gate_bias if self.gate else None
+        # per step: split, never sliced (a slice's backward fills a zero tensor the size of the whole)
+        states_t, masks_t, projected_t = (x.split(sizes, dim=1) for x in (states, masks, projected))
+        gates_t = gates.split(sizes, dim=1) if gates is not None else None
+        gather_t = gather.split(sizes, dim=1)
+        context = h.new_zeros(P, sizes[0], d)  # (P, n_docs, d), documents longest first: sum of vectors read
+        vectors_out, weights_out = [], []
+        for t, k in enumerate(sizes):  # the k documents still being read are always the first k
+            c = context[:, :k] if self.aggregate == "sum" else context[:, :k] / max(t, 1)  # (P, k, d)
+            from_c = torch.bmm(c, self.from_context).unsqueeze(2)  # (P, k, 1, context_dim)
+            if gates_t is not None:
+                keep = torch.sigmoid(gates_t[t] + torch.bmm(c, self.gate_context).unsqueeze(2))  # (P, k, T, 1)
+                u = torch.tanh(keep * projected_t[t] + (1 - keep) * from_c + self.bias)  # (P, k, T, cdim)
             else:
-                u = torch.tanh(projected[rows] + from_c + self.bias)  # (k, T, context_dim)
-            scores = (u @ self.context).masked_fill(~mask[rows], float("-inf"))  # (k, T)
-            weights = scores.softmax(dim=1)  # (k, T), exactly 0 at padding
+                u = torch.tanh(projected_t[t] + from_c + self.bias)  # (P, k, T, context_dim)
+            scores = (u * self.context.view(P, 1, 1, -1)).sum(dim=-1)  # (P, k, T): u . u_w (faster than bmm here)
+            weights = scores.masked_fill(~masks_t[t], float("-inf")).softmax(dim=2)  # 0 at padding
             if override is not None:
-                weights = _override_rows(override, weights, rows, mask)
-            vectors = (weights.unsqueeze(-1) * h[rows]).sum(dim=1)  # (k, d)
-            context = context.index_add(0, docs, vectors)  # out of place: gradients flow through the context
-            read = read.index_add(0, docs, torch.ones_like(docs, dtype=h.dtype))
-            rows_out.append(rows)
+                weights = torch.stack([_override_rows(override, weights[p], gather_t[t][p], mask) for p in range(P)])
+            vectors = (weights.unsqueeze(-1) * states_t[t]).sum(dim=2)  # (P, k, d)
+            if k < context.size(1):  # out of place, so gradients flow through the context
+                context = torch.cat([context[:, :k] + vectors, context[:, k:]], dim=1)
+            else:
+                context = context + vectors
             vectors_out.append(vectors)
             weights_out.append(weights)
-        order = torch.cat(rows_out)  # (n,)
-        pooled = h.new_zeros(n, d).index_copy(0, order, torch.cat(vectors_out))  # (n, d) in input order
-        return pooled, h.new_zeros(n, T).index_copy(0, order, torch.cat(weights_out))  # (n, T)
+        pooled = torch.stack(
+            [h.new_zeros(n, d).index_copy(0, gather[p], torch.cat(vectors_out, 1)[p]) for p in range(P)]
+        )
+        weights = torch.stack(
+            [h.new_zeros(n, T).index_copy(0, gather[p], torch.cat(weights_out, 1)[p]) for p in range(P)]
+        )
+        return pooled, weights  # (P, n, d), (P, n, T) in input order
+
+
+def reading_order(counts: torch.Tensor, backwards: bool) -> tuple[torch.Tensor, list[int]]:
+    """Rows of the sentences in the order they are read, step by step, and how many are read at each step.
+
+    Documents are taken longest first, so the documents still being read at step t are always the first
+    sizes[t] (as in a packed sequence): the context is then a prefix of one (n_docs, d) tensor.
+    """
+    starts = torch.cumsum(counts, 0) - counts  # (n_docs,) first row of each document
+    longest = torch.argsort(counts, descending=True, stable=True)  # (n_docs,)
+    steps = int(counts.max())
+    sizes = [int((counts > t).sum()) for t in range(steps)]
+    order = []
+    for t, k in enumerate(sizes):
+        docs = longest[:k]  # (k,)
+        order.append(starts[docs] + (counts[docs] - 1 - t if backwards else t))
+    return torch.cat(order), sizes
 
 
 def _override_rows(
@@ -101,16 +136,14 @@ def _override_rows(
 
 
 class CahanPooling(nn.Module):
-    """CAHAN's word level: one ContextAttention (left) or two (bi: before and after), concatenated."""
+    """CAHAN's word level: context attention read forwards (left), or forwards and backwards (bi), concatenated."""
 
     def __init__(self, input_dim: int, context_dim: int, direction: str, aggregate: str, gate: bool) -> None:
         super().__init__()
         if direction not in DIRECTIONS:
             raise ValueError(f"unknown context direction {direction!r}; choose from {', '.join(DIRECTIONS)}")
-        self.passes = nn.ModuleList(
-            ContextAttention(input_dim, context_dim, aggregate, gate) for _ in range(2 if direction == "bi" else 1)
-        )
-        self.output_dim = input_dim * len(self.passes)  # the sentence vector's size
+        self.attention = ContextAttention(input_dim, context_dim, aggregate, gate, 2 if direction == "bi" else 1)
+        self.output_dim = input_dim * self.attention.passes  # the sentence vector's size
         self.override: WeightOverride | None = None  # as Pooling.override: applied to each pass's weights
         self.head_weights: torch.Tensor | None = None  # (n, T, passes) of the last forward pass
         self.penalty: torch.Tensor | None = None  # no penalty: the passes read different contexts
@@ -120,10 +153,7 @@ class CahanPooling(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (n, T, d); mask: (n, T); counts: (n_docs,) sentences per document (None: all one document)
         counts = torch.tensor([h.size(0)]) if counts is None else counts
-        results = [
-            attention(h, mask, counts, backwards=k == 1, override=self.override)
-            for k, attention in enumerate(self.passes)
-        ]
-        self.head_weights = torch.stack([weights for _, weights in results], dim=-1)  # (n, T, passes)
-        pooled = torch.cat([vectors for vectors, _ in results], dim=-1)  # (n, passes * d)
+        vectors, weights = self.attention(h, mask, counts, self.override)  # (P, n, d), (P, n, T)
+        self.head_weights = weights.permute(1, 2, 0)  # (n, T, passes)
+        pooled = torch.cat(list(vectors), dim=-1)  # (n, passes * d): before, then after
         return pooled, self.head_weights.mean(dim=-1)  # (n, T): the passes' mean, a distribution

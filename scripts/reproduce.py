@@ -70,6 +70,7 @@ BENCHES = {
     "app_latency": [],
     "faithfulness": ["--threads", "2"],
     "app_first_paint": [],
+    "variants": [],
 }
 
 
@@ -232,6 +233,9 @@ def report() -> None:
             + [""]
         )
     guides = {
+        "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
+        "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, both "
+        "directions of 'bi' together.",
         "speed": "Rows 2 and 4 show what bucketing does when padding sentences are processed (the paper reports 3x "
         "from bucketing); rows 1 and 3 the same with only real sentences in the word GRU; rows 1 and 5 our "
         "fused GRU against nn.GRU + pad_packed_sequence. Peak MB is resident memory above the process's "

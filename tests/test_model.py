@@ -302,12 +302,12 @@ def test_cahan_first_sentence_of_left_context_is_hn_att_without_context(real_doc
     model = make_model("cahan")
     doc = real_docs[0][:1]
     assert isinstance(model.word_encoder.pool, CahanPooling)
-    pool = model.word_encoder.pool.passes[0]
+    pool = model.word_encoder.pool.attention
     assert isinstance(pool, ContextAttention)
     with torch.no_grad():
         states, mask = model.word_states(doc)
-        u = torch.tanh(pool.project(states) + pool.bias)  # (1, T, context_dim)
-        expected = (u @ pool.context).masked_fill(~mask, float("-inf")).softmax(dim=1)[0, : len(doc[0])]
+        u = torch.tanh(states @ pool.project[0] + pool.bias[0, 0])  # (1, T, context_dim)
+        expected = (u @ pool.context[0, :, 0]).masked_fill(~mask, float("-inf")).softmax(dim=1)[0, : len(doc[0])]
     assert word_weights_of(model, doc)[0] == pytest.approx(expected.tolist(), abs=1e-6)
 
 
