@@ -7,12 +7,23 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import han
 
 from .conftest import ROOT, YELP_OPEN
 
 
-def test_two_processes_write_a_checkpoint_whose_reload_predicts_the_same(tmp_path):
+@pytest.mark.parametrize(
+    "variant",
+    [
+        [],
+        ["--variant", "cahan", "--context", "bi", "--context-gate"],
+        ["--heads", "2", "--head-combine", "concat", "--penalty", "0.1"],
+    ],
+    ids=["att", "cahan-bi-gated", "att-2-heads"],
+)
+def test_two_processes_write_a_checkpoint_whose_reload_predicts_the_same(tmp_path, variant):
     out = tmp_path / "ddp"
     result = subprocess.run(
         [
@@ -38,6 +49,7 @@ def test_two_processes_write_a_checkpoint_whose_reload_predicts_the_same(tmp_pat
             "--w2v-epochs",
             "1",
             "--quiet",
+            *variant,
         ],
         cwd=ROOT,
         capture_output=True,
