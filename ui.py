@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import han
-from han.checkpoint_files import discover
+from han.checkpoint_files import check_directory, check_weights_file, discover, read_json, read_metrics
 from han.errors import HanError
 from han.variants import model_name
 
@@ -79,9 +79,7 @@ def load_model(path: Path) -> han.Classifier:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _record(path: str, stamp: float) -> tuple[dict, dict]:
-    from han.checkpoint_files import check_directory, check_weights_file, read_json, read_metrics
-
+def _record(path: str, stamps: tuple[float, ...]) -> tuple[dict, dict]:
     check_directory(Path(path))
     check_weights_file(Path(path) / "model.safetensors")
     return read_json(Path(path) / "config.json"), read_metrics(Path(path) / "metrics.json")
@@ -89,8 +87,8 @@ def _record(path: str, stamp: float) -> tuple[dict, dict]:
 
 def checkpoint_record(path: Path) -> tuple[dict, dict]:
     """(config, metrics) of a checkpoint from its JSON files, its files checked, without torch or the weights."""
-    config = path / "config.json"
-    return _record(str(path), config.stat().st_mtime if config.exists() else 0.0)
+    files = [path / name for name in ("config.json", "model.safetensors", "metrics.json")]  # what it reads
+    return _record(str(path), tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
 
 
 def choose_set() -> dict[str, Path]:

@@ -89,7 +89,7 @@ class ContextAttention(nn.Module):
                 u = torch.tanh(keep * projected_t[t] + (1 - keep) * from_c + self.bias)  # (P, k, T, cdim)
             else:
                 u = torch.tanh(projected_t[t] + from_c + self.bias)  # (P, k, T, context_dim)
-            scores = (u * self.context.view(P, 1, 1, -1)).sum(dim=-1)  # (P, k, T): u . u_w (faster than bmm here)
+            scores = (u * self.context.view(P, 1, 1, -1)).sum(dim=-1)  # (P, k, T): u . u_w
             weights = scores.masked_fill(~masks_t[t], float("-inf")).softmax(dim=2)  # 0 at padding
             if override is not None:
                 weights = torch.stack([_override_rows(override, weights[p], gather_t[t][p], mask) for p in range(P)])
@@ -100,12 +100,9 @@ class ContextAttention(nn.Module):
                 context = context + vectors
             vectors_out.append(vectors)
             weights_out.append(weights)
-        pooled = torch.stack(
-            [h.new_zeros(n, d).index_copy(0, gather[p], torch.cat(vectors_out, 1)[p]) for p in range(P)]
-        )
-        weights = torch.stack(
-            [h.new_zeros(n, T).index_copy(0, gather[p], torch.cat(weights_out, 1)[p]) for p in range(P)]
-        )
+        read_vectors, read_weights = torch.cat(vectors_out, dim=1), torch.cat(weights_out, dim=1)  # reading order
+        pooled = torch.stack([h.new_zeros(n, d).index_copy(0, gather[p], read_vectors[p]) for p in range(P)])
+        weights = torch.stack([h.new_zeros(n, T).index_copy(0, gather[p], read_weights[p]) for p in range(P)])
         return pooled, weights  # (P, n, d), (P, n, T) in input order
 
 

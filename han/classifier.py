@@ -24,6 +24,11 @@ from .vocab import UNK_ID, Vocab
 UNKNOWN_WARNING = 0.5  # share of a text's words missing from the vocabulary at which a prediction is flagged
 
 
+def is_word(token: str) -> bool:
+    """A token with a letter or digit (not punctuation or symbols alone)."""
+    return any(c.isalnum() for c in token)
+
+
 @dataclass
 class DocResult:
     """The model's view of one document."""
@@ -87,13 +92,13 @@ class Classifier:
         doc = tokenize(text, self.limits)
         if not doc.sentences:
             raise HanError("the text has no words")
-        if not any(any(c.isalnum() for c in token) for sentence in doc.sentences for token in sentence):
+        if not any(is_word(token) for sentence in doc.sentences for token in sentence):
             raise HanError("the text has no words, only punctuation or symbols: give the model a review to read")
         return doc
 
     def caveats(self, doc: Tokenized) -> list[str]:
         """Why a prediction on `doc` may say little, in words a user can act on (empty when none)."""
-        words = [t for sentence in doc.sentences for t in sentence if any(c.isalnum() for c in t)]
+        words = [t for sentence in doc.sentences for t in sentence if is_word(t)]
         unknown = sum(self.vocab.encode([t])[0] == UNK_ID for t in words)
         if words and unknown / len(words) >= UNKNOWN_WARNING:
             return [

@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from .cahan import CahanPooling
 from .data import Batch, collate
-from .pooling import COMBINE, Pooling, WeightOverride
+from .pooling import Pooling, WeightOverride
 from .variants import VARIANTS
 
 __all__ = ["HAN", "VARIANTS", "ModelConfig", "Output", "Pooling", "WeightOverride"]
@@ -166,21 +166,18 @@ class HAN(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
-        if config.heads_at not in HEAD_LEVELS or config.head_combine not in COMBINE:
-            raise ValueError(f"heads_at must be one of {HEAD_LEVELS} and head_combine one of {COMBINE}")
+        if config.heads_at not in HEAD_LEVELS:
+            raise ValueError(f"heads_at must be one of {HEAD_LEVELS}")  # the poolings check the rest
         word_dim = 2 * config.word_hidden  # the word GRU's states
-        if config.variant == "cahan":  # context-aware word attention; the sentence level is the paper's
-            context = (config.context_direction, config.context_aggregate, config.context_gate)
-            self.word_encoder = Encoder(
-                config.embed_dim, config.word_hidden, lambda: CahanPooling(word_dim, config.context_dim, *context)
-            )
-        else:
-            word_heads = (config.level_heads("word"), config.head_combine)
-            self.word_encoder = Encoder(
-                config.embed_dim,
-                config.word_hidden,
-                lambda: Pooling(config.variant, word_dim, config.context_dim, *word_heads),
-            )
+
+        def word_pool() -> Pooling | CahanPooling:  # CAHAN: context-aware word attention; its sentence level is att
+            if config.variant == "cahan":
+                context = (config.context_direction, config.context_aggregate, config.context_gate)
+                return CahanPooling(word_dim, config.context_dim, *context)
+            heads = (config.level_heads("word"), config.head_combine)
+            return Pooling(config.variant, word_dim, config.context_dim, *heads)
+
+        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, word_pool)
         pool = self.word_encoder.pool
         sentence_dim = pool.output_dim if isinstance(pool, CahanPooling) else word_dim
         sentence_variant = "att" if config.variant == "cahan" else config.variant
@@ -226,9 +223,7 @@ class HAN(nn.Module):
         counts = None if batch.padded else batch.sentence_counts
         sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
-        pools = (self.word_encoder.pool, self.sentence_encoder.pool)
-        if self.config.variant not in ("att", "cahan"):
-            return Output(logits, word_weights, sentence_weights)
+        pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
         return Output(logits, word_weights, sentence_weights, pools[0].head_weights, pools[1].head_weights, penalty)
 

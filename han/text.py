@@ -213,8 +213,11 @@ def token_spans(text: str, sentences: Sequence[Sequence[str]], lowercase: bool =
     for sentence in sentences:
         row: list[Span] = []
         for token in sentence:
+            end = cursor + _ALIGN_WINDOW + len(token) + 2  # the search stops at the window: no scan of the rest
             found = [
-                (at, len(form)) for form in _QUOTES.get(token, (token,)) if (at := haystack.find(form, cursor)) >= 0
+                (at, len(form))
+                for form in _QUOTES.get(token, (token,))
+                if (at := haystack.find(form, cursor, end)) >= 0
             ]
             at, length = min(found, default=(-1, 0))
             if at < 0 or at - cursor > _ALIGN_WINDOW:

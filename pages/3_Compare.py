@@ -37,8 +37,7 @@ def accuracy_table(models: dict) -> None:
     loaded = {v: ui.load_model(p) for v, p in models.items()}
     columns = paper_dataset_columns(next(iter(loaded.values())))
     rows = []
-    paper_models = PAPER_VARIANTS  # the paper's three, a row each (a set may lack some)
-    for variant, name in paper_models.items():
+    for variant, name in PAPER_VARIANTS.items():  # the paper's three, a row each (a set may lack some)
         model = loaded.get(variant)
         row = {
             "model": name,
@@ -49,7 +48,7 @@ def accuracy_table(models: dict) -> None:
         row["paper row cross-checked"] = name in paper.CROSS_CHECKED
         rows.append(row)
     for key, model in loaded.items():  # successors (CAHAN, several heads): no Table 2 row
-        if key not in paper_models:
+        if key not in PAPER_VARIANTS:
             rows.append({"model": model.name, "ours (test, %)": round(100 * model.metrics["test_accuracy"], 1)})
     st.dataframe(rows, hide_index=True)
     st.caption(
