@@ -5,8 +5,13 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
 
+import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from .store import Corpus
 
 
 @dataclass
@@ -70,3 +75,61 @@ def bucket_batches(
     if shuffle and bucket:
         rng.shuffle(batches)
     return batches
+
+
+class EncodedDocs(Sequence[list[list[int]]]):
+    """The documents of one split as vocabulary ids, read from the corpus store when asked for.
+
+    Holds only the split's document indices and sentence counts; `batch` gathers a mini-batch straight
+    from the flat arrays (the same `Batch` as `collate` of the same documents, without Python lists).
+    """
+
+    def __init__(self, corpus: Corpus, docs: np.ndarray, to_vocab: np.ndarray) -> None:
+        self.corpus = corpus
+        self.docs = np.asarray(docs, dtype=np.int64)  # (n,) corpus document indices
+        self.to_vocab = to_vocab  # (len(lexicon),) vocabulary id of each lexicon id (UNK for the rest)
+        self.sentence_counts = np.asarray(corpus.doc_sentences[self.docs], dtype=np.int64)  # (n,)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    @overload
+    def __getitem__(self, index: int) -> list[list[int]]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[list[int]]]: ...
+    def __getitem__(self, index: int | slice) -> list[list[int]] | list[list[list[int]]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        return [self.to_vocab[ids].tolist() for ids in self.corpus.doc_ids(int(self.docs[index]))]
+
+    def batch(self, indices: Sequence[int], labels: Sequence[int] | None = None) -> Batch:
+        """Documents `indices` of this split as a `Batch` (vectorised gather from the store)."""
+        corpus = self.corpus
+        docs = self.docs[np.asarray(indices, dtype=np.int64)]  # (n_docs,) corpus indices
+        first, end = corpus.doc_starts[docs], corpus.doc_starts[docs + 1]  # (n_docs,) sentence ranges
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(first.tolist(), end.tolist(), strict=True)])
+        lengths = np.asarray(corpus.sentence_lengths[rows], dtype=np.int64)  # (n_sentences,)
+        width = np.arange(int(lengths.max()))  # (max_words,)
+        real = width[None, :] < lengths[:, None]  # (n_sentences, max_words)
+        positions = np.where(real, corpus.sentence_starts[rows][:, None] + width[None, :], 0)
+        words = np.where(real, self.to_vocab[corpus.words[positions]], 0)  # (n_sentences, max_words)
+        return Batch(
+            words=torch.from_numpy(words.astype(np.int64)),
+            word_counts=torch.from_numpy(lengths),  # (n_sentences,)
+            sentence_counts=torch.from_numpy(end - first),  # (n_docs,)
+            labels=None if labels is None else torch.tensor(labels, dtype=torch.long),  # (n_docs,)
+        )
+
+
+def make_batch(docs: Sequence[list[list[int]]], indices: Sequence[int], labels: Sequence[int] | None = None) -> Batch:
+    """Documents `indices` of `docs` as a Batch: gathered from the store when `docs` is store-backed."""
+    if isinstance(docs, EncodedDocs):
+        return docs.batch(indices, labels)
+    return collate([docs[i] for i in indices], labels)
+
+
+def sentence_counts(docs: Sequence[list[list[int]]]) -> list[int]:
+    """Sentences per document (store-backed documents answer without reading their words)."""
+    if isinstance(docs, EncodedDocs):
+        return docs.sentence_counts.tolist()
+    return [len(d) for d in docs]

@@ -107,7 +107,7 @@ def _dataset(model, args: argparse.Namespace) -> dict:
     from .data import assign_splits, check_same_data, read_like
     from .faithfulness import dataset_faithfulness
     from .polarity import categories, polarity_vs_attention
-    from .text import tokenize_corpus
+    from .prepare import tokenized_store
 
     dataset = read_like(model.config, args.data, args.text_col, args.label_col)
     check_same_data(model.config, dataset)
@@ -124,7 +124,8 @@ def _dataset(model, args: argparse.Namespace) -> dict:
             on_progress=lambda done, total: bar.update(done - bar.n),
         )
     train = [dataset.examples[i] for i in parts["train"]]
-    train_docs = tokenize_corpus([e.text for e in train], [e.sentences for e in train], model.limits)
+    store = tokenized_store([e.text for e in train], [e.sentences for e in train], model.limits)
+    train_docs = (store.sentences(i) for i in range(len(store)))
     measured = [model.prepare(e) for e in chosen[: args.limit]]
     result["polarity"] = polarity_vs_attention(model, measured, categories(model, train_docs, [e.label for e in train]))
     return result | {"split": args.split, "data": [str(p) for p in args.data]}

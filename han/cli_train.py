@@ -50,7 +50,11 @@ def add_train_parser(
         "measured best on dev (RESULTS.md)",
     )
     recipe = train.add_argument_group("settings decided by the recipe (given here, they override it)")
-    recipe.add_argument("--epochs", type=int, help=f"epochs per learning rate {_from_recipe('epochs')}")
+    recipe.add_argument(
+        "--epochs",
+        type=int,
+        help=f"epochs per learning rate, 0 = prepare tokens and vectors only {_from_recipe('epochs')}",
+    )
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, help=_from_recipe("optimizer"))
     recipe.add_argument("--lr", type=float, nargs="+", help=f"learning-rate grid, best on dev {_from_recipe('lrs')}")
     recipe.add_argument("--momentum", type=float, help=f"SGD momentum {_from_recipe('momentum')}")
@@ -116,6 +120,9 @@ def add_train_parser(
     train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     train.add_argument("--overwrite", action="store_true", help="replace a checkpoint already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument(
+        "--workers", type=int, default=0, help="tokenising processes, 0 = one per available core (same tokens for any)"
+    )
 
 
 # option name -> TrainConfig field, for the recipe-decided settings given on the command line
@@ -166,6 +173,7 @@ def train_config(args: argparse.Namespace) -> Any:
         device=args.device,
         half=args.half,
         progress=not args.quiet,
+        workers=args.workers,
     )
 
 
@@ -198,4 +206,6 @@ def run_train(args: argparse.Namespace) -> dict:
     )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
+    if cfg.epochs == 0:
+        return metrics
     return {k: v for k, v in metrics.items() if k not in ("history", "test_predictions")} | {"checkpoint": args.out}

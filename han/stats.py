@@ -76,41 +76,32 @@ def collect(
     if max_docs is not None and max_docs < len(indices):
         indices = sorted(random.Random(seed).sample(indices, max_docs))
     examples = [dataset.examples[i] for i in indices if dataset.examples[i].label in model.labels]
-    docs = [model.prepare(e) for e in examples]
-    kept = [i for i, d in enumerate(docs) if d.sentences]
-    if not kept:
-        raise HanError(f"no {split} document with a known label to analyse")
+    buffers = _Buffers()
     vocab_index: dict[str, int] = {}
-    columns: dict[str, list] = {k: [] for k in (*ARRAYS, "head_attention")}
-    for done, (i, result) in enumerate(zip(kept, model.analyse([docs[i] for i in kept]), strict=True), start=1):
-        gold = model.labels.index(examples[i].label)
-        heads: list = result.word_head_weights or [None] * len(result.word_weights)  # per sentence: head, word
-        for tokens, p_s, weights, per_head in zip(
-            docs[i].sentences, result.sentence_weights, result.word_weights, heads, strict=True
-        ):
-            if per_head is not None:
-                columns["head_attention"].extend(zip(*per_head, strict=True))  # a row of head weights per word
-            for token, p_w in zip(tokens, weights, strict=True):
-                word = token if token in model.vocab else "<unk>"
-                columns["word"].append(vocab_index.setdefault(word, len(vocab_index)))
-                columns["attention"].append(p_w)
-                columns["display"].append(np.sqrt(p_s) * p_w)
-                columns["sentence"].append(p_s)
-                columns["gold"].append(gold)
-                columns["predicted"].append(result.predicted)
-        if on_progress and (done % 50 == 0 or done == len(kept)):
-            on_progress(done, len(kept))
+    documents = 0
+    for start in range(0, len(examples), CHUNK):  # a chunk at a time: tokens and results never pile up
+        chunk = [(e, d) for e in examples[start : start + CHUNK] if (d := model.prepare(e)).sentences]
+        results = model.analyse([d for _, d in chunk]) if chunk else iter(())
+        for (example, doc), result in zip(chunk, results, strict=True):
+            _add_document(buffers, vocab_index, model, doc.sentences, model.labels.index(example.label), result)
+        buffers.flush()
+        documents += len(chunk)
+        if on_progress:
+            on_progress(min(start + CHUNK, len(examples)), len(examples))
+    if not documents:
+        raise HanError(f"no {split} document with a known label to analyse")
+    columns = buffers.arrays()
     return WordStats(
         words=list(vocab_index),
-        word=np.array(columns["word"], dtype=np.int32),
-        attention=np.array(columns["attention"], dtype=np.float16),
-        display=np.array(columns["display"], dtype=np.float16),
-        sentence=np.array(columns["sentence"], dtype=np.float16),
-        gold=np.array(columns["gold"], dtype=np.int8),
-        predicted=np.array(columns["predicted"], dtype=np.int8),
+        word=columns["word"],
+        attention=columns["attention"],
+        display=columns["display"],
+        sentence=columns["sentence"],
+        gold=columns["gold"],
+        predicted=columns["predicted"],
         labels=list(model.labels),
-        documents=len(kept),
-        head_attention=np.array(columns["head_attention"], dtype=np.float16) if columns["head_attention"] else None,
+        documents=documents,
+        head_attention=columns.get("head_attention"),
         meta={
             "checkpoint": str(model.path) if model.path else None,
             "model": model.name,
@@ -123,6 +114,52 @@ def collect(
 
 
 ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
+CHUNK = 512  # documents tokenised and analysed at a time
+_TYPES = {"word": np.int32, "gold": np.int8, "predicted": np.int8}  # the other columns are float16
+
+
+class _Buffers:
+    """Typed columns grown a chunk at a time (a few bytes per occurrence, not a Python object per value)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in (*ARRAYS, "head_attention")}
+        self.pending: dict[str, list] = {name: [] for name in self.parts}  # this chunk's values
+
+    def flush(self) -> None:
+        """Turn the chunk's values into typed arrays."""
+        for name, values in self.pending.items():
+            if values:
+                self.parts[name].append(np.asarray(values, dtype=_TYPES.get(name, np.float16)))
+                values.clear()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.flush()
+        out = {}
+        for name, parts in self.parts.items():
+            if parts:
+                out[name] = np.concatenate(parts)
+                parts.clear()  # freed column by column: the peak is one column twice, not all of them
+        return out
+
+
+def _add_document(
+    buffers: _Buffers, vocab_index: dict[str, int], model: Classifier, sentences: list, gold: int, result
+) -> None:
+    """Append one document's word occurrences (word, p_w, sqrt(p_s)*p_w, p_s, gold, predicted, per-head p_w)."""
+    heads: list = result.word_head_weights or [None] * len(result.word_weights)  # per sentence: head, word
+    column = buffers.pending
+    for tokens, p_s, weights, per_head in zip(
+        sentences, result.sentence_weights, result.word_weights, heads, strict=True
+    ):
+        if per_head is not None:
+            column["head_attention"].extend(zip(*per_head, strict=True))  # a row of head weights per word
+        for token, p_w in zip(tokens, weights, strict=True):
+            column["word"].append(vocab_index.setdefault(token if token in model.vocab else "<unk>", len(vocab_index)))
+            column["attention"].append(p_w)
+            column["display"].append(np.sqrt(p_s) * p_w)
+            column["sentence"].append(p_s)
+            column["gold"].append(gold)
+            column["predicted"].append(result.predicted)
 
 
 def save(stats: WordStats, path: Path) -> None:

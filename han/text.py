@@ -10,7 +10,6 @@ that callers can tell the user instead of silently dropping text.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import re
@@ -22,7 +21,6 @@ import nltk
 from nltk.tokenize import TreebankWordTokenizer
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
-from .cache import cache_path, write_atomically
 from .errors import HanError
 
 # Abbreviations Punkt should not end a sentence on (lower-case, without the final period).
@@ -148,8 +146,8 @@ def tokenize_document(text: str | None, sentences: list[list[str]] | None, limit
     return apply_limits(sentences, limits) if sentences is not None else tokenize(text or "", limits)
 
 
-def _corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | None], limits: TextLimits) -> str:
-    """A hash of everything the tokens depend on: the documents, the limits, this module, NLTK."""
+def corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | None], limits: TextLimits) -> str:
+    """A hash of everything the tokens depend on: the documents, the limits, this module, NLTK (han/store.py)."""
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())  # any change to the tokeniser invalidates the cache
     digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
@@ -160,33 +158,6 @@ def _corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | N
             else b"\x1eS" + json.dumps(sentences).encode()
         )
     return digest.hexdigest()[:32]
-
-
-def tokenize_corpus(
-    texts: Sequence[str | None],
-    given: Sequence[list[list[str]] | None] | None = None,
-    limits: TextLimits = TextLimits(),
-) -> list[Tokenized]:
-    """Tokenise many documents (raw `texts`, or `given` sentences where not None), with a disk cache.
-
-    Tokenising aclImdb's 100k reviews takes several minutes and every training run on the same
-    data needs exactly the same tokens, so the result is kept in the cache (`han.cache`) keyed by a
-    hash of the documents, the limits and the tokeniser code. A damaged cache file is ignored.
-    """
-    given = list(given) if given is not None else [None] * len(texts)
-    path = cache_path(f"tokens-{_corpus_key(texts, given, limits)}.json.gz")
-    if path is not None and path.exists():
-        try:
-            stored = json.loads(gzip.decompress(path.read_bytes()))
-            if len(stored) == len(texts):
-                return [Tokenized(sentences, truncated) for sentences, truncated in stored]
-        except (OSError, ValueError, TypeError, EOFError):
-            pass  # recomputed and rewritten below
-    docs = [tokenize_document(text, sentences, limits) for text, sentences in zip(texts, given, strict=True)]
-    if path is not None:
-        stored = json.dumps([[d.sentences, d.truncated] for d in docs]).encode()
-        write_atomically(path, gzip.compress(stored, compresslevel=1))
-    return docs
 
 
 Span = list[int] | None  # [start, end) of a token in the original text (JSON-ready); None where not found

@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import checkpoint
+from .batches import make_batch, sentence_counts
 from .config import TrainConfig, check_config, pick_device
-from .data import Dataset, bucket_batches, collate
+from .data import Dataset, bucket_batches
 from .distributed import Distributed, setup_distributed
 from .embeddings import KeyedVectors, embedding_size, initial_embeddings, load_vectors
 from .errors import HanError
@@ -39,10 +40,11 @@ from .optim import (
     optimizer_tensors,
     restore_optimizer,
 )
-from .prepare import Prepared, prepare
+from .prepare import Prepared, prepare, tokenized_store
 from .records import accuracy, checkpoint_config, final_metrics
 from .resume import ResumeState, prefixed, unprefixed
-from .text import TextLimits, tokenize_corpus
+from .store import SentenceStream
+from .text import TextLimits
 
 
 class Interrupted(HanError):
@@ -75,7 +77,7 @@ def train_epoch(
         batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False, file=sys.stderr
     )
     for indices in bar:
-        batch = collate([docs[i] for i in indices], [targets[i] for i in indices])
+        batch = make_batch(docs, indices, [targets[i] for i in indices])  # gathered from the token store
         assert batch.labels is not None  # collate was given the targets
         labels = batch.labels.to(device)  # (n_docs,)
         output = model(batch)
@@ -107,7 +109,7 @@ def train_epoch(
 
 def epoch_batches(data: Prepared, cfg: TrainConfig, epoch: int, dist: Distributed) -> list[list[int]]:
     """This process's seeded, length-bucketed batches of one epoch (equal step counts on every rank)."""
-    lengths = [len(d) for d in data.docs["train"]]
+    lengths = sentence_counts(data.docs["train"])
     batches = bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket)
     return batches[dist.rank : len(batches) // dist.world * dist.world : dist.world]
 
@@ -163,7 +165,7 @@ def train(
         torch.cuda.set_device(device)
     state = ResumeState(out)
     fingerprint = {
-        "training": asdict(cfg) | {"progress": None, "device": None},
+        "training": asdict(cfg) | {"progress": None, "device": None, "workers": None},
         "limits": asdict(limits),
         "sources": dataset.sources,
     }
@@ -175,20 +177,20 @@ def train(
         info, tensors, vocab = state.load()
         if json.loads(json.dumps(fingerprint)) != info["fingerprint"]:
             raise HanError(f"{out}: the saved run used different data or settings; start it again without --resume")
-        data = prepare(dataset, limits, cfg.split_seed, vocab=vocab, train_fraction=cfg.train_fraction)
+        data = _prepare_once(dataset, cfg, limits, dist, vocab=vocab)
         embedding = tensors["init.embedding"]
     else:
-        known = vectors.key_to_index if vectors is not None else None
-        data = prepare(
-            dataset,
-            limits,
-            cfg.split_seed,
-            cfg.min_count,
-            cfg.max_vocab,
-            train_fraction=cfg.train_fraction,
-            known_words=known,
-        )
+        data = _prepare_once(dataset, cfg, limits, dist, known_words=vectors.key_to_index if vectors else None)
         embedding = _shared_embeddings(data, dataset, cfg, limits, vectors, dist, device, info)
+    if cfg.epochs == 0:  # --epochs 0: the token store, vocabulary and word vectors are built (and cached)
+        return {
+            "epochs": 0,
+            "documents": {s: len(data.docs[s]) for s in data.docs},
+            "vocabulary": len(data.vocab),
+            "token_store": str(data.corpus.folder),
+            "embeddings": info["embeddings"],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
     for split in ("train", "dev", "test"):
         if not data.docs[split]:
             raise HanError(f"the {split} split is empty; use more documents")
@@ -215,6 +217,25 @@ def train(
     return metrics
 
 
+def _prepare_once(dataset: Dataset, cfg: TrainConfig, limits: TextLimits, dist: Distributed, **known) -> Prepared:
+    """`prepare` on every process, the token store built by rank 0 alone: the others wait, then map it."""
+    if dist.world > 1 and not dist.main:
+        dist.barrier()  # rank 0 is building the store in the shared cache
+    data = prepare(
+        dataset,
+        limits,
+        cfg.split_seed,
+        cfg.min_count,
+        cfg.max_vocab,
+        train_fraction=cfg.train_fraction,
+        workers=cfg.workers,
+        **known,
+    )
+    if dist.world > 1 and dist.main:
+        dist.barrier()
+    return data
+
+
 def _shared_embeddings(
     data: Prepared,
     dataset: Dataset,
@@ -228,8 +249,15 @@ def _shared_embeddings(
     """The initial embedding table: made on rank 0 (word2vec runs once) and broadcast to the others."""
     assert cfg.embed_dim is not None  # resolved in train()
     if dist.main:
-        unlabelled = lambda: tokenize_corpus(dataset.unlabelled, None, limits)  # only word2vec reads it
-        embedding, info["embeddings"] = initial_embeddings(cfg, data.vocab, data.tokens, unlabelled, vectors)
+
+        def word2vec_text() -> tuple[SentenceStream, int]:  # train + dev + unlabelled sentences; only word2vec reads it
+            labelled = (data.corpus, data.split_docs("train", "dev"))
+            if not dataset.unlabelled:
+                return SentenceStream(labelled), 0
+            extra = tokenized_store(dataset.unlabelled, None, limits, cfg.workers)
+            return SentenceStream(labelled, (extra, range(len(extra)))), len(extra)
+
+        embedding, info["embeddings"] = initial_embeddings(cfg, data.vocab, word2vec_text, vectors)
     else:
         embedding, info["embeddings"] = torch.empty(len(data.vocab), cfg.embed_dim), {}
     if dist.world > 1:  # nccl needs the tensor on this process's GPU

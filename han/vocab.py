@@ -37,11 +37,23 @@ class Vocab:
         for sentences in documents:
             for sentence in sentences:
                 counts.update(sentence)
+        return cls.from_counts(counts.items(), min_count, max_size, known)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counts: Iterable[tuple[str, int]],
+        min_count: int = 6,
+        max_size: int | None = None,
+        known: Container[str] | None = None,
+    ) -> Vocab:
+        """`build` from (word, occurrences) pairs already counted (e.g. over a corpus store's arrays)."""
         kept = sorted(
-            (w for w, c in counts.items() if c >= min_count and (known is None or w in known)),
-            key=lambda w: (-counts[w], w),
+            ((w, c) for w, c in counts if c >= min_count and (known is None or w in known)),
+            key=lambda pair: (-pair[1], pair[0]),
         )
-        return cls(kept[:max_size] if max_size is not None else kept)
+        words = [w for w, _ in kept]
+        return cls(words[:max_size] if max_size is not None else words)
 
     def __len__(self) -> int:
         return len(self.itos)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import shutil
 import tarfile
 from collections import Counter
 
@@ -196,44 +197,44 @@ def test_train_fraction_shrinks_only_the_train_split_and_picks_the_same_document
     again = prepare(yelp_slice, min_count=2, train_fraction=0.5)
     assert len(half.docs["train"]) == round(0.5 * len(full.docs["train"]))
     for split in ("dev", "test"):  # unchanged: models trained on less data are scored on the same documents
-        assert [d.sentences for d in half.tokens[split]] == [d.sentences for d in full.tokens[split]]
+        assert list(half.tokens(split)) == list(full.tokens(split))
         assert half.targets[split] == full.targets[split]
-    assert [d.sentences for d in half.tokens["train"]] == [d.sentences for d in again.tokens["train"]]
-    full_texts = {tuple(map(tuple, d.sentences)) for d in full.tokens["train"]}
-    assert all(tuple(map(tuple, d.sentences)) in full_texts for d in half.tokens["train"])
+    assert list(half.tokens("train")) == list(again.tokens("train"))
+    full_texts = {tuple(map(tuple, d)) for d in full.tokens("train")}
+    assert all(tuple(map(tuple, d)) in full_texts for d in half.tokens("train"))
     assert len(half.vocab) < len(full.vocab)  # the vocabulary comes from the smaller train split
     assert half.split["train_used"] == len(half.docs["train"])
     with pytest.raises(HanError, match="train fraction"):
         prepare(yelp_slice, train_fraction=0)
 
 
-def test_tokenised_corpus_is_cached_on_disk_and_reused_only_for_the_same_input(tmp_path, monkeypatch, yelp_slice):
-    import han.text as text_module
+def test_token_store_is_cached_on_disk_and_reused_only_for_the_same_input(tmp_path, monkeypatch, yelp_slice):
+    import han.store as store_module
+    from han.prepare import tokenized_store
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path))
     texts = [e.text for e in yelp_slice.examples[:40]]
-    fresh = text_module.tokenize_corpus(texts)
-    assert fresh == [tokenize(t) for t in texts]
-    assert len(list(tmp_path.glob("tokens-*.json.gz"))) == 1
+    fresh = tokenized_store(texts, None, TextLimits())
+    expected = [tokenize(t).sentences for t in texts]
+    assert [fresh.sentences(i) for i in range(len(fresh))] == expected
+    assert len(list(tmp_path.glob("store-*"))) == 1
 
     def refuse(*args, **kwargs):
         raise AssertionError("tokenised again although cached")
 
     with monkeypatch.context() as patched:
-        patched.setattr(text_module, "tokenize_document", refuse)
-        assert text_module.tokenize_corpus(texts) == fresh  # served from the cache
+        patched.setattr(store_module, "tokenize_document", refuse)
+        again = tokenized_store(texts, None, TextLimits())  # served from the cache
+        assert [again.sentences(i) for i in range(len(again))] == expected
         with pytest.raises(AssertionError, match="tokenised again"):
-            text_module.tokenize_corpus(texts, limits=TextLimits(max_words=5))  # other limits: other key
+            tokenized_store(texts, None, TextLimits(max_words=5))  # other limits: other key
         with pytest.raises(AssertionError, match="tokenised again"):
-            text_module.tokenize_corpus([*texts[:-1], texts[-1] + " More."])  # other text: other key
-    (cached,) = tmp_path.glob("tokens-*.json.gz")
-    cached.write_bytes(b"not gzip")
-    assert text_module.tokenize_corpus(texts) == fresh  # a damaged file is recomputed and rewritten
-    assert text_module.tokenize_corpus(texts) == fresh
+            tokenized_store([*texts[:-1], texts[-1] + " More."], None, TextLimits())  # other text: other key
     monkeypatch.setenv("HAN_CACHE", "off")
     for path in tmp_path.iterdir():
-        path.unlink()
-    assert text_module.tokenize_corpus(texts) == fresh and not list(tmp_path.iterdir())
+        shutil.rmtree(path)
+    off = tokenized_store(texts, None, TextLimits())
+    assert [off.sentences(i) for i in range(len(off))] == expected and not list(tmp_path.iterdir())
 
 
 def test_vocabulary_round_trips_through_vocab_txt(tmp_path):

@@ -34,6 +34,7 @@ NEUTRAL = {
     "label_smoothing": 0.0, "freeze_embeddings": False, "dropout_at": ["embeddings", "sentences"],
     "heads": 1, "heads_at": "both", "head_combine": "mean", "penalty": 0.0,  # one head: the paper's attention
     "context_direction": "left", "context_aggregate": "sum", "context_gate": False,  # CAHAN's, unused by att
+    "workers": 0,  # tokenising processes: the tokens are the same for any number
 }  # fmt: skip
 
 

@@ -302,11 +302,11 @@ def test_word2vec_table_is_cached_per_corpus_vocabulary_and_seed(tmp_path, monke
     import gensim.models
 
     from han.embeddings import word2vec_embeddings
-    from han.text import tokenize_corpus
+    from han.text import tokenize
     from han.vocab import Vocab
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path))
-    docs = tokenize_corpus([e.text for e in yelp_slice.examples[:300]])
+    docs = [tokenize(e.text) for e in yelp_slice.examples[:300]]
     sentences = [s for d in docs for s in d.sentences]
     vocab = Vocab.build((d.sentences for d in docs), min_count=3)
     table, summary = word2vec_embeddings(sentences, vocab, dim=20, seed=0, epochs=1)

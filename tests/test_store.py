@@ -1,0 +1,157 @@
+"""The corpus store (han/store.py): exact round trip, same bytes for any number of workers, damage detected
+and rebuilt, interrupted builds never trusted, batches gathered from it equal to the list path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import han.store as store_module
+from han.batches import collate
+from han.prepare import prepare
+from han.store import ARRAYS, DamagedStore, build_store, corpus_store, open_store
+from han.text import TextLimits, corpus_key, tokenize_document
+from han.vocab import Vocab
+
+from .conftest import YELP_10K
+
+GIVEN = [["already", "tokenised"], ["from", "a", ".ss", "file"]]
+
+
+def documents(yelp_slice, n=120):
+    """Raw reviews, one Tang-style pre-tokenised document and one without a word, in that order."""
+    texts = [e.text for e in yelp_slice.examples[:n]] + [None, "  \n\n  "]
+    given = [None] * n + [GIVEN, None]
+    return texts, given
+
+
+def test_store_round_trips_every_document_exactly(tmp_path, yelp_slice):
+    texts, given = documents(yelp_slice)
+    limits = TextLimits(max_sentences=8, max_words=12)  # cut some documents, so the limits show
+    corpus = build_store(zip(texts, given, strict=True), tmp_path / "store", limits)
+    expected = [tokenize_document(t, g, limits).sentences for t, g in zip(texts, given, strict=True)]
+    assert len(corpus) == len(expected)
+    assert [corpus.sentences(i) for i in range(len(corpus))] == expected
+    assert corpus.sentences(len(texts) - 2) == GIVEN and corpus.sentences(len(texts) - 1) == []
+    meta = corpus.meta
+    assert meta["words"] == sum(len(s) for doc in expected for s in doc)
+    assert meta["sentences"] == sum(len(doc) for doc in expected)
+    assert meta["documents_cut"]["sentences"] == sum(
+        bool(tokenize_document(t, g, limits).truncated.get("sentences")) for t, g in zip(texts, given, strict=True)
+    )
+    first = list(dict.fromkeys(expected[0][0]))
+    assert corpus.lexicon[: len(first)] == first  # ids in order of first appearance
+    counts = corpus.token_counts(range(len(corpus)))
+    assert counts[corpus.lexicon.index(expected[0][0][0])] == sum(
+        s.count(expected[0][0][0]) for doc in expected for s in doc
+    )
+    assert isinstance(corpus.words, np.memmap)  # mapped from disk, not read into memory
+
+
+def test_parallel_tokenisation_writes_the_same_store_as_one_worker(tmp_path, monkeypatch, yelp_slice):
+    monkeypatch.setattr(store_module, "CHUNK_DOCS", 7)  # many chunks, several in flight at once
+    texts, given = documents(yelp_slice)
+    one = build_store(zip(texts, given, strict=True), tmp_path / "one", workers=1)
+    two = build_store(zip(texts, given, strict=True), tmp_path / "two", workers=2)
+    for name in [f"{a}.i32" for a in ARRAYS] + ["lexicon.json", "meta.json"]:
+        assert (one.folder / name).read_bytes() == (two.folder / name).read_bytes(), name
+
+
+def test_a_damaged_store_is_refused_and_rebuilt_with_a_message(tmp_path, monkeypatch, yelp_slice, capsys):
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path))
+    texts, given = documents(yelp_slice, 30)
+    key = corpus_key(texts, given, TextLimits())
+    build = lambda: zip(texts, given, strict=True)
+    corpus = corpus_store(build, key)
+    folder, good = corpus.folder, [corpus.sentences(i) for i in range(len(corpus))]
+    words = folder / "words.i32"
+    original = words.read_bytes()
+
+    words.write_bytes(original[:-4])  # truncated
+    with pytest.raises(DamagedStore, match="truncated"):
+        open_store(folder)
+    rebuilt = corpus_store(build, key)
+    assert "building it again" in capsys.readouterr().err
+    assert [rebuilt.sentences(i) for i in range(len(rebuilt))] == good
+
+    damaged = bytearray(words.read_bytes())
+    damaged[8] ^= 0xFF  # one flipped byte: same size, other content
+    words.write_bytes(bytes(damaged))
+    with pytest.raises(DamagedStore, match="corrupt"):
+        open_store(folder)
+    again = corpus_store(build, key)
+    assert [again.sentences(i) for i in range(len(again))] == good
+
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps(meta | {"documents": meta["documents"] + 1}))
+    with pytest.raises(DamagedStore):
+        open_store(folder)
+
+
+def test_an_interrupted_build_leaves_nothing_that_is_trusted_later(tmp_path, monkeypatch, yelp_slice):
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path))
+    monkeypatch.setattr(store_module, "CHUNK_DOCS", 5)
+    texts, given = documents(yelp_slice, 40)
+    key = corpus_key(texts, given, TextLimits())
+
+    def interrupted():
+        for i, document in enumerate(zip(texts, given, strict=True)):
+            if i == 23:
+                raise KeyboardInterrupt
+            yield document
+
+    with pytest.raises(KeyboardInterrupt):
+        corpus_store(interrupted, key)
+    assert list(tmp_path.iterdir()) == []  # no store, no partial folder
+    corpus = corpus_store(lambda: zip(texts, given, strict=True), key)
+    assert len(corpus) == len(texts)
+
+
+def test_batches_gathered_from_the_store_equal_collate_of_the_same_documents(yelp_slice):
+    data = prepare(yelp_slice, min_count=2)
+    docs, targets = data.docs["train"], data.targets["train"]
+    indices = [5, 0, 17, 3, 250]
+    lists = [docs[i] for i in indices]
+    gathered = docs.batch(indices, [targets[i] for i in indices])
+    expected = collate(lists, [targets[i] for i in indices])
+    for field in ("words", "word_counts", "sentence_counts", "labels"):
+        assert torch.equal(getattr(gathered, field), getattr(expected, field)), field
+    assert docs.sentence_counts.tolist() == [len(docs[i]) for i in range(len(docs))]
+
+
+def test_prepare_from_the_store_equals_tokenising_and_encoding_each_document(yelp_slice):
+    data = prepare(yelp_slice, min_count=3)
+    examples = yelp_slice.examples
+    train_tokens = [tokenize_document(examples[i].text, None, TextLimits()).sentences for i in data.docs["train"].docs]
+    assert data.vocab.itos == Vocab.build(train_tokens, min_count=3).itos
+    for split in ("train", "dev", "test"):
+        for position, doc in enumerate(data.docs[split].docs.tolist()[:50]):
+            sentences = tokenize_document(examples[doc].text, None, TextLimits()).sentences
+            assert data.docs[split][position] == [data.vocab.encode(s) for s in sentences]
+    assert data.targets["dev"] == [yelp_slice.labels.index(examples[i].label) for i in data.docs["dev"].docs]
+
+
+def test_epochs_zero_builds_the_store_and_vectors_and_trains_nothing(tmp_path):
+    out = tmp_path / "run"
+    env = {"HAN_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "han", "train", "--data", str(YELP_10K), "--max-docs", "300", "--epochs", "0",
+         "--embeddings", "random", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["epochs"] == 0 and summary["documents"]["train"] > 200 and summary["vocabulary"] > 2
+    assert not (out / "config.json").exists()  # nothing trained, no checkpoint
+    assert list((tmp_path / "cache").glob("store-*/meta.json"))
+    negative = subprocess.run(
+        [sys.executable, "-m", "han", "train", "--data", str(YELP_10K), "--epochs", "-1", "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert negative.returncode != 0 and "epochs cannot be negative" in negative.stderr
+    assert "Traceback" not in negative.stderr
