@@ -37,6 +37,7 @@ import repro_common as common
 import repro_faithfulness as faithfulness
 import repro_investigation as investigation
 import repro_recipes as recipes
+import repro_recipes_report as recipes_report
 from repro_common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
@@ -207,7 +208,7 @@ def report() -> None:
             "evaluation and word2vec excluded), with two runs sharing the 2 cores, one torch thread each.",
             "",
         ]
-    lines += target_lines() + recipes.section() + faithfulness.section() + investigation.investigation_section()
+    lines += target_lines() + recipes_report.section() + faithfulness.section() + investigation.investigation_section()
     lines += [
         "## How our data differs from the paper's",
         "",
