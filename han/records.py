@@ -30,11 +30,29 @@ def predict_classes(model: HAN, docs: Sequence[list[list[int]]], batch_size: int
     """Predicted class per document, in input order."""
     model.eval()
     predicted = [0] * len(docs)
-    for indices in bucket_batches(sentence_counts(docs), batch_size, shuffle=False):
-        logits = model(make_batch(docs, indices)).logits  # (n_docs, n_classes)
-        for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
-            predicted[i] = p
+    counts = sentence_counts(docs)
+    for batch in bucket_batches(counts, batch_size, shuffle=False):
+        for indices in within_budget(batch, counts):
+            logits = model(make_batch(docs, indices)).logits  # (n_docs, n_classes)
+            for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
+                predicted[i] = p
     return predicted
+
+
+MAX_SENTENCES = 2_048  # per inference batch: 256 documents of 60 long sentences would embed 1.2 GB of floats
+
+
+def within_budget(indices: list[int], counts: Sequence[int], budget: int = MAX_SENTENCES) -> list[list[int]]:
+    """Cut a batch of documents (in order) into pieces of at most `budget` sentences (a longer document alone)."""
+    pieces: list[list[int]] = [[]]
+    total = 0
+    for i in indices:
+        if pieces[-1] and total + counts[i] > budget:
+            pieces.append([])
+            total = 0
+        pieces[-1].append(i)
+        total += counts[i]
+    return pieces
 
 
 def accuracy(model: HAN, docs: Sequence[list[list[int]]], targets: list[int]) -> float:

@@ -106,11 +106,13 @@ def test_first_run_target_needs_every_seed_at_tfidf_and_none_collapsed(reproduce
     (folder / "tfidf.json").write_text(json.dumps({"extra_test": 0.50, "test": 0.49}))
     for seed, accuracy in enumerate([0.55, 0.53, 0.51]):
         (folder / f"att-seed{seed}.json").write_text(json.dumps({"open5k_accuracy": accuracy, "collapsed": False}))
-    assert "Target (every seed at least TF-IDF, none collapsed): met." in " ".join(reproduce.recipes.small_lines())
+    assert "Target (every seed at least TF-IDF, none collapsed): met." in " ".join(
+        reproduce.recipes_report.small_lines()
+    )
     (folder / "att-seed3.json").write_text(json.dumps({"open5k_accuracy": 0.49, "collapsed": False}))
-    assert ": not met." in " ".join(reproduce.recipes.small_lines())
+    assert ": not met." in " ".join(reproduce.recipes_report.small_lines())
     (folder / "att-seed3.json").write_text(json.dumps({"open5k_accuracy": 0.60, "collapsed": True}))
-    text = " ".join(reproduce.recipes.small_lines())
+    text = " ".join(reproduce.recipes_report.small_lines())
     assert ": not met." in text and "1 collapsed" in text
 
 
@@ -118,7 +120,7 @@ def test_default_recipe_table_sits_beside_the_paper_recipe(reproduce):
     write_main_runs(reproduce, "yelp", {"att": [0.58, 0.59], "ave": [0.60, 0.59], "max": [0.57, 0.58]}, tfidf=0.55)
     for seed, value in enumerate([0.61, 0.63]):
         write_metrics(reproduce.common.RESULTS / "runs" / "yelp-default" / f"att-seed{seed}.json", value)
-    lines = reproduce.recipes.default_lines()
+    lines = reproduce.recipes_report.default_lines()
     att = next(line for line in lines if line.startswith("| HN-ATT"))
     assert "62.0 ± 1.4 (n=2)" in att and "58.5 ± 0.7 (n=2)" in att
     assert next(line for line in lines if line.startswith("| HN-MAX")).startswith("| HN-MAX | not run |")

@@ -155,3 +155,35 @@ def test_epochs_zero_builds_the_store_and_vectors_and_trains_nothing(tmp_path):
     )  # fmt: skip
     assert negative.returncode != 0 and "epochs cannot be negative" in negative.stderr
     assert "Traceback" not in negative.stderr
+
+
+def test_a_run_from_the_cached_store_equals_a_run_that_tokenised_the_raw_text(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from han.data import read_dataset
+    from han.recipes import recipe_config
+    from han.train import train
+
+    reviews = read_dataset([YELP_10K], max_docs=250)
+
+    cfg = recipe_config("default", embeddings="random", epochs=1, min_count=2, progress=False)
+    monkeypatch.setenv("HAN_CACHE", "off")
+    raw = train(reviews, tmp_path / "raw", cfg)  # tokenised into a throw-away store
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path / "cache"))
+    train(reviews, tmp_path / "built", cfg)  # builds the cached store
+    cached = train(reviews, tmp_path / "cached", cfg)  # maps it
+    assert cached["test_predictions"] == raw["test_predictions"] and cached["dev_accuracy"] == raw["dev_accuracy"]
+    weights = [load_file(tmp_path / run / "model.safetensors") for run in ("raw", "cached")]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert (tmp_path / "raw" / "vocab.txt").read_text() == (tmp_path / "cached" / "vocab.txt").read_text()
+
+
+def test_inference_batches_stay_within_the_sentence_budget():
+    from han.records import within_budget
+
+    counts = [60] * 50 + [1] * 10
+    pieces = within_budget(list(range(60)), counts, budget=200)
+    assert [i for piece in pieces for i in piece] == list(range(60))  # every document once, in order
+    assert all(sum(counts[i] for i in piece) <= 200 for piece in pieces)
+    assert within_budget([0], [500], budget=200) == [[0]]  # a document longer than the budget goes alone
