@@ -102,3 +102,26 @@ def pct(value: float) -> str:
 
 def _and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
+def paired_difference(
+    gold: list[int], runs: list[dict], others: list[dict], resamples: int = 10_000
+) -> tuple[float, float, float, float] | None:
+    """Paired bootstrap over the test documents of `runs` minus `others` (seed i paired with seed i), using the
+    test predictions kept in their metrics: (mean difference, 2.5th and 97.5th percentile in points, % of
+    resamples in which `runs` is ahead). None when no pair has predictions for every test document."""
+    import numpy as np
+
+    truth = np.asarray(gold)
+    pairs = [
+        (a["test_predictions"], b["test_predictions"])
+        for a, b in zip(runs, others, strict=False)
+        if len(a.get("test_predictions", [])) == len(truth) == len(b.get("test_predictions", []))
+    ]
+    if not pairs:
+        return None
+    diff = np.mean([(np.asarray(a) == truth).astype(float) - (np.asarray(b) == truth) for a, b in pairs], axis=0)
+    draws = np.random.default_rng(0).integers(0, len(truth), size=(resamples, len(truth)))  # the same for every pair
+    boot = diff[draws].mean(axis=1)  # (resamples,)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return 100 * float(diff.mean()), 100 * float(low), 100 * float(high), 100 * float((boot > 0).mean())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import repro_common as common
-from repro_common import mean_std, pct
+from repro_common import mean_std, paired_difference, pct
 from repro_recipes import CURVE_RECIPES, CURVE_SIZES, EXPLORE, EXPLORE_SMALL, EXPLORE_START, RECIPE_ROWS
 
 from han.data import assign_splits, read_dataset
@@ -55,35 +55,22 @@ def default_lines() -> list[str]:
 def paired_lines(name: str, runs: dict[str, list[dict]], resamples: int = 10_000) -> list[str]:
     """Paired bootstrap over the test documents of HN-ATT minus each other variant (test predictions kept in
     metrics.json, gold labels re-made from the data), averaged over the seeds both have."""
-    import numpy as np
-
-    with_predictions = {v: [m for m in r if "test_predictions" in m] for v, r in runs.items()}
-    if len(with_predictions.get("att", [])) < 1:
+    if not any("test_predictions" in m for m in runs.get("att", [])):
         return []
     dataset = read_dataset(common.SETS[name]["paths"], with_unlabelled=False)
     parts, _ = assign_splits(dataset.examples, 0)
-    labels = dataset.labels
-    gold = np.array([labels.index(dataset.examples[i].label) for i in parts["test"]])
-    rng = np.random.default_rng(0)
-    draws = rng.integers(0, len(gold), size=(resamples, len(gold)))  # the same resamples for every pair
+    gold = [dataset.labels.index(dataset.examples[i].label) for i in parts["test"]]
     out = []
     for other in ("ave", "max"):
-        pairs = list(zip(with_predictions["att"], with_predictions.get(other, []), strict=False))
-        if not pairs or any(len(a["test_predictions"]) != len(gold) for a, _ in pairs):
+        found = paired_difference(gold, runs["att"], runs.get(other, []), resamples)
+        if found is None:
             continue
-        diff = np.mean(
-            [
-                (np.array(a["test_predictions"]) == gold).astype(float) - (np.array(b["test_predictions"]) == gold)
-                for a, b in pairs
-            ],
-            axis=0,
-        )  # (n_test,)
-        boot = diff[draws].mean(axis=1)  # (resamples,)
-        low, high = np.percentile(boot, [2.5, 97.5])
+        mean, low, high, ahead = found
+        pairs = min(len(runs["att"]), len(runs.get(other, [])))
         out.append(
-            f"Paired bootstrap over the {len(gold):,} test reviews ({resamples:,} resamples, {len(pairs)} "
-            f"seed pair(s)): HN-ATT - {VARIANTS[other]} {100 * diff.mean():+.1f} points, 95% interval "
-            f"{100 * low:+.1f} to {100 * high:+.1f}; HN-ATT ahead in {100 * (boot > 0).mean():.0f}% of resamples."
+            f"Paired bootstrap over the {len(gold):,} test reviews ({resamples:,} resamples, {pairs} "
+            f"seed pair(s)): HN-ATT - {VARIANTS[other]} {mean:+.1f} points, 95% interval "
+            f"{low:+.1f} to {high:+.1f}; HN-ATT ahead in {ahead:.0f}% of resamples."
         )
     return ["", *out] if out else []
 

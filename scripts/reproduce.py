@@ -7,6 +7,7 @@
     python scripts/reproduce.py small                    # a first run on 3,000 reviews, seeds 0-4
     python scripts/reproduce.py curve                    # learning curve, default vs paper vs TF-IDF
     python scripts/reproduce.py recipes                  # the paper recipe with one default change at a time
+    python scripts/reproduce.py successors --set yelp    # CAHAN and multi-head beside HN-ATT (issue 12)
     python scripts/reproduce.py baselines --set yelp
     python scripts/reproduce.py bench
     python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
@@ -38,6 +39,7 @@ import repro_faithfulness as faithfulness
 import repro_investigation as investigation
 import repro_recipes as recipes
 import repro_recipes_report as recipes_report
+import repro_successors as successors
 from repro_common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
@@ -209,7 +211,13 @@ def report() -> None:
             "evaluation and word2vec excluded), with two runs sharing the 2 cores, one torch thread each.",
             "",
         ]
-    lines += target_lines() + recipes_report.section() + faithfulness.section() + investigation.investigation_section()
+    lines += (
+        target_lines()
+        + recipes_report.section()
+        + successors.section()
+        + faithfulness.section()
+        + investigation.investigation_section()
+    )
     lines += [
         "## How our data differs from the paper's",
         "",
@@ -279,13 +287,16 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
-    steps += ["faithfulness", "bench"]
+    steps += ["successors", "faithfulness", "bench"]
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=[slug for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS + recipes.EXPLORE],
-        help="investigate / recipes / explore: these experiments only",
+        choices=[
+            slug
+            for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS + recipes.EXPLORE + successors.SETTINGS
+        ],
+        help="investigate / recipes / explore / successors: these experiments only",
     )
     parser.add_argument("--set", choices=list(common.SETS), action="append", help="default: every set")
     parser.add_argument("--bench", nargs="+", choices=list(BENCHES), help="bench: these benchmarks only")
@@ -315,6 +326,8 @@ def main() -> None:
         recipes.run_curve(args.seeds or recipes.SEEDS)
     if args.step in ("all", "recipes"):
         recipes.run_recipes(args.seeds or recipes.SEEDS, args.only)
+    if args.step in ("all", "successors"):
+        successors.run_successors(sets, args.seeds or successors.SEEDS, args.only)
     if args.step in ("all", "faithfulness"):
         faithfulness.run_faithfulness()
     if args.step in ("all", "bench"):

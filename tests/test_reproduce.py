@@ -124,3 +124,30 @@ def test_default_recipe_table_sits_beside_the_paper_recipe(reproduce):
     att = next(line for line in lines if line.startswith("| HN-ATT"))
     assert "62.0 ± 1.4 (n=2)" in att and "58.5 ± 0.7 (n=2)" in att
     assert next(line for line in lines if line.startswith("| HN-MAX")).startswith("| HN-MAX | not run |")
+
+
+def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_settings_say_so(reproduce):
+    from han.data import assign_splits, read_dataset
+
+    dataset = read_dataset(reproduce.common.SETS["yelp"]["paths"], with_unlabelled=False)
+    parts, _ = assign_splits(dataset.examples, 0)
+    gold = [dataset.labels.index(dataset.examples[i].label) for i in parts["test"]]
+    wrong = [(g + 1) % len(dataset.labels) for g in gold]
+    runs = reproduce.common.RESULTS / "runs"
+    for seed in (0, 1):  # HN-ATT right on the first half of the test reviews, CAHAN bi on all of them
+        half = [g if i < len(gold) // 2 else w for i, (g, w) in enumerate(zip(gold, wrong, strict=True))]
+        (runs / "yelp-default").mkdir(parents=True, exist_ok=True)
+        (runs / "yelp-successors").mkdir(parents=True, exist_ok=True)
+        (runs / "yelp-default" / f"att-seed{seed}.json").write_text(
+            json.dumps({"test_accuracy": 0.5, "dev_accuracy": 0.5, "training_time_s": 60, "test_predictions": half})
+        )
+        (runs / "yelp-successors" / f"cahan-bi-seed{seed}.json").write_text(
+            json.dumps({"test_accuracy": 1.0, "dev_accuracy": 0.9, "training_time_s": 120, "test_predictions": gold})
+        )
+    lines = reproduce.successors.section()
+    row = next(line for line in lines if line.startswith("| CAHAN, bidirectional context, sum"))
+    assert "100.0 ± 0.0 (n=2)" in row and "| 2.0 |" in row
+    assert "+50.0 (" in row and "100%" in row  # ahead on every resample
+    assert next(line for line in lines if line.startswith("| CAHAN, left-to-right context, sum")).endswith(
+        "| not run | not run | - | - |"
+    )
