@@ -205,7 +205,7 @@ def run_train(args: argparse.Namespace) -> dict:
         encoding=args.encoding or "utf-8",
     )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
-    metrics = train(dataset, args.out, cfg, limits, resume=args.resume)
+    metrics = train(dataset, args.out, cfg, limits, resume=args.resume, release_texts=True)
     if cfg.epochs == 0:
         return metrics
     return {k: v for k, v in metrics.items() if k not in ("history", "test_predictions")} | {"checkpoint": args.out}

@@ -43,6 +43,7 @@ class Dataset:
     unlabelled: list[str] = field(default_factory=list)  # aclImdb train/unsup
     sources: list[dict] = field(default_factory=list)  # per file: path, format, counts
     read_args: dict = field(default_factory=dict)  # how read_dataset was called (for read_like)
+    released: dict | None = None  # the fingerprint, once the texts were let go (release_texts)
 
     @property
     def labels(self) -> list[str]:
@@ -55,11 +56,22 @@ class Dataset:
         A checkpoint records it; re-making its split from other data (another file, another --max-docs)
         would put training documents into "test", so evaluation checks it first (`check_same_data`).
         """
+        if self.released is not None:
+            return self.released
         digest = hashlib.sha256()
         for example in self.examples:
             body = example.text if example.text is not None else json.dumps(example.sentences)
             digest.update(f"{example.label}\x1f{example.split}\x1f{body}\x1e".encode("utf-8", "surrogatepass"))
         return {"documents": len(self.examples), "sha256": digest.hexdigest()}
+
+    def release_texts(self) -> None:
+        """Let go of every raw text and tokenised sentence (labels and splits stay) once they are in the token
+        store: a large corpus then costs a few bytes per document. The fingerprint is kept."""
+        fingerprint = self.fingerprint()
+        for example in self.examples:
+            example.text, example.sentences = None, None
+        self.unlabelled = []
+        self.released = fingerprint
 
 
 def check_same_data(config: dict, dataset: Dataset) -> None:

@@ -148,10 +148,13 @@ def train(
     cfg: TrainConfig | None = None,
     limits: TextLimits = TextLimits(),
     resume: bool = False,
+    release_texts: bool = False,
 ) -> dict:
     """Train on `dataset`, write the best-on-dev checkpoint to `out`, return its metrics.
 
-    `cfg` defaults to the default recipe (`TrainConfig()`).
+    `cfg` defaults to the default recipe (`TrainConfig()`). With `release_texts` the dataset lets go of
+    its texts once they are in the token store and the word vectors are made (`Dataset.release_texts`):
+    the CLI does, since nothing after needs them; a caller that reuses the dataset should not.
     """
     cfg = cfg or TrainConfig()
     check_config(cfg)
@@ -182,6 +185,8 @@ def train(
     else:
         data = _prepare_once(dataset, cfg, limits, dist, known_words=vectors.key_to_index if vectors else None)
         embedding = _shared_embeddings(data, dataset, cfg, limits, vectors, dist, device, info)
+    if release_texts:
+        dataset.release_texts()
     if cfg.epochs == 0:  # --epochs 0: the token store, vocabulary and word vectors are built (and cached)
         return {
             "epochs": 0,

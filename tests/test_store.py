@@ -187,3 +187,22 @@ def test_inference_batches_stay_within_the_sentence_budget():
     assert [i for piece in pieces for i in piece] == list(range(60))  # every document once, in order
     assert all(sum(counts[i] for i in piece) <= 200 for piece in pieces)
     assert within_budget([0], [500], budget=200) == [[0]]  # a document longer than the budget goes alone
+
+
+def test_releasing_the_texts_after_the_store_is_built_changes_nothing_but_memory(tmp_path, monkeypatch):
+    from han.data import read_dataset
+    from han.recipes import recipe_config
+    from han.train import train
+
+    monkeypatch.setenv("HAN_CACHE", str(tmp_path / "cache"))
+    cfg = recipe_config("default", embeddings="random", epochs=1, min_count=2, progress=False)
+    kept, released = (read_dataset([YELP_10K], max_docs=250) for _ in range(2))
+    fingerprint = kept.fingerprint()
+    a = train(kept, tmp_path / "kept", cfg)
+    b = train(released, tmp_path / "released", cfg, release_texts=True)
+    assert all(e.text is None and e.sentences is None for e in released.examples)
+    assert [e.label for e in released.examples] == [e.label for e in kept.examples]
+    assert released.fingerprint() == fingerprint  # kept for the checkpoint's record
+    assert a["test_predictions"] == b["test_predictions"]
+    config = json.loads((tmp_path / "released" / "config.json").read_text())
+    assert config["data"]["fingerprint"] == fingerprint
