@@ -156,7 +156,7 @@ def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     from han.data import checkpoint_split, read_like
 
     model = load_model(Path(checkpoint))
-    return checkpoint_split(model.config, read_like(model.config, list(paths)), "test")
+    return checkpoint_split(model.config, read_like(model.config, list(paths), splits=("test",)), "test")
 
 
 def test_documents(model: han.Classifier) -> list[Example]:

@@ -81,13 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool) -> Dataset:
+def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, split: str | None = None) -> Dataset:
     """Read --data; with `like_training`, options not given default to how training read it,
-    so that the checkpoint's split can be made again."""
+    so that the checkpoint's split can be made again (with `split`, only its documents keep their text)."""
     from .data import read_dataset, read_like
 
     if like_training:
-        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding)
+        splits = (split,) if split else None
+        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding, splits)
     return read_dataset(
         args.data,
         args.text_col,
@@ -104,7 +105,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     from .data import checkpoint_split
 
     model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=args.split is not None)
+    dataset = _read_for(model, args, like_training=args.split is not None, split=args.split)
     examples = checkpoint_split(model.config, dataset, args.split) if args.split else dataset.examples
     return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
 
@@ -133,7 +134,7 @@ def run_stats(args: argparse.Namespace) -> dict:
     from .stats import collect, save
 
     model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=True)
+    dataset = _read_for(model, args, like_training=True, split=args.split)
     table = collect(model, dataset, split=args.split, max_docs=args.sample)
     save(table, Path(args.out))
     return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}

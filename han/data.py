@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from .batches import Batch, bucket_batches, collate
 from .errors import HanError
@@ -43,7 +46,7 @@ class Dataset:
     unlabelled: list[str] = field(default_factory=list)  # aclImdb train/unsup
     sources: list[dict] = field(default_factory=list)  # per file: path, format, counts
     read_args: dict = field(default_factory=dict)  # how read_dataset was called (for read_like)
-    released: dict | None = None  # the fingerprint, once the texts were let go (release_texts)
+    released: dict | None = None  # the fingerprint, when some texts were let go (release_texts, keep_text)
 
     @property
     def labels(self) -> list[str]:
@@ -60,8 +63,7 @@ class Dataset:
             return self.released
         digest = hashlib.sha256()
         for example in self.examples:
-            body = example.text if example.text is not None else json.dumps(example.sentences)
-            digest.update(f"{example.label}\x1f{example.split}\x1f{body}\x1e".encode("utf-8", "surrogatepass"))
+            _add_to_digest(digest, example)
         return {"documents": len(self.examples), "sha256": digest.hexdigest()}
 
     def release_texts(self) -> None:
@@ -72,6 +74,12 @@ class Dataset:
             example.text, example.sentences = None, None
         self.unlabelled = []
         self.released = fingerprint
+
+
+def _add_to_digest(digest: Any, example: Example) -> None:
+    """One document's share of the fingerprint: label, split and text (or its sentences)."""
+    body = example.text if example.text is not None else json.dumps(example.sentences)
+    digest.update(f"{example.label}\x1f{example.split}\x1f{body}\x1e".encode("utf-8", "surrogatepass"))
 
 
 def check_same_data(config: dict, dataset: Dataset) -> None:
@@ -104,12 +112,15 @@ def read_dataset(
     seed: int = 0,
     encoding: str = "utf-8",
     max_docs_spread: str = "even",
+    keep_text: Callable[[int], bool] | None = None,
 ) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path.
 
     `max_docs` N with several files is shared between them (`max_docs_spread="even"`): N // k each, the
     first N % k files one more, and what a short file lacks goes to the files after it; no file is left
     out. `"first"` (checkpoints from before) took the first N documents in file order.
+    With `keep_text`, only documents whose index it accepts keep their text (the others keep label and
+    split): the fingerprint is computed as they are read, so a split of a large corpus fits in memory.
     """
     if max_docs is not None and max_docs < 1:
         raise HanError("--max-docs must be at least 1")
@@ -121,6 +132,15 @@ def read_dataset(
         | ({"encoding": encoding} if encoding != "utf-8" else {})
         | ({"max_docs_spread": max_docs_spread} if max_docs is not None and len(paths) > 1 else {}),
     )
+    digest, position = hashlib.sha256(), iter(range(sys.maxsize))
+
+    def through(example: Example) -> Example:  # every labelled example, in the dataset's order
+        if keep_text is not None:
+            _add_to_digest(digest, example)
+            if not keep_text(next(position)):
+                example.text = example.sentences = None
+        return example
+
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise HanError(f"{missing[0]}: no such file or folder")
@@ -131,12 +151,12 @@ def read_dataset(
             break
         name = path.name.lower()
         if path.is_dir() or "aclimdb" in name:
-            examples, unlabelled, info = read_imdb(path, with_unlabelled, remaining, seed)
+            examples, unlabelled, info = read_imdb(path, with_unlabelled, remaining, seed, through)
             dataset.unlabelled.extend(unlabelled)
         elif name.endswith((".ss", ".ss.gz")):
-            examples, info = read_tang(path, remaining, encoding)
+            examples, info = read_tang(path, remaining, encoding, through)
         elif name.removesuffix(".gz").endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
-            examples, info = read_table(path, text_col, label_col, remaining, encoding)
+            examples, info = read_table(path, text_col, label_col, remaining, encoding, through)
         else:
             raise HanError(
                 f"{path}: unknown format; expected .csv, .tsv, .json(l), .ss "
@@ -146,6 +166,8 @@ def read_dataset(
         dataset.sources.append(info)
     if not dataset.examples:
         raise HanError("the dataset is empty: no labelled documents were read")
+    if keep_text is not None:
+        dataset.released = {"documents": len(dataset.examples), "sha256": digest.hexdigest()}
     return dataset
 
 
@@ -166,18 +188,22 @@ def read_like(
     label_col: str | None = None,
     max_docs: int | None = None,
     encoding: str | None = None,
+    splits: Sequence[str] | None = None,
 ) -> Dataset:
     """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
 
     `paths` replaces the recorded files (e.g. the same data elsewhere); the other arguments,
-    when given, replace the recorded read options. Unlabelled text is not read.
+    when given, replace the recorded read options. Unlabelled text is not read. With `splits`, only
+    the documents of those splits of the checkpoint's own split keep their text: the files are read
+    twice (labels and fingerprint first, checked against the checkpoint's), memory follows the split.
     """
     data = config.get("data", {})
     paths = paths or [s["path"] for s in data.get("sources", [])]
     if not paths:
         raise HanError("the checkpoint records no data files; give the data path")
     recorded = data.get("read", {})
-    return read_dataset(
+    read = partial(
+        read_dataset,
         paths,
         text_col or recorded.get("text_col"),
         label_col or recorded.get("label_col"),
@@ -187,6 +213,16 @@ def read_like(
         encoding=encoding or recorded.get("encoding", "utf-8"),
         max_docs_spread=recorded.get("max_docs_spread", "first"),  # checkpoints from before took the first N
     )
+    if splits is None:
+        return read()
+    labels_only = read(keep_text=lambda index: False)
+    check_same_data(config, labels_only)
+    parts, _ = assign_splits(labels_only.examples, config.get("split", {}).get("seed", 0))
+    wanted = {i for split in splits for i in parts[split]}
+    dataset = read(keep_text=wanted.__contains__)
+    if dataset.fingerprint() != labels_only.fingerprint():
+        raise HanError(f"{', '.join(map(str, paths))} changed while being read; read it again")
+    return dataset
 
 
 def checkpoint_split(config: dict, dataset: Dataset, split: str) -> list[Example]:

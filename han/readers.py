@@ -22,7 +22,7 @@ import random
 import re
 import sys
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,8 +157,9 @@ def read_table(
     label_col: str | None = None,
     max_docs: int | None = None,
     encoding: str = "utf-8",
+    through: Callable[[Example], Example] = lambda example: example,
 ) -> tuple[list[Example], dict]:
-    """Read a CSV / TSV / JSON-lines file of labelled reviews."""
+    """Read a CSV / TSV / JSON-lines file of labelled reviews; every example passes `through` as it is read."""
     examples: list[Example] = []
     skipped_empty = 0
     layout = ""
@@ -175,7 +176,7 @@ def read_table(
         name = normalize_label(label)
         if layout.startswith("yelp") and name not in YELP_STARS:
             raise HanError(f"{path}: row {n}: {label_col}={label!r} is outside the 1-5 stars")
-        examples.append(Example(label=name, text=text))
+        examples.append(through(Example(label=name, text=text)))
         if max_docs is not None and len(examples) >= max_docs:
             break
     if not layout:
@@ -205,11 +206,16 @@ def _imdb_members(path: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def read_imdb(
-    path: Path, with_unlabelled: bool = True, max_docs: int | None = None, seed: int = 0
+    path: Path,
+    with_unlabelled: bool = True,
+    max_docs: int | None = None,
+    seed: int = 0,
+    through: Callable[[Example], Example] = lambda example: example,
 ) -> tuple[list[Example], list[str], dict]:
     """aclImdb: labelled train/test reviews (rating from the file name) and train/unsup text.
 
-    `max_docs` keeps a seeded random sample, since the archive is ordered by split and label.
+    `max_docs` keeps a seeded random sample, since the archive is ordered by split and label; the
+    examples pass `through` after it (at most 50,000 of them), in their final order.
     """
     examples: list[Example] = []
     unlabelled: list[str] = []
@@ -231,6 +237,7 @@ def read_imdb(
     if max_docs is not None and max_docs < len(examples):
         examples = random.Random(seed).sample(examples, max_docs)
         unlabelled = unlabelled[:max_docs]
+    examples = [through(e) for e in examples]
     return (
         examples,
         unlabelled,
@@ -238,7 +245,12 @@ def read_imdb(
     )
 
 
-def read_tang(path: Path, max_docs: int | None = None, encoding: str = "utf-8") -> tuple[list[Example], dict]:
+def read_tang(
+    path: Path,
+    max_docs: int | None = None,
+    encoding: str = "utf-8",
+    through: Callable[[Example], Example] = lambda example: example,
+) -> tuple[list[Example], dict]:
     """Tang et al. 2015 `.ss`: user, product, rating, text with `<sssss>` between sentences."""
     match = re.search(r"\.(train|dev|test)\.ss$", path.name)
     examples: list[Example] = []
@@ -254,10 +266,12 @@ def read_tang(path: Path, max_docs: int | None = None, encoding: str = "utf-8") 
                 )
             sentences = [s.split() for s in fields[3].split("<sssss>")]
             examples.append(
-                Example(
-                    label=normalize_label(fields[2]),
-                    sentences=[s for s in sentences if s],
-                    split=match.group(1) if match else None,
+                through(
+                    Example(
+                        label=normalize_label(fields[2]),
+                        sentences=[s for s in sentences if s],
+                        split=match.group(1) if match else None,
+                    )
                 )
             )
             if max_docs is not None and len(examples) >= max_docs:

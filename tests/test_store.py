@@ -13,12 +13,13 @@ import torch
 
 import han.store as store_module
 from han.batches import collate
+from han.errors import HanError
 from han.prepare import prepare
 from han.store import ARRAYS, DamagedStore, build_store, corpus_store, open_store
 from han.text import TextLimits, corpus_key, tokenize_document
 from han.vocab import Vocab
 
-from .conftest import YELP_10K
+from .conftest import TANG, YELP_10K
 
 GIVEN = [["already", "tokenised"], ["from", "a", ".ss", "file"]]
 
@@ -206,3 +207,35 @@ def test_releasing_the_texts_after_the_store_is_built_changes_nothing_but_memory
     assert a["test_predictions"] == b["test_predictions"]
     config = json.loads((tmp_path / "released" / "config.json").read_text())
     assert config["data"]["fingerprint"] == fingerprint
+
+
+def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and_statistics(tiny_checkpoints):
+    import han
+    from han import stats
+    from han.data import checkpoint_split, read_like
+
+    model = han.load(tiny_checkpoints["att"])
+    full = read_like(model.config)
+    test_only = read_like(model.config, splits=("test",))
+    assert test_only.fingerprint() == full.fingerprint()  # computed while reading
+    expected = checkpoint_split(model.config, full, "test")
+    found = checkpoint_split(model.config, test_only, "test")
+    assert [(e.label, e.text) for e in found] == [(e.label, e.text) for e in expected]
+    with_text = sum(e.text is not None for e in test_only.examples)
+    assert with_text == len(expected) < len(full.examples) // 5
+    a, b = stats.collect(model, full, "test"), stats.collect(model, test_only, "test")
+    assert a.words == b.words and all(np.array_equal(getattr(a, k), getattr(b, k)) for k in stats.ARRAYS)
+
+
+def test_keep_text_works_for_pre_tokenised_files_and_refuses_other_data(tiny_checkpoints):
+    import han
+    from han.data import read_dataset, read_like
+
+    path = next(TANG.glob("*.ss"))
+    full = read_dataset([path])
+    some = read_dataset([path], keep_text=lambda i: i % 2 == 0)
+    assert some.fingerprint() == full.fingerprint()
+    assert [e.sentences is None for e in some.examples] == [i % 2 == 1 for i in range(len(full.examples))]
+    config = han.load(tiny_checkpoints["att"]).config
+    with pytest.raises(HanError, match="not the data this checkpoint was trained on"):
+        read_like(config, [path], splits=("test",))
