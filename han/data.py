@@ -66,6 +66,30 @@ class Dataset:
             _add_to_digest(digest, example)
         return {"documents": len(self.examples), "sha256": digest.hexdigest()}
 
+    def reread(self, on_example: Callable[[Example], object]) -> None:
+        """Read this dataset's files again as they were read, passing every document (text included) to
+        `on_example` and keeping none; refuses files that changed since."""
+        args = self.read_args
+        again = read_dataset(
+            [source["path"] for source in self.sources],
+            args.get("text_col"),
+            args.get("label_col"),
+            args.get("max_docs"),
+            with_unlabelled=False,
+            seed=args.get("seed", 0),
+            encoding=args.get("encoding", "utf-8"),
+            max_docs_spread=args.get("max_docs_spread", "even"),
+            keep_text=lambda index: False,
+            on_example=on_example,
+        )
+        if again.fingerprint() != self.fingerprint():
+            raise HanError("the data files changed since they were read; start again")
+
+    @property
+    def has_texts(self) -> bool:
+        """Whether every document still holds its text (or its sentences)."""
+        return self.released is None
+
     def release_texts(self) -> None:
         """Let go of every raw text and tokenised sentence (labels and splits stay) once they are in the token
         store: a large corpus then costs a few bytes per document. The fingerprint is kept."""
@@ -113,6 +137,7 @@ def read_dataset(
     encoding: str = "utf-8",
     max_docs_spread: str = "even",
     keep_text: Callable[[int], bool] | None = None,
+    on_example: Callable[[Example], object] | None = None,
 ) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path.
 
@@ -121,6 +146,7 @@ def read_dataset(
     out. `"first"` (checkpoints from before) took the first N documents in file order.
     With `keep_text`, only documents whose index it accepts keep their text (the others keep label and
     split): the fingerprint is computed as they are read, so a split of a large corpus fits in memory.
+    `on_example` sees every labelled document, text included, as it is read (e.g. to tokenise it).
     """
     if max_docs is not None and max_docs < 1:
         raise HanError("--max-docs must be at least 1")
@@ -135,6 +161,8 @@ def read_dataset(
     digest, position = hashlib.sha256(), iter(range(sys.maxsize))
 
     def through(example: Example) -> Example:  # every labelled example, in the dataset's order
+        if on_example is not None:
+            on_example(example)
         if keep_text is not None:
             _add_to_digest(digest, example)
             if not keep_text(next(position)):

@@ -20,8 +20,9 @@ import numpy as np
 from .batches import EncodedDocs
 from .data import Dataset, assign_splits, train_subset
 from .errors import HanError
-from .store import CHUNK_DOCS, Corpus, corpus_store
-from .text import TextLimits, corpus_key
+from .store import Corpus
+from .store_writer import CHUNK_DOCS, StoreWriter, corpus_store
+from .text import TextLimits, corpus_key, dataset_key
 from .vocab import UNK_ID, Vocab
 
 
@@ -55,11 +56,37 @@ def tokenized_store(
     texts: Sequence[str | None], given: Sequence | None, limits: TextLimits, workers: int | None = None
 ) -> Corpus:
     """The corpus store of these documents (raw `texts`, or `given` sentences where not None), cached by content."""
-    given = given if given is not None else [None] * len(texts)
-    workers = workers or default_workers()
-    if len(texts) < 4 * CHUNK_DOCS:  # starting worker processes costs more than it saves on small sets
-        workers = 1
-    return corpus_store(lambda: zip(texts, given, strict=True), corpus_key(texts, given, limits), limits, workers)
+    documents = list(zip(texts, given if given is not None else [None] * len(texts), strict=True))
+
+    def fill(writer: StoreWriter) -> None:
+        for text, sentences in documents:
+            writer.add(text, sentences)
+
+    key = corpus_key(texts, [g for _, g in documents], limits)
+    return corpus_store(fill, key, limits, _workers(workers, len(documents)))
+
+
+def dataset_store(dataset: Dataset, limits: TextLimits, workers: int | None = None) -> Corpus:
+    """The store of a dataset's labelled documents, in order, keyed by its fingerprint.
+
+    A dataset that let go of its texts (read with keep_text) is read again from its files to build it,
+    a document at a time into the store: the corpus never sits in memory as Python strings.
+    """
+    key = dataset_key(dataset.fingerprint(), limits)
+
+    def fill(writer: StoreWriter) -> None:
+        if dataset.has_texts:
+            for example in dataset.examples:
+                writer.add(example.text, example.sentences)
+        else:
+            dataset.reread(lambda example: writer.add(example.text, example.sentences))
+
+    return corpus_store(fill, key, limits, _workers(workers, len(dataset.examples)))
+
+
+def _workers(requested: int | None, documents: int) -> int:
+    """Tokenising processes: as asked (None or 0: one per core), one for small sets (starting them costs more)."""
+    return 1 if documents < 4 * CHUNK_DOCS else requested or default_workers()
 
 
 def prepare(
@@ -87,7 +114,7 @@ def prepare(
         split_record = split_record | {"train_fraction": train_fraction, "train_used": len(parts["train"])}
     check_class_sizes(dataset, parts["train"])
     examples = dataset.examples
-    corpus = tokenized_store([e.text for e in examples], [e.sentences for e in examples], limits, workers)
+    corpus = dataset_store(dataset, limits, workers)
     labels = dataset.labels
     class_of = {name: i for i, name in enumerate(labels)}
     kept = {}

@@ -160,6 +160,14 @@ def corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | No
     return digest.hexdigest()[:32]
 
 
+def dataset_key(fingerprint: dict, limits: TextLimits) -> str:
+    """The token store key of a dataset's documents: their fingerprint (han.data), the limits, this module, NLTK."""
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(json.dumps([nltk.__version__, asdict(limits), fingerprint, "labelled documents"]).encode())
+    return digest.hexdigest()[:32]
+
+
 Span = list[int] | None  # [start, end) of a token in the original text (JSON-ready); None where not found
 
 _QUOTES = {"``": ('"', "``"), "''": ('"', "''")}  # Treebank rewrites a double quote as `` or ''

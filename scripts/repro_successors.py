@@ -76,7 +76,9 @@ def section() -> list[str]:
             "",
             "Default recipe for every row (the HN-ATT row is the default recipe's own runs); seeds 0-2, same split. "
             "The last column is a paired bootstrap over the test reviews (10,000 resamples, predictions averaged "
-            "over the seeds both have): the setting minus HN-ATT, its 95% interval, and how often it is ahead.",
+            "over the seeds both have): the setting minus HN-ATT, its 95% interval, and how often it is ahead. "
+            "Training times are as measured, on 2 cores often shared with other work: bench/variants.py compares "
+            "speed on the same batches.",
             "",
             "| model | test % | dev % | training time per model (min) | minus HN-ATT (points, 95% interval, ahead) |",
             "|---|---|---|---|---|",

@@ -209,7 +209,7 @@ def test_train_fraction_shrinks_only_the_train_split_and_picks_the_same_document
 
 
 def test_token_store_is_cached_on_disk_and_reused_only_for_the_same_input(tmp_path, monkeypatch, yelp_slice):
-    import han.store as store_module
+    import han.store_writer as store_module
     from han.prepare import tokenized_store
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path))

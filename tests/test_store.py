@@ -11,17 +11,23 @@ import numpy as np
 import pytest
 import torch
 
-import han.store as store_module
+import han.store_writer as store_module
 from han.batches import collate
 from han.errors import HanError
 from han.prepare import prepare
-from han.store import ARRAYS, DamagedStore, build_store, corpus_store, open_store
+from han.store import ARRAYS, DamagedStore, open_store
+from han.store_writer import build_store, corpus_store
 from han.text import TextLimits, corpus_key, tokenize_document
 from han.vocab import Vocab
 
 from .conftest import TANG, YELP_10K
 
 GIVEN = [["already", "tokenised"], ["from", "a", ".ss", "file"]]
+
+
+def filler(documents):
+    """A corpus_store `fill` that adds documents() to the writer, one at a time."""
+    return lambda writer: [writer.add(text, given) for text, given in documents()]
 
 
 def documents(yelp_slice, n=120):
@@ -68,7 +74,7 @@ def test_a_damaged_store_is_refused_and_rebuilt_with_a_message(tmp_path, monkeyp
     texts, given = documents(yelp_slice, 30)
     key = corpus_key(texts, given, TextLimits())
     build = lambda: zip(texts, given, strict=True)
-    corpus = corpus_store(build, key)
+    corpus = corpus_store(filler(build), key)
     folder, good = corpus.folder, [corpus.sentences(i) for i in range(len(corpus))]
     words = folder / "words.i32"
     original = words.read_bytes()
@@ -76,7 +82,7 @@ def test_a_damaged_store_is_refused_and_rebuilt_with_a_message(tmp_path, monkeyp
     words.write_bytes(original[:-4])  # truncated
     with pytest.raises(DamagedStore, match="truncated"):
         open_store(folder)
-    rebuilt = corpus_store(build, key)
+    rebuilt = corpus_store(filler(build), key)
     assert "building it again" in capsys.readouterr().err
     assert [rebuilt.sentences(i) for i in range(len(rebuilt))] == good
 
@@ -85,7 +91,7 @@ def test_a_damaged_store_is_refused_and_rebuilt_with_a_message(tmp_path, monkeyp
     words.write_bytes(bytes(damaged))
     with pytest.raises(DamagedStore, match="corrupt"):
         open_store(folder)
-    again = corpus_store(build, key)
+    again = corpus_store(filler(build), key)
     assert [again.sentences(i) for i in range(len(again))] == good
 
     meta = json.loads((folder / "meta.json").read_text())
@@ -107,9 +113,9 @@ def test_an_interrupted_build_leaves_nothing_that_is_trusted_later(tmp_path, mon
             yield document
 
     with pytest.raises(KeyboardInterrupt):
-        corpus_store(interrupted, key)
+        corpus_store(filler(interrupted), key)
     assert list(tmp_path.iterdir()) == []  # no store, no partial folder
-    corpus = corpus_store(lambda: zip(texts, given, strict=True), key)
+    corpus = corpus_store(filler(lambda: zip(texts, given, strict=True)), key)
     assert len(corpus) == len(texts)
 
 
@@ -190,7 +196,7 @@ def test_inference_batches_stay_within_the_sentence_budget():
     assert within_budget([0], [500], budget=200) == [[0]]  # a document longer than the budget goes alone
 
 
-def test_releasing_the_texts_after_the_store_is_built_changes_nothing_but_memory(tmp_path, monkeypatch):
+def test_releasing_or_never_holding_the_texts_changes_nothing_but_memory(tmp_path, monkeypatch):
     from han.data import read_dataset
     from han.recipes import recipe_config
     from han.train import train
@@ -207,6 +213,11 @@ def test_releasing_the_texts_after_the_store_is_built_changes_nothing_but_memory
     assert a["test_predictions"] == b["test_predictions"]
     config = json.loads((tmp_path / "released" / "config.json").read_text())
     assert config["data"]["fingerprint"] == fingerprint
+    monkeypatch.setenv("HAN_CACHE", "off")  # no cached store: the files are read again, a document at a time
+    never_held = read_dataset([YELP_10K], max_docs=250, keep_text=lambda index: False)
+    assert all(e.text is None for e in never_held.examples) and never_held.fingerprint() == fingerprint
+    c = train(never_held, tmp_path / "streamed", cfg)
+    assert c["test_predictions"] == a["test_predictions"]
 
 
 def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and_statistics(tiny_checkpoints):
