@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .config import TrainConfig
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all: these outputs never need a gradient
 def predict_classes(model: HAN, docs: Sequence[list[list[int]]], batch_size: int = 256) -> list[int]:
     """Predicted class per document, in input order."""
     model.eval()
