@@ -152,9 +152,11 @@ def train(
 ) -> dict:
     """Train on `dataset`, write the best-on-dev checkpoint to `out`, return its metrics.
 
-    `cfg` defaults to the default recipe (`TrainConfig()`). With `release_texts` the dataset lets go of
-    its texts once they are in the token store and the word vectors are made (`Dataset.release_texts`):
-    the CLI does, since nothing after needs them; a caller that reuses the dataset should not.
+    `cfg` defaults to the default recipe (`TrainConfig()`). A dataset read without its texts
+    (`read_dataset(keep_text=...)`, as the CLI does) is read again into the token store, a document at a
+    time. With `release_texts` the dataset also lets go of any texts it holds, unlabelled ones included,
+    once they are in the store and the word vectors are made (`Dataset.release_texts`); a caller that
+    reuses the dataset should not ask for it.
     """
     cfg = cfg or TrainConfig()
     check_config(cfg)
