@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import repro_common as common
-from repro_common import mean_std, paired_difference
+from repro_common import _and, mean_std, paired_difference
 
 from han.data import assign_splits, read_dataset
 from han.recipes import recipe_config
@@ -85,6 +85,7 @@ def section() -> list[str]:
             f"| HN-ATT | {mean_std([m['test_accuracy'] for m in att])} | {mean_std([m['dev_accuracy'] for m in att])} "
             f"| {_minutes(att)} | - |",
         ]
+        verdicts: dict[str, list[str]] = {"ahead": [], "behind": [], "within": []}
         for _, label, runs in rows:
             versus = paired_difference(gold, runs, att) if runs else None
             compared = f"{versus[0]:+.1f} ({versus[1]:+.1f} to {versus[2]:+.1f}), {versus[3]:.0f}%" if versus else "-"
@@ -92,8 +93,29 @@ def section() -> list[str]:
                 f"| {label} | {mean_std([m['test_accuracy'] for m in runs])} | "
                 f"{mean_std([m['dev_accuracy'] for m in runs])} | {_minutes(runs)} | {compared} |"
             )
-        lines.append("")
+            if versus:
+                verdicts["ahead" if versus[1] > 0 else "behind" if versus[2] < 0 else "within"].append(label)
+        lines += ["", reading(verdicts), ""]
     return lines
+
+
+def reading(verdicts: dict[str, list[str]]) -> str:
+    """One sentence per outcome: which settings the bootstrap puts ahead of, behind, or level with HN-ATT."""
+    parts = []
+    if verdicts["ahead"]:
+        parts.append(
+            f"Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): {_and(verdicts['ahead'])}."
+        )
+    if verdicts["behind"]:
+        parts.append(f"Behind HN-ATT beyond noise (interval below 0): {_and(verdicts['behind'])}.")
+    if verdicts["within"]:
+        parts.append(
+            f"Level with HN-ATT within noise (the interval includes 0): {_and(verdicts['within'])}; on "
+            "data of this size these successors do not measurably beat the 2016 attention."
+            if not verdicts["ahead"]
+            else f"Level with HN-ATT within noise: {_and(verdicts['within'])}."
+        )
+    return " ".join(parts)
 
 
 def _minutes(runs: list[dict]) -> str:

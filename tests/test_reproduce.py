@@ -151,3 +151,6 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
     assert next(line for line in lines if line.startswith("| CAHAN, left-to-right context, sum")).endswith(
         "| not run | not run | - | - |"
     )
+    assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in " ".join(
+        lines
+    )
