@@ -246,7 +246,10 @@ def report() -> None:
         "scale": "Peak memory (RSS of the stage's own process) and wall time of each stage on Yelp-shaped corpora: "
         "reviews drawn with replacement from the shared 15,000, so the vocabulary grows less than a real corpus of "
         "that size would. The last lines fit peak RSS = a + b * reviews per stage and extrapolate to 1.5M. The "
-        "train stage trains one epoch on 5,000 reviews and evaluates dev and test (10% of the corpus each).",
+        "train stage trains one epoch on 5,000 reviews and evaluates dev and test (10% of the corpus each). "
+        "Rows marked baseline ran the code of commit 7e6c090, before the token store (--baseline; up to 100,000 "
+        "reviews). Peak RSS counts the store's memory-mapped pages the process touched. A few seconds of unrelated "
+        "tests ran during the 20,000-review rows; nothing else ran.",
         "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
         "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, both "
         "directions of 'bi' together.",
@@ -271,7 +274,11 @@ def report() -> None:
                 f"## Benchmark: bench/{bench}.py",
                 "",
                 f"Machine: {platform.machine()}, 2 CPU cores, 24 GiB"
-                + ("; nothing else running." if "used the other core" not in path.read_text() else "."),
+                + (
+                    "; nothing else running."
+                    if bench != "scale" and "used the other core" not in path.read_text()
+                    else "."
+                ),
                 "",
                 guide,
                 "",
