@@ -119,17 +119,3 @@ class EncodedDocs(Sequence[list[list[int]]]):
             sentence_counts=torch.from_numpy(end - first),  # (n_docs,)
             labels=None if labels is None else torch.tensor(labels, dtype=torch.long),  # (n_docs,)
         )
-
-
-def make_batch(docs: Sequence[list[list[int]]], indices: Sequence[int], labels: Sequence[int] | None = None) -> Batch:
-    """Documents `indices` of `docs` as a Batch: gathered from the store when `docs` is store-backed."""
-    if isinstance(docs, EncodedDocs):
-        return docs.batch(indices, labels)
-    return collate([docs[i] for i in indices], labels)
-
-
-def sentence_counts(docs: Sequence[list[list[int]]]) -> list[int]:
-    """Sentences per document (store-backed documents answer without reading their words)."""
-    if isinstance(docs, EncodedDocs):
-        return docs.sentence_counts.tolist()
-    return [len(d) for d in docs]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import __version__
-from .batches import make_batch, sentence_counts
+from .batches import EncodedDocs
 from .classifier import confusion_metrics
 from .data import Dataset, bucket_batches
 from .model import HAN, VARIANTS
@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 
 
 @torch.inference_mode()  # no autograd bookkeeping at all: these outputs never need a gradient
-def predict_classes(model: HAN, docs: Sequence[list[list[int]]], batch_size: int = 256) -> list[int]:
+def predict_classes(model: HAN, docs: EncodedDocs, batch_size: int = 256) -> list[int]:
     """Predicted class per document, in input order."""
     model.eval()
     predicted = [0] * len(docs)
-    counts = sentence_counts(docs)
+    counts = docs.sentence_counts.tolist()  # (n_docs,) sentences per document
     for batch in bucket_batches(counts, batch_size, shuffle=False):
         for indices in within_budget(batch, counts):
-            logits = model(make_batch(docs, indices)).logits  # (n_docs, n_classes)
+            logits = model(docs.batch(indices)).logits  # (n_docs, n_classes)
             for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
                 predicted[i] = p
     return predicted
@@ -55,7 +55,7 @@ def within_budget(indices: list[int], counts: Sequence[int], budget: int = MAX_S
     return pieces
 
 
-def accuracy(model: HAN, docs: Sequence[list[list[int]]], targets: list[int]) -> float:
+def accuracy(model: HAN, docs: EncodedDocs, targets: list[int]) -> float:
     predicted = predict_classes(model, docs)
     return sum(p == t for p, t in zip(predicted, targets, strict=True)) / max(len(targets), 1)
 

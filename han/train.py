@@ -26,7 +26,6 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import checkpoint
-from .batches import make_batch, sentence_counts
 from .config import TrainConfig, check_config, pick_device
 from .data import Dataset, bucket_batches
 from .distributed import Distributed, setup_distributed
@@ -77,7 +76,7 @@ def train_epoch(
         batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False, file=sys.stderr
     )
     for indices in bar:
-        batch = make_batch(docs, indices, [targets[i] for i in indices])  # gathered from the token store
+        batch = docs.batch(indices, [targets[i] for i in indices])  # gathered from the token store
         assert batch.labels is not None  # collate was given the targets
         labels = batch.labels.to(device)  # (n_docs,)
         output = model(batch)
@@ -109,7 +108,7 @@ def train_epoch(
 
 def epoch_batches(data: Prepared, cfg: TrainConfig, epoch: int, dist: Distributed) -> list[list[int]]:
     """This process's seeded, length-bucketed batches of one epoch (equal step counts on every rank)."""
-    lengths = sentence_counts(data.docs["train"])
+    lengths = data.docs["train"].sentence_counts.tolist()  # (n_train,) sentences per document
     batches = bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket)
     return batches[dist.rank : len(batches) // dist.world * dist.world : dist.world]
 
