@@ -8,9 +8,9 @@ set and records how it read them, so that `read_like` re-reads a checkpoint's da
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,19 +69,8 @@ class Dataset:
     def reread(self, on_example: Callable[[Example], object]) -> None:
         """Read this dataset's files again as they were read, passing every document (text included) to
         `on_example` and keeping none; refuses files that changed since."""
-        args = self.read_args
-        again = read_dataset(
-            [source["path"] for source in self.sources],
-            args.get("text_col"),
-            args.get("label_col"),
-            args.get("max_docs"),
-            with_unlabelled=False,
-            seed=args.get("seed", 0),
-            encoding=args.get("encoding", "utf-8"),
-            max_docs_spread=args.get("max_docs_spread", "even"),
-            keep_text=lambda index: False,
-            on_example=on_example,
-        )
+        read = _recorded_reader([source["path"] for source in self.sources], self.read_args, spread="even")
+        again = read(keep_text=lambda index: False, on_example=on_example)
         if again.fingerprint() != self.fingerprint():
             raise HanError("the data files changed since they were read; start again")
 
@@ -158,7 +147,7 @@ def read_dataset(
         | ({"encoding": encoding} if encoding != "utf-8" else {})
         | ({"max_docs_spread": max_docs_spread} if max_docs is not None and len(paths) > 1 else {}),
     )
-    digest, position = hashlib.sha256(), iter(range(sys.maxsize))
+    digest, position = hashlib.sha256(), itertools.count()
 
     def through(example: Example) -> Example:  # every labelled example, in the dataset's order
         if on_example is not None:
@@ -229,18 +218,10 @@ def read_like(
     paths = paths or [s["path"] for s in data.get("sources", [])]
     if not paths:
         raise HanError("the checkpoint records no data files; give the data path")
-    recorded = data.get("read", {})
-    read = partial(
-        read_dataset,
-        paths,
-        text_col or recorded.get("text_col"),
-        label_col or recorded.get("label_col"),
-        max_docs if max_docs is not None else recorded.get("max_docs"),
-        with_unlabelled=False,
-        seed=recorded.get("seed", config.get("split", {}).get("seed", 0)),
-        encoding=encoding or recorded.get("encoding", "utf-8"),
-        max_docs_spread=recorded.get("max_docs_spread", "first"),  # checkpoints from before took the first N
-    )
+    given: dict[str, Any] = {"text_col": text_col or None, "label_col": label_col or None, "encoding": encoding or None}
+    given = {k: v for k, v in (given | {"max_docs": max_docs}).items() if v is not None}  # what replaces the record
+    recorded = {"seed": config.get("split", {}).get("seed", 0)} | data.get("read", {}) | given
+    read = _recorded_reader(paths, recorded, spread="first")  # checkpoints from before took the first N
     if splits is None:
         return read()
     labels_only = read(keep_text=lambda index: False)
@@ -251,6 +232,22 @@ def read_like(
     if dataset.fingerprint() != labels_only.fingerprint():
         raise HanError(f"{', '.join(map(str, paths))} changed while being read; read it again")
     return dataset
+
+
+def _recorded_reader(paths: Sequence[str | Path], recorded: dict, spread: str) -> Callable[..., Dataset]:
+    """`read_dataset` with the options a dataset was read with (its `read_args`), unlabelled text left out;
+    `spread` is the --max-docs sharing when none is recorded."""
+    return partial(
+        read_dataset,
+        paths,
+        recorded.get("text_col"),
+        recorded.get("label_col"),
+        recorded.get("max_docs"),
+        with_unlabelled=False,
+        seed=recorded.get("seed", 0),
+        encoding=recorded.get("encoding", "utf-8"),
+        max_docs_spread=recorded.get("max_docs_spread", spread),
+    )
 
 
 def checkpoint_split(config: dict, dataset: Dataset, split: str) -> list[Example]:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nltk
 from nltk.tokenize import TreebankWordTokenizer
@@ -148,9 +149,7 @@ def tokenize_document(text: str | None, sentences: list[list[str]] | None, limit
 
 def corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | None], limits: TextLimits) -> str:
     """A hash of everything the tokens depend on: the documents, the limits, this module, NLTK (han/store.py)."""
-    digest = hashlib.sha256()
-    digest.update(Path(__file__).read_bytes())  # any change to the tokeniser invalidates the cache
-    digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
+    digest = _tokeniser_digest(limits)
     for text, sentences in zip(texts, given, strict=True):
         digest.update(
             b"\x1eT" + (text or "").encode("utf-8", "surrogatepass")
@@ -162,10 +161,17 @@ def corpus_key(texts: Sequence[str | None], given: Sequence[list[list[str]] | No
 
 def dataset_key(fingerprint: dict, limits: TextLimits) -> str:
     """The token store key of a dataset's documents: their fingerprint (han.data), the limits, this module, NLTK."""
+    digest = _tokeniser_digest(limits)
+    digest.update(json.dumps([fingerprint, "labelled documents"]).encode())
+    return digest.hexdigest()[:32]
+
+
+def _tokeniser_digest(limits: TextLimits) -> Any:
+    """A sha256 started with what every token depends on: this module (any change invalidates), NLTK, the limits."""
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
-    digest.update(json.dumps([nltk.__version__, asdict(limits), fingerprint, "labelled documents"]).encode())
-    return digest.hexdigest()[:32]
+    digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
+    return digest
 
 
 Span = list[int] | None  # [start, end) of a token in the original text (JSON-ready); None where not found
