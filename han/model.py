@@ -178,8 +178,7 @@ class HAN(nn.Module):
             return Pooling(config.variant, word_dim, config.context_dim, *heads)
 
         self.word_encoder = Encoder(config.embed_dim, config.word_hidden, word_pool)
-        pool = self.word_encoder.pool
-        sentence_dim = pool.output_dim if isinstance(pool, CahanPooling) else word_dim
+        sentence_dim = self.word_encoder.pool.output_dim  # CAHAN bi: both passes' vectors, concatenated
         sentence_variant = "att" if config.variant == "cahan" else config.variant
         sentence_heads = (config.level_heads("sentence"), config.head_combine)
         self.sentence_encoder = Encoder(

@@ -45,6 +45,7 @@ class Pooling(nn.Module):
         if combine not in COMBINE:
             raise ValueError(f"unknown head combination {combine!r}; choose from {', '.join(COMBINE)}")
         self.variant, self.heads, self.combine = variant, heads, combine
+        self.output_dim = input_dim  # the pooled vector's size (concatenated heads are projected back to it)
         self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
         self.head_weights: torch.Tensor | None = None  # (n, T, heads) of the last forward pass (attention)
         self.penalty: torch.Tensor | None = None  # () of the last forward pass (attention)
