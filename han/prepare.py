@@ -43,7 +43,7 @@ class Prepared:
         return np.concatenate([self.docs[s].docs for s in splits])
 
     def tokens(self, split: str) -> Iterator[list[list[str]]]:
-        """Each document of `split` as sentences of tokens (tests, statistics)."""
+        """Each document of `split` as sentences of tokens, read from the store."""
         return (self.corpus.sentences(doc) for doc in self.docs[split].docs.tolist())
 
 
@@ -56,14 +56,13 @@ def tokenized_store(
     texts: Sequence[str | None], given: Sequence | None, limits: TextLimits, workers: int | None = None
 ) -> Corpus:
     """The corpus store of these documents (raw `texts`, or `given` sentences where not None), cached by content."""
-    documents = list(zip(texts, given if given is not None else [None] * len(texts), strict=True))
+    given = list(given) if given is not None else [None] * len(texts)
 
     def fill(writer: StoreWriter) -> None:
-        for text, sentences in documents:
+        for text, sentences in zip(texts, given, strict=True):
             writer.add(text, sentences)
 
-    key = corpus_key(texts, [g for _, g in documents], limits)
-    return corpus_store(fill, key, limits, _workers(workers, len(documents)))
+    return corpus_store(fill, corpus_key(texts, given, limits), limits, _workers(workers, len(texts)))
 
 
 def dataset_store(dataset: Dataset, limits: TextLimits, workers: int | None = None) -> Corpus:
