@@ -86,8 +86,7 @@ class StoreWriter:
             self._write(_tokenize_chunk(job))
             return
         if self.pool is None:
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            self.pool = multiprocessing.get_context(method).Pool(self.workers)
+            self.pool = multiprocessing.get_context(_start_method()).Pool(self.workers)
         self.pending.append(self.pool.apply_async(_tokenize_chunk, (job,)))
         while len(self.pending) >= 2 * self.workers:  # backpressure: the reader waits for the oldest chunk
             self._write(self.pending.popleft().get())
@@ -152,6 +151,15 @@ class StoreWriter:
     ) -> None:
         if kind is not None:
             self.abort()
+
+
+def _start_method() -> str:
+    """How tokenising workers start: fork where the platform has it (Linux). The workers only run the
+    tokeniser, and a forked worker does not re-run the caller's main module, so a plain script that calls
+    han.train works without an `if __name__ == "__main__":` guard (under forkserver or spawn, each worker
+    ran the whole script again and the pool restarted them for ever). Elsewhere spawn, whose rule is that
+    guard, as for any Python multiprocessing."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def build_store(

@@ -250,3 +250,20 @@ def test_keep_text_works_for_pre_tokenised_files_and_refuses_other_data(tiny_che
     config = han.load(tiny_checkpoints["att"]).config
     with pytest.raises(HanError, match="not the data this checkpoint was trained on"):
         read_like(config, [path], splits=("test",))
+
+
+def test_a_plain_script_without_a_main_guard_can_tokenise_in_parallel(tmp_path):
+    """Workers must not re-run the caller's script: a user's unguarded script would spawn workers for ever."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import han.store_writer as sw\n"
+        "sw.CHUNK_DOCS = 5\n"
+        "texts = [f'Review {i}. It was fine, or not.' for i in range(40)]\n"
+        f"store = sw.build_store(((t, None) for t in texts), Path({str(tmp_path / 'store')!r}), workers=2)\n"
+        "print('documents', len(store))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "documents 40" and "bootstrapping" not in done.stderr
