@@ -79,8 +79,8 @@ def check_weights_file(path: Path) -> None:
 
 
 def discover(folder: str | Path) -> dict[str, Path]:
-    """The checkpoints of a set: {key: folder} (key: the variant, "att-4h" with 4 heads), for a checkpoint or
-    a folder of them.
+    """The checkpoints of a set: {key: folder} (key: `model_key`, e.g. "att", "att-4h-c0.1"), for a checkpoint
+    or a folder of them. Two checkpoints of the same setting are both kept, the second keyed by its folder too.
 
     A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
     a single checkpoint folder is a set of one. Variants are read from each config.json.
@@ -94,14 +94,18 @@ def discover(folder: str | Path) -> dict[str, Path]:
         else sorted(p for p in folder.iterdir() if (p / "config.json").is_file())
     )
     found: dict[str, Path] = {}
+    variant_of: dict[str, str] = {}
     for path in candidates:
-        model = read_json(path / "config.json").get("model", {})
+        config = read_json(path / "config.json")
+        model = config.get("model", {})
         if model.get("variant") in VARIANTS:
-            found.setdefault(model_key(model), path)
+            key = model_key(config)
+            key = key if key not in found else f"{key} ({path.name})"  # e.g. two seeds: both shown, by folder
+            found[key], variant_of[key] = path, model["variant"]
     if not found:
         raise HanError(
             f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
             "model.safetensors and metrics.json)"
         )
     order = list(VARIANTS)  # Table 2's order, then more heads after fewer
-    return dict(sorted(found.items(), key=lambda item: (order.index(item[0].split("-")[0]), len(item[0]), item[0])))
+    return dict(sorted(found.items(), key=lambda item: (order.index(variant_of[item[0]]), len(item[0]), item[0])))

@@ -10,10 +10,20 @@ PAPER_VARIANTS = {"ave": "HN-AVE", "max": "HN-MAX", "att": "HN-ATT"}  # the pape
 VARIANTS = PAPER_VARIANTS | {"cahan": "CAHAN"}
 
 
-def model_key(model: dict) -> str:
-    """A checkpoint's key within a set: its variant, with the head count when it has several ("att-4h")."""
+def model_key(config: dict) -> str:
+    """A checkpoint's key within a set, from its config.json: its variant, then what sets it apart from
+    others of that variant: the heads, their penalty and combination ("att-4h-c0.1"), CAHAN's context
+    setting ("cahan-bi-sum-gated")."""
+    model = config.get("model", {})
+    key = model.get("variant", "?")
+    if key == "cahan":
+        key += f"-{model.get('context_direction', 'left')}-{model.get('context_aggregate', 'sum')}"
+        key += "-gated" if model.get("context_gate") else ""
     heads = int(model.get("heads", 1))
-    return model.get("variant", "?") + (f"-{heads}h" if heads > 1 else "")  # CAHAN settings share "cahan"
+    if heads > 1:
+        key += f"-{heads}h-c{float(config.get('training', {}).get('penalty', 0.0)):g}"
+        key += "-concat" if model.get("head_combine") == "concat" else ""
+    return key
 
 
 def model_name(model: dict) -> str:

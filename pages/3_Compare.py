@@ -57,13 +57,13 @@ def accuracy_table(models: dict) -> None:
         "comparison."
     )
     charts = st.columns(len(loaded))
-    for chart, model in zip(charts, loaded.values(), strict=True):
+    for chart, (key, model) in zip(charts, loaded.items(), strict=True):
         with chart:
             st.plotly_chart(
                 ui.confusion_chart(
                     model.metrics["test_confusion_matrix"], model.labels, f"{model.name}: test confusion"
                 ),
-                key=f"cm_{model.variant}",
+                key=f"cm_{key}",
             )
 
 

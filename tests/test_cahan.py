@@ -3,6 +3,7 @@ paths read whole documents, the context effect, statistics per reading direction
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -13,6 +14,7 @@ import han
 from han import stats
 from han.__main__ import main
 from han.attribution import _erased_documents, class_probabilities, erased_logits, leave_one_out, without_words
+from han.checkpoint_files import discover
 from han.counterfactual import _keep_masks, _probabilities, overridden, renormalised
 from han.data import collate
 from han.faithfulness import dataset_faithfulness, explain_faithfulness
@@ -108,3 +110,19 @@ def test_document_page_shows_the_context_effect(tiny_checkpoints, tmp_path):
     assert at.sidebar.radio(key="head").options == ["mean of the heads", "context before", "context after"]
     assert any(e.label.startswith("Context effect") for e in at.expander)
     assert "in context:" in "".join(h.proto.body for h in at.get("html"))
+
+
+def test_a_set_keeps_every_checkpoint_even_of_one_variant(tiny_checkpoints, tmp_path):
+    """Two CAHAN settings, or two seeds of one model, in one folder: each is offered, none silently dropped."""
+    folder = tmp_path / "set"
+    for name in ("cahan", "att", "att-2h"):
+        shutil.copytree(tiny_checkpoints[name], folder / name)
+    shutil.copytree(tiny_checkpoints["att"], folder / "att-seed1")
+    left = folder / "cahan-left"
+    shutil.copytree(tiny_checkpoints["cahan"], left)
+    config = json.loads((left / "config.json").read_text())
+    config["model"]["context_direction"] = "left"
+    (left / "config.json").write_text(json.dumps(config))
+    found = discover(folder)
+    assert list(found) == ["att", "att (att-seed1)", "att-2h-c0.1-concat", "cahan-bi-sum-gated", "cahan-left-sum-gated"]
+    assert found["cahan-left-sum-gated"] == left and found["att (att-seed1)"] == folder / "att-seed1"
