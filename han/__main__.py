@@ -135,7 +135,7 @@ def run_stats(args: argparse.Namespace) -> dict:
 
     model = load(args.checkpoint)
     dataset = _read_for(model, args, like_training=True, split=args.split)
-    table = collect(model, dataset, split=args.split, max_docs=args.sample)
+    table = collect(model, dataset, split=args.split, max_docs=args.sample, release_texts=True)
     save(table, Path(args.out))
     return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
 

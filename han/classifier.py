@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
+from .batches import within_budget
 from .data import Batch, Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
@@ -128,7 +129,12 @@ class Classifier:
         Documents are batched by similar length internally; each must have a sentence.
         """
         encoded = [self.encode(d) for d in docs]
-        batches = bucket_batches([len(d) for d in encoded], batch_size, shuffle=False)
+        counts = [len(d) for d in encoded]  # sentences per document
+        batches = [
+            piece  # at most MAX_SENTENCES sentences at once: a batch of the longest documents stays small
+            for indices in bucket_batches(counts, batch_size, shuffle=False)
+            for piece in within_budget(indices, counts)
+        ]
         results: dict[int, DocResult] = {}
         next_index = 0
         for indices in batches:

@@ -70,7 +70,7 @@ class Dataset:
         """Read this dataset's files again as they were read, passing every document (text included) to
         `on_example` and keeping none; refuses files that changed since."""
         read = _recorded_reader([source["path"] for source in self.sources], self.read_args, spread="even")
-        again = read(keep_text=lambda index: False, on_example=on_example)
+        again = read(keep_examples=False, on_example=on_example)
         if again.fingerprint() != self.fingerprint():
             raise HanError("the data files changed since they were read; start again")
 
@@ -127,6 +127,7 @@ def read_dataset(
     max_docs_spread: str = "even",
     keep_text: Callable[[int], bool] | None = None,
     on_example: Callable[[Example], object] | None = None,
+    keep_examples: bool = True,
 ) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path.
 
@@ -136,6 +137,8 @@ def read_dataset(
     With `keep_text`, only documents whose index it accepts keep their text (the others keep label and
     split): the fingerprint is computed as they are read, so a split of a large corpus fits in memory.
     `on_example` sees every labelled document, text included, as it is read (e.g. to tokenise it).
+    `keep_examples=False` (a pass that only feeds `on_example`) keeps no document at all: the dataset
+    returned has none, only their fingerprint (`released`), so a second pass costs no second list.
     """
     if max_docs is not None and max_docs < 1:
         raise HanError("--max-docs must be at least 1")
@@ -149,13 +152,17 @@ def read_dataset(
     )
     digest, position = hashlib.sha256(), itertools.count()
 
+    fingerprinting = keep_text is not None or not keep_examples  # texts go as they are read: hash them now
+
     def through(example: Example) -> Example:  # every labelled example, in the dataset's order
         if on_example is not None:
             on_example(example)
-        if keep_text is not None:
+        if fingerprinting:
             _add_to_digest(digest, example)
-            if not keep_text(next(position)):
-                example.text = example.sentences = None
+        if not keep_examples:
+            return _PASSED  # the readers count it (for --max-docs); one shared object, not one per document
+        if keep_text is not None and not keep_text(next(position)):
+            example.text = example.sentences = None
         return example
 
     missing = [str(p) for p in paths if not Path(p).exists()]
@@ -183,9 +190,14 @@ def read_dataset(
         dataset.sources.append(info)
     if not dataset.examples:
         raise HanError("the dataset is empty: no labelled documents were read")
-    if keep_text is not None:
+    if fingerprinting:
         dataset.released = {"documents": len(dataset.examples), "sha256": digest.hexdigest()}
+    if not keep_examples:
+        dataset.examples = []
     return dataset
+
+
+_PASSED = Example(label="")  # stands for every document of a keep_examples=False pass while it is read
 
 
 def _quota(max_docs: int | None, spread: str, files: int, index: int, read_so_far: int) -> int | None:
@@ -224,12 +236,19 @@ def read_like(
     read = _recorded_reader(paths, recorded, spread="first")  # checkpoints from before took the first N
     if splits is None:
         return read()
-    labels_only = read(keep_text=lambda index: False)
-    check_same_data(config, labels_only)
-    parts, _ = assign_splits(labels_only.examples, config.get("split", {}).get("seed", 0))
+    dataset = read(keep_text=lambda index: False)
+    check_same_data(config, dataset)
+    parts, _ = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
     wanted = {i for split in splits for i in parts[split]}
-    dataset = read(keep_text=wanted.__contains__)
-    if dataset.fingerprint() != labels_only.fingerprint():
+    del parts
+    position = itertools.count()
+
+    def keep_wanted(example: Example) -> None:  # the second pass gives the split's documents their texts back
+        index = next(position)
+        if index in wanted:
+            dataset.examples[index].text, dataset.examples[index].sentences = example.text, example.sentences
+
+    if read(keep_examples=False, on_example=keep_wanted).fingerprint() != dataset.fingerprint():
         raise HanError(f"{', '.join(map(str, paths))} changed while being read; read it again")
     return dataset
 

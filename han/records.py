@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import torch
 
 from . import __version__
-from .batches import EncodedDocs
+from .batches import EncodedDocs, within_budget
 from .classifier import confusion_metrics
 from .data import Dataset, bucket_batches
 from .model import HAN, VARIANTS
@@ -37,22 +36,6 @@ def predict_classes(model: HAN, docs: EncodedDocs, batch_size: int = 256) -> lis
             for i, p in zip(indices, logits.argmax(dim=-1).tolist(), strict=True):
                 predicted[i] = p
     return predicted
-
-
-MAX_SENTENCES = 2_048  # per inference batch: 256 documents of 60 long sentences would embed 1.2 GB of floats
-
-
-def within_budget(indices: list[int], counts: Sequence[int], budget: int = MAX_SENTENCES) -> list[list[int]]:
-    """Cut a batch of documents (in order) into pieces of at most `budget` sentences (a longer document alone)."""
-    pieces: list[list[int]] = [[]]
-    total = 0
-    for i in indices:
-        if pieces[-1] and total + counts[i] > budget:
-            pieces.append([])
-            total = 0
-        pieces[-1].append(i)
-        total += counts[i]
-    return pieces
 
 
 def accuracy(model: HAN, docs: EncodedDocs, targets: list[int]) -> float:

@@ -64,13 +64,17 @@ def collect(
     max_docs: int | None = None,
     seed: int = 0,
     on_progress: Callable[[int, int], object] | None = None,
+    release_texts: bool = False,
 ) -> WordStats:
     """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed).
 
     `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
-    as documents are processed (for progress bars).
+    as documents are processed (for progress bars). `release_texts` lets each document's text go once
+    it is tokenised (a caller that reads the data only for this: memory stays that of the columns).
     """
     check_same_data(model.config, dataset)
+    if release_texts and dataset.released is None:
+        dataset.released = dataset.fingerprint()  # what it was read as, before texts go
     parts, _ = assign_splits(dataset.examples, model.split_seed)
     indices = parts[split]
     if max_docs is not None and max_docs < len(indices):
@@ -81,6 +85,9 @@ def collect(
     documents = 0
     for start in range(0, len(examples), CHUNK):  # a chunk at a time: tokens and results never pile up
         chunk = [(e, d) for e in examples[start : start + CHUNK] if (d := model.prepare(e)).sentences]
+        if release_texts:
+            for example in examples[start : start + CHUNK]:
+                example.text = example.sentences = None
         results = model.analyse([d for _, d in chunk]) if chunk else iter(())
         for (example, doc), result in zip(chunk, results, strict=True):
             _add_document(buffers, vocab_index, model, doc.sentences, model.labels.index(example.label), result)

@@ -187,7 +187,7 @@ def test_a_run_from_the_cached_store_equals_a_run_that_tokenised_the_raw_text(tm
 
 
 def test_inference_batches_stay_within_the_sentence_budget():
-    from han.records import within_budget
+    from han.batches import within_budget
 
     counts = [60] * 50 + [1] * 10
     pieces = within_budget(list(range(60)), counts, budget=200)
@@ -236,6 +236,30 @@ def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and
     assert with_text == len(expected) < len(full.examples) // 5
     a, b = stats.collect(model, full, "test"), stats.collect(model, test_only, "test")
     assert a.words == b.words and all(np.array_equal(getattr(a, k), getattr(b, k)) for k in stats.ARRAYS)
+    fingerprint = full.fingerprint()
+    c = stats.collect(model, full, "test", release_texts=True)  # texts let go as analysed: same figures
+    assert c.words == a.words and all(np.array_equal(getattr(a, k), getattr(c, k)) for k in stats.ARRAYS)
+    assert all(e.text is None for e in expected) and full.fingerprint() == fingerprint
+
+
+def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monkeypatch):
+    """However long the documents, `analyse` feeds the model at most MAX_SENTENCES sentences at once."""
+    import han
+    import han.classifier as classifier_module
+    from han.batches import within_budget
+
+    model = han.load(tiny_checkpoints["att"])
+    docs = [model.tokenize(" ".join(f"Sentence {i} of {n} is fine." for i in range(n))) for n in (3, 28, 7, 25, 1)]
+    expected = list(model.analyse(docs))
+    monkeypatch.setattr(classifier_module, "within_budget", lambda i, c: within_budget(i, c, budget=30))
+    seen: list[int] = []
+    forward = model.model.forward
+    monkeypatch.setattr(model.model, "forward", lambda batch: seen.append(batch.words.size(0)) or forward(batch))
+    found = list(model.analyse(docs))
+    assert sorted(seen) == [11, 25, 28]  # the long documents alone, 1 + 3 + 7 sentences together
+    for a, b in zip(found, expected, strict=True):  # the same results, however the documents were grouped
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+        assert a.sentence_weights == pytest.approx(b.sentence_weights, abs=1e-6)
 
 
 def test_keep_text_works_for_pre_tokenised_files_and_refuses_other_data(tiny_checkpoints):
