@@ -89,11 +89,13 @@ class BiGRU(nn.Module):
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -bound, bound)
 
-    def forward(self, packed: PackedSequence) -> torch.Tensor:
+    def forward(self, packed: PackedSequence, projected: bool = False) -> torch.Tensor:
+        # packed.data: (tokens, input_dim), or (tokens, 6H) already through input_proj when `projected`
         H = self.hidden
         sizes = packed.batch_sizes.tolist()  # sequences still running at each time step
         reverse = reverse_index(packed.batch_sizes).to(packed.data.device)  # (tokens,)
-        forward_in, backward_in = self.input_proj(packed.data).split(3 * H, dim=-1)  # (tokens, 3H)
+        inputs = packed.data if projected else self.input_proj(packed.data)  # (tokens, 6H)
+        forward_in, backward_in = inputs.split(3 * H, dim=-1)  # (tokens, 3H) each
         x_gates = torch.stack([forward_in, backward_in[reverse]])  # (2, tokens, 3H)
         x_rz = x_gates[..., : 2 * H].split(sizes, dim=1)  # T x (2, k, 2H)
         x_n = x_gates[..., 2 * H :].split(sizes, dim=1)  # T x (2, k, H)
@@ -130,11 +132,12 @@ class Encoder(nn.Module):
         self.pool = make_pool()  # over the GRU's 2*hidden states; made after the GRU: seeds give the same weights
 
     def forward(
-        self, packed: PackedSequence, max_length: int, counts: torch.Tensor | None = None
+        self, packed: PackedSequence, max_length: int, counts: torch.Tensor | None = None, projected: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # packed: PackedSequence of (tokens, input_dim); max_length: T of the padded output
+        # packed: PackedSequence of (tokens, input_dim), or of the GRU's input projections when `projected`
+        # max_length: T of the padded output
         # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
-        h, mask = unpack(packed._replace(data=self.gru(packed)), max_length)
+        h, mask = unpack(packed._replace(data=self.gru(packed, projected)), max_length)
         # h: (n, T, 2*hidden), zeros at padding; mask: (n, T) True at real positions
         return self.pool(h, mask, counts)  # (n, pooled dim), (n, T)
 
@@ -193,16 +196,31 @@ class HAN(nn.Module):
             {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
         )
         self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
+        self.project_distinct_words = True  # see _word_inputs; off: every token projected (bench/speed.py compares)
 
     def forward(self, batch: Batch) -> Output:
         """Logits and weights of a batch; only real words are embedded (packed ids)."""
-        device = self.embedding.weight.device
         words = pack_padded_sequence(
             batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
         )  # word ids of real tokens only
-        embedded = words._replace(data=self.dropout["embeddings"](self.embedding(words.data.to(device))))
-        # embedded.data: (tokens, embed_dim)
-        return self.encode(batch, embedded)
+        embedded, projected = self._word_inputs(words)
+        return self.encode(batch, embedded, projected)
+
+    def _word_inputs(self, words: PackedSequence) -> tuple[PackedSequence, bool]:
+        """Packed word ids -> the word GRU's packed inputs, and whether they are already its input projections.
+
+        Without dropout on the word vectors (evaluation, or a recipe without it) every occurrence of a word
+        gets the same projection W_i e_w + b_i, so each distinct word of the batch is projected once and
+        gathered: a batch has about a quarter as many distinct words as tokens, and this matmul was the
+        largest cost of a forward pass (bench/speed.py). Gradients reach the same parameters either way.
+        """
+        ids = words.data.to(self.embedding.weight.device)  # (tokens,)
+        dropped = self.training and self.config.dropout > 0 and "embeddings" in self.config.dropout_at
+        if dropped or not self.project_distinct_words:  # a dropout mask per token: each needs its own product
+            return words._replace(data=self.dropout["embeddings"](self.embedding(ids))), False  # (tokens, embed)
+        distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
+        table = self.word_encoder.gru.input_proj(self.embedding(distinct))  # (n_distinct, 6*word_hidden)
+        return words._replace(data=table[occurrence]), True  # (tokens, 6*word_hidden)
 
     def forward_embedded(self, batch: Batch, embedded: torch.Tensor) -> Output:
         """The same as `forward`, from given word vectors instead of the embedding table's.
@@ -215,12 +233,13 @@ class HAN(nn.Module):
         )  # packed.data: (tokens, embed_dim), real tokens only
         return self.encode(batch, packed)
 
-    def encode(self, batch: Batch, embedded: PackedSequence) -> Output:
-        """Packed word vectors -> word encoder -> sentence encoder -> logits, with both levels' weights."""
+    def encode(self, batch: Batch, embedded: PackedSequence, projected: bool = False) -> Output:
+        """Packed word vectors (or their GRU input projections, `projected`) -> word encoder -> sentence
+        encoder -> logits, with both levels' weights."""
         if batch.padded and self.config.variant == "cahan":
             raise ValueError("CAHAN reads documents' sentences in order: the padded (bench) layout would mix them")
         counts = None if batch.padded else batch.sentence_counts
-        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts)
+        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
@@ -233,13 +252,14 @@ class HAN(nn.Module):
         return self.config.variant == "cahan"
 
     def encode_words(
-        self, embedded: PackedSequence, max_words: int, counts: torch.Tensor | None = None
+        self, embedded: PackedSequence, max_words: int, counts: torch.Tensor | None = None, projected: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The word level: (n_sentences, sentence dim) sentence vectors and (n_sentences, max_words) weights.
 
         counts: (n_docs,) sentences per document, rows being documents' sentences in order; None: the rows are
-        the sentences of one document (what CAHAN's context needs; the other variants ignore it)."""
-        return self.word_encoder(embedded, max_words, counts)
+        the sentences of one document (what CAHAN's context needs; the other variants ignore it).
+        projected: `embedded` holds the word GRU's input projections (see `_word_inputs`)."""
+        return self.word_encoder(embedded, max_words, counts, projected)
 
     def encode_sentences(
         self, sentence_vectors: torch.Tensor, sentence_counts: torch.Tensor, padded: bool = False
@@ -264,7 +284,8 @@ class HAN(nn.Module):
 
     def sentence_vectors(self, sentences: list[list[int]]) -> torch.Tensor:
         """(len(sentences), sentence dim): the word level on the sentences of one document, as word-id lists."""
-        return self.encode_words(self._packed_words(sentences), max(len(s) for s in sentences))[0]
+        embedded, projected = self._word_inputs(self._packed_ids(sentences))
+        return self.encode_words(embedded, max(len(s) for s in sentences), projected=projected)[0]
 
     def word_states(self, sentences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """The word GRU's states of sentences given as word-id lists: (n, max_words, 2*word_hidden) and mask.
@@ -273,14 +294,12 @@ class HAN(nn.Module):
         the GRU again for every variant.
         """
         max_words = max(len(s) for s in sentences)
-        packed = self._packed_words(sentences)
-        return unpack(packed._replace(data=self.word_encoder.gru(packed)), max_words)
+        packed, projected = self._word_inputs(self._packed_ids(sentences))
+        return unpack(packed._replace(data=self.word_encoder.gru(packed, projected)), max_words)
 
-    def _packed_words(self, sentences: list[list[int]]) -> PackedSequence:
+    def _packed_ids(self, sentences: list[list[int]]) -> PackedSequence:
         batch = collate([[s] for s in sentences])  # one sentence per row
-        words = pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
-        device = self.embedding.weight.device
-        return words._replace(data=self.dropout["embeddings"](self.embedding(words.data.to(device))))
+        return pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

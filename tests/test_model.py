@@ -173,6 +173,38 @@ def test_gradients_flow_to_every_parameter(real_docs):
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("variant", list(MODELS))
+def test_projecting_each_distinct_word_once_changes_no_output_or_gradient(variant, real_docs):
+    """Each distinct word of a batch goes through the word GRU's input projection once: outputs, weights
+    and every gradient are those of projecting every token; with dropout on the word vectors in training
+    (a mask per token) every token is projected."""
+    batch = collate(real_docs, labels=[0, 1, 2, 3, 4, 0, 1, 2][: len(real_docs)])
+    assert batch.labels is not None
+    results = []
+    for distinct in (True, False):
+        model = make_model(variant).train()  # training mode, no dropout: the distinct-word path is taken
+        model.project_distinct_words = distinct
+        out = model(batch)
+        nn.functional.cross_entropy(out.logits, batch.labels).backward()
+        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+        results.append((out, grads))
+    (a, grads_a), (b, grads_b) = results
+    torch.testing.assert_close(a.logits, b.logits, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(a.word_weights, b.word_weights, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(a.sentence_weights, b.sentence_weights, rtol=1e-5, atol=1e-6)
+    assert grads_a.keys() == grads_b.keys()
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6, msg=name)
+
+    dropped = make_model(variant, dropout=0.5).train()
+    calls = []
+    dropped.word_encoder.gru.input_proj.register_forward_hook(lambda m, i, o: calls.append(i[0].size(0)))
+    dropped(batch)
+    assert calls == [int(batch.word_counts.sum())]  # every token projected: each has its own dropout mask
+    dropped.eval()(batch)
+    assert calls[1] == len(torch.unique(batch.words[batch.words > 0]))  # evaluation: each distinct word once
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_padded_layout_gives_the_same_results(variant, real_docs):
     """The naive layout (padding sentences through the word GRU) only costs time, never results."""
