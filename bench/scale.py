@@ -1,6 +1,7 @@
 """Peak memory and wall time of each stage as the corpus grows: does `han` fit the paper's data sizes?
 
     python bench/scale.py [--sizes 20000 100000 300000] [--workers 2] [--train-docs 5000] [--baseline SRC]
+                          [--skip word2vec stats]
     (from a checkout of commit 7e6c090, before the token store: --baseline /path/to/that/checkout)
 
 For each size N it writes a Yelp-shaped corpus (N reviews drawn with replacement from the shared
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--compare-workers-up-to", type=int, default=100_000, help="sizes that also run 1 worker")
     parser.add_argument("--baseline", type=Path, help="another checkout: its train stage runs too, for comparison")
     parser.add_argument("--baseline-up-to", type=int, default=100_000, help="sizes that run the baseline's stage")
+    parser.add_argument("--skip", nargs="+", default=[], choices=["word2vec", "stats"], help="stages left out")
     opts = parser.parse_args()
     print(f"# bench/scale.py on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}")  # fmt: skip
@@ -112,7 +114,7 @@ def main() -> None:
         try:
             corpus = work / "corpus.csv.gz"
             write_corpus(corpus, size)
-            steps = stages(corpus, work, size, opts)
+            steps = [step for step in stages(corpus, work, size, opts) if step[0].split()[0] not in opts.skip]
             if opts.baseline and size <= opts.baseline_up_to:
                 name, args, _ = next(s for s in steps if s[0].startswith("train"))
                 steps.append((f"{name}, baseline", [a for a in args if a != "--overwrite"] + ["--overwrite"], "base"))
