@@ -5,7 +5,7 @@
 For each page, the seconds from the moment the server answers its health check until Chromium
 (Debian's, driven by Playwright; nothing is downloaded) shows:
   - the page title (anything drawn at all),
-  - the page's content: on Models the three model names with their test accuracy, on Document the
+  - the page's content: on Models the paper's three model names with their test accuracy, on Document the
     heatmap of the default example review with its prediction.
 Goals (issue 14): Models < 2 s, Document < 5 s. Prints a table; nothing is asserted.
 """

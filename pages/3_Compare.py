@@ -1,4 +1,5 @@
-"""Compare: the same document through HN-AVE, HN-MAX and HN-ATT, and the three side by side."""
+"""Compare: the same document through every model of a set (HN-AVE, HN-MAX, HN-ATT, then the successors:
+CAHAN, several heads), and their test accuracy, confusions and disagreements side by side."""
 
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ from han.variants import PAPER_VARIANTS
 st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
 
 
+PER_ROW = 3  # models per row: the paper's three in the first, the successors under them
+
+
+def grid(n: int) -> list:
+    """n columns in rows of at most PER_ROW, all rows as wide (a set of one or two keeps its width)."""
+    width = min(n, PER_ROW)
+    return [column for _ in range(0, n, width) for column in st.columns(width)]
+
+
 def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
-    columns = st.columns(len(models))
-    for column, (variant, path) in zip(columns, models.items(), strict=True):
+    items = list(models.items())
+    for column, (variant, path) in zip(grid(len(items)), items, strict=False):
         model = ui.load_model(path)
         explanation = model.explain(text)
         with column:
@@ -56,8 +66,8 @@ def accuracy_table(models: dict) -> None:
         "reviews; IMDB: 348k reviews, 10 classes) and are shown for orientation, not as a like-for-like "
         "comparison."
     )
-    charts = st.columns(len(loaded))
-    for chart, (key, model) in zip(charts, loaded.items(), strict=True):
+    items = list(loaded.items())
+    for chart, (key, model) in zip(grid(len(items)), items, strict=False):
         with chart:
             st.plotly_chart(
                 ui.confusion_chart(
@@ -104,14 +114,16 @@ def disagreement_list(models: dict) -> None:
 
 
 def page() -> None:
-    st.title("HN-AVE, HN-MAX and HN-ATT side by side")
+    st.title("The variants side by side")
     models = ui.choose_set()
     raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False)
     st.caption(
         "HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "
-        "hidden dimensions in which it attains the maximum; HN-ATT shows its attention."
+        "hidden dimensions in which it attains the maximum; HN-ATT shows its attention. Successors, where the "
+        "set has them: several heads show their mean, CAHAN the mean of its passes (context before, after)."
     )
-    text, gold = ui.document_input(ui.load_model(next(reversed(models.values()))), "cmp")
+    reference = models.get("att", next(reversed(models.values())))  # HN-ATT's split and examples, as before
+    text, gold = ui.document_input(ui.load_model(reference), "cmp")
     if text is not None:
         side_by_side(models, text, gold, raw)
     accuracy_table(models)

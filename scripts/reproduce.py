@@ -263,9 +263,9 @@ def report() -> None:
         "app_latency": "Explaining a 30-sentence review: tokenising, the model, and both with weights formatted "
         "(explain). First page: the home page rendered in a fresh Python process, imports included.",
         "app_first_paint": "Seconds from a cold server's health check answering until Debian's Chromium shows the "
-        "page title, then its content: on Models the three model names with their test accuracy, on Document the "
-        "example review's heatmap and prediction. The Models page draws from the checkpoints' JSON files and "
-        "never imports torch; the Document page loads its model.",
+        "page title, then its content: on Models the paper's three model names with their test accuracy, on "
+        "Document the example review's heatmap and prediction. The Models page draws from the checkpoints' JSON "
+        "files and never imports torch; the Document page loads its model.",
     }
     for bench, guide in guides.items():
         path = common.RESULTS / f"bench-{bench}.txt"
