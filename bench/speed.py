@@ -9,6 +9,8 @@ one invocation, so ratios compare like with like on the same machine:
   padded to the batch's sentence count, padding sentences processed (the naive layout);
 - bucketing: documents of similar sentence count batched together (the paper) or random batches;
 - GRU: our fused BiGRU + index_copy unpacking, or `nn.GRU` + `pad_packed_sequence` (the usual recipe);
+  ours with its backward pass recorded by autograd step by step (backend "autograd", the reference)
+  instead of han/gru.py's hand-written one;
 - ours with every token through the word GRU's input projection (before each distinct word of a batch
   was projected once), and ours with the default recipe's dropout on word vectors, which needs a
   projection per token in training (evaluation projects distinct words).
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data")) / "yelp" / "yelp_10k.csv.gz"
 CONFIGS = [
     {"name": "real sentences + bucketing (ours)", "padded": False, "bucket": True, "gru": "fused"},
+    {"name": "ours, autograd GRU step", "padded": False, "bucket": True, "gru": "fused", "backend": "autograd"},
     {"name": "padded documents + bucketing", "padded": True, "bucket": True, "gru": "fused"},
     {"name": "real sentences, no bucketing", "padded": False, "bucket": False, "gru": "fused"},
     {"name": "padded documents, no bucketing", "padded": True, "bucket": False, "gru": "fused"},
@@ -83,6 +86,7 @@ def child(config: dict, docs: int, epochs: int, threads: int) -> dict:
     if config["gru"] == "native":
         use_native_gru()
     from han.data import bucket_batches, collate, read_dataset
+    from han.gru import BiGRU
     from han.model import HAN, ModelConfig
     from han.train import prepare
 
@@ -92,6 +96,9 @@ def child(config: dict, docs: int, epochs: int, threads: int) -> dict:
     torch.manual_seed(0)
     model = HAN(ModelConfig(len(data.vocab), len(data.labels), dropout=config.get("dropout", 0.0)))
     model.project_distinct_words = config.get("distinct", config["gru"] == "fused")
+    for module in model.modules():
+        if isinstance(module, BiGRU) and "backend" in config:
+            module.backend = config["backend"]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     start = time.perf_counter()
     for epoch in range(epochs):

@@ -5,12 +5,12 @@ word ids -> embeddings -> word BiGRU -> word pooling -> sentence vectors
 
 Pooling is the same kind at both levels: `att` (the paper's attention), `ave` (mean) or `max`
 (element-wise max). Both GRUs run on packed sequences and every pooling is masked, so padding
-never changes an output or a weight. Only real sentences go through the word GRU.
+never changes an output or a weight. Only real sentences go through the word GRU. The GRU and its
+hand-written backward pass are in han/gru.py.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,10 +20,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from .cahan import CahanPooling
 from .data import Batch, collate
+from .gru import BiGRU, reverse_index
 from .pooling import Pooling, WeightOverride
 from .variants import VARIANTS
 
-__all__ = ["HAN", "VARIANTS", "ModelConfig", "Output", "Pooling", "WeightOverride"]
+__all__ = ["HAN", "VARIANTS", "BiGRU", "ModelConfig", "Output", "Pooling", "WeightOverride", "reverse_index"]
 
 # Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
 # before the classifier.
@@ -66,61 +67,6 @@ class Output:
     word_head_weights: torch.Tensor | None = None  # (n_sentences, max_words, heads) with attention
     sentence_head_weights: torch.Tensor | None = None  # (n_docs, max_sentences, heads) with attention
     penalty: torch.Tensor | None = None  # () Lin et al.'s head redundancy, both levels summed (0 for one head)
-
-
-class BiGRU(nn.Module):
-    """A bidirectional GRU (the same equations as `nn.GRU`) over a PackedSequence.
-
-    Both directions advance together in one batched matmul per time step, and the input
-    projections of all real tokens are one matmul up front. On CPU this trains several times
-    faster than `nn.GRU` on packed input, whose backward pass copies whole buffers every step
-    (see bench/). Padding never enters: only real tokens are in the packed data.
-    """
-
-    def __init__(self, input_dim: int, hidden: int) -> None:
-        super().__init__()
-        self.hidden = hidden
-        self.input_proj = nn.Linear(input_dim, 6 * hidden)  # W_i{r,z,n} for both directions
-        self.w_hh_rz = nn.Parameter(torch.empty(2, hidden, 2 * hidden))  # (direction, H, 2H)
-        self.w_hh_n = nn.Parameter(torch.empty(2, hidden, hidden))  # (direction, H, H)
-        self.b_hh_rz = nn.Parameter(torch.empty(2, 1, 2 * hidden))  # (direction, 1, 2H)
-        self.b_hh_n = nn.Parameter(torch.empty(2, 1, hidden))  # (direction, 1, H)
-        bound = 1 / math.sqrt(hidden)  # nn.GRU's initialisation
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
-
-    def forward(self, packed: PackedSequence, projected: bool = False) -> torch.Tensor:
-        # packed.data: (tokens, input_dim), or (tokens, 6H) already through input_proj when `projected`
-        H = self.hidden
-        sizes = packed.batch_sizes.tolist()  # sequences still running at each time step
-        reverse = reverse_index(packed.batch_sizes).to(packed.data.device)  # (tokens,)
-        inputs = packed.data if projected else self.input_proj(packed.data)  # (tokens, 6H)
-        forward_in, backward_in = inputs.split(3 * H, dim=-1)  # (tokens, 3H) each
-        x_gates = torch.stack([forward_in, backward_in[reverse]])  # (2, tokens, 3H)
-        x_rz = x_gates[..., : 2 * H].split(sizes, dim=1)  # T x (2, k, 2H)
-        x_n = x_gates[..., 2 * H :].split(sizes, dim=1)  # T x (2, k, H)
-        h = packed.data.new_zeros(2, sizes[0], H)  # (2, n, H)
-        outputs = []
-        for rz_in, n_in, k in zip(x_rz, x_n, sizes, strict=True):  # sorted longest first: a prefix runs
-            h_prev = h[:, :k]  # (2, k, H)
-            reset, update = torch.sigmoid(rz_in + torch.baddbmm(self.b_hh_rz, h_prev, self.w_hh_rz)).chunk(
-                2, dim=-1
-            )  # (2, k, H) each
-            candidate = torch.tanh(n_in + reset * torch.baddbmm(self.b_hh_n, h_prev, self.w_hh_n))
-            h = candidate + update * (h_prev - candidate)  # (1 - z) * n + z * h_prev: (2, k, H)
-            outputs.append(h)
-        out = torch.cat(outputs, dim=1)  # (2, tokens, H) in packed order
-        return torch.cat([out[0], out[1][reverse]], dim=-1)  # (tokens, 2H)
-
-
-def reverse_index(batch_sizes: torch.Tensor) -> torch.Tensor:
-    """Permutation of packed rows that reverses every sequence within its own length."""
-    n_steps = batch_sizes.numel()
-    offsets = torch.cumsum(batch_sizes, 0) - batch_sizes  # (T,) first packed row of each step
-    step = torch.repeat_interleave(torch.arange(n_steps), batch_sizes)  # (tokens,)
-    sequence = torch.arange(int(batch_sizes.sum())) - offsets[step]  # (tokens,) sorted index
-    lengths = (batch_sizes.unsqueeze(0) > torch.arange(int(batch_sizes[0])).unsqueeze(1)).sum(1)
-    return offsets[lengths[sequence] - 1 - step] + sequence  # (tokens,)
 
 
 class Encoder(nn.Module):
@@ -213,10 +159,16 @@ class HAN(nn.Module):
         gets the same projection W_i e_w + b_i, so each distinct word of the batch is projected once and
         gathered: a batch has about a quarter as many distinct words as tokens, and this matmul was the
         largest cost of a forward pass (bench/speed.py). Gradients reach the same parameters either way.
+        Not on CUDA, where the word GRU runs through cuDNN (see below).
         """
         ids = words.data.to(self.embedding.weight.device)  # (tokens,)
         dropped = self.training and self.config.dropout > 0 and "embeddings" in self.config.dropout_at
-        if dropped or not self.project_distinct_words:  # a dropout mask per token: each needs its own product
+        # cuDNN's GRU (the word GRU's path on CUDA) multiplies its inputs by W_i inside its fused kernel and
+        # takes no inputs already projected (passing them would need an identity-like W_i of 3H x 6H per
+        # direction: a larger product per token than the projection it would save); on a GPU projecting every
+        # token is one cheap matmul anyway. So there the word GRU gets every token's word vector.
+        per_token = dropped or not self.project_distinct_words  # dropout: a mask per token, each its own product
+        if per_token or self.word_encoder.gru.uses_cudnn(ids.device):
             return words._replace(data=self.dropout["embeddings"](self.embedding(ids))), False  # (tokens, embed)
         distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
         table = self.word_encoder.gru.input_proj(self.embedding(distinct))  # (n_distinct, 6*word_hidden)

@@ -254,7 +254,12 @@ def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monk
     monkeypatch.setattr(classifier_module, "within_budget", lambda i, c: within_budget(i, c, budget=30))
     seen: list[int] = []
     forward = model.model.forward
-    monkeypatch.setattr(model.model, "forward", lambda batch: seen.append(batch.words.size(0)) or forward(batch))
+
+    def counting(batch):  # records how many sentences each forward pass is given
+        seen.append(batch.words.size(0))
+        return forward(batch)
+
+    monkeypatch.setattr(model.model, "forward", counting)
     found = list(model.analyse(docs))
     assert sorted(seen) == [11, 25, 28]  # the long documents alone, 1 + 3 + 7 sentences together
     for a, b in zip(found, expected, strict=True):  # the same results, however the documents were grouped
