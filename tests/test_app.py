@@ -36,12 +36,16 @@ def run(page: str, **state) -> AppTest:
     return at
 
 
+# the shipped Yelp set (assets/yelp): the paper's three, then the successors (scripts/train_demo.sh)
+YELP_MODELS = ["HN-AVE", "HN-MAX", "HN-ATT", "HN-ATT (2 heads)", "CAHAN (bi, sum)"]
+
+
 def html_of(at: AppTest) -> str:
     return "".join(h.proto.body for h in at.get("html"))
 
 
 def test_demo_checkpoints_are_shipped_small_and_complete():
-    for folder in ("yelp/att", "yelp/ave", "yelp/max", "imdb/att"):
+    for folder in ("yelp/att", "yelp/ave", "yelp/max", "yelp/cahan", "yelp/att-2h", "imdb/att"):
         files = {p.name for p in (ROOT / "assets" / folder).iterdir()}
         assert {"config.json", "vocab.txt", "model.safetensors", "metrics.json", "word_stats.npz"} <= files
         assert "faithfulness.json" in files  # the Faithfulness page's figures, for every shipped model
@@ -53,11 +57,11 @@ def test_demo_checkpoints_are_shipped_small_and_complete():
 def test_home_shows_a_card_per_model_named_as_in_the_paper():
     at = run("home")
     names = [h.value for h in at.subheader]
-    assert names == ["HN-AVE", "HN-MAX", "HN-ATT"]
-    assert len([m for m in at.metric if m.label == "Test accuracy"]) == 3
+    assert names == YELP_MODELS  # the paper's three in Table 2's order, then the successors
+    assert len([m for m in at.metric if m.label == "Test accuracy"]) == 5
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
-    assert len(recipes) == 3 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+    assert len(recipes) == 5 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
 
 
 def test_home_draws_its_cards_without_torch():
@@ -65,7 +69,7 @@ def test_home_draws_its_cards_without_torch():
     script = (
         "import sys; from streamlit.testing.v1 import AppTest; "
         f"at = AppTest.from_file({str(PAGES['home'])!r}, default_timeout=60); at.run(); "
-        "assert not at.exception and len(at.metric) == 6, at; print('torch' in sys.modules, 'nltk' in sys.modules)"
+        "assert not at.exception and len(at.metric) == 10, at; print('torch' in sys.modules, 'nltk' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -176,15 +180,16 @@ def test_word_attention_for_every_model_of_the_set():
         assert not at.exception and len(at.get("plotly_chart")) == 2
 
 
-def test_compare_shows_three_models_the_paper_table_and_confusions():
+def test_compare_shows_every_model_the_paper_table_and_confusions():
     at = run("compare")
-    heads = [h.value for h in at.subheader]
-    assert sum(h.startswith(("HN-AVE:", "HN-MAX:", "HN-ATT:")) for h in heads) == 3
-    assert html_of(at).count('class="han-doc"') == 3
+    heads = [h.value.split(":")[0] for h in at.subheader]
+    assert [h for h in heads if h in YELP_MODELS] == YELP_MODELS  # the successors under the paper's three
+    assert html_of(at).count('class="han-doc"') == 5
     table = at.dataframe[0].value
-    assert list(table["model"]) == ["HN-AVE", "HN-MAX", "HN-ATT"]
-    assert list(table["paper: Yelp 2013"]) == [67.0, 66.9, 68.2]
-    assert len(at.get("plotly_chart")) == 3 + 3  # probabilities + confusion matrices
+    assert list(table["model"]) == YELP_MODELS
+    assert list(table["paper: Yelp 2013"])[:3] == [67.0, 66.9, 68.2]  # the successors have no Table 2 row
+    assert table["paper: Yelp 2013"][3:].isna().all()
+    assert len(at.get("plotly_chart")) == 5 + 5  # probabilities + confusion matrices
 
 
 def test_compare_lists_disagreements_on_the_test_split():
@@ -192,7 +197,7 @@ def test_compare_lists_disagreements_on_the_test_split():
     at.toggle(key="find_disagreements").set_value(True).run()
     assert not at.exception
     rows = at.dataframe[1].value
-    assert len(rows) > 0 and {"gold", "HN-AVE", "HN-MAX", "HN-ATT"} <= set(rows.columns)
+    assert len(rows) > 0 and {"gold", *YELP_MODELS} <= set(rows.columns)
 
 
 @pytest.mark.parametrize("make", ["missing", "corrupt", "no_vocab", "empty"])
@@ -289,7 +294,7 @@ def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints,
 def test_navigation_names_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    assert not at.exception and [h.value for h in at.subheader] == ["HN-AVE", "HN-MAX", "HN-ATT"]  # Models first
+    assert not at.exception and [h.value for h in at.subheader] == YELP_MODELS  # Models first
     at.switch_page("pages/4_Faithfulness.py").run()
     assert not at.exception and at.title[0].value == "Is the attention faithful?"
     source = (ROOT / "app.py").read_text()
