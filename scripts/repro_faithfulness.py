@@ -1,6 +1,6 @@
 """Faithfulness of every shipped checkpoint: computed into assets/*/*/faithfulness.json, read back for RESULTS.md.
 
-    python scripts/reproduce.py faithfulness      # each shipped checkpoint's test split, first 1,000 reviews (CAHAN: 300)
+    python scripts/reproduce.py faithfulness      # each shipped checkpoint's test split, first 1,000 (CAHAN: 300)
 
 Every sentence of the reading is computed from the figures, so it follows them when they change.
 """
