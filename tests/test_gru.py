@@ -73,11 +73,16 @@ def test_hand_written_backward_matches_autograd_on_the_same_loop():
     lengths = [40, 1, 17, 40, 3, 25, 9, 1, 33, 12, 40, 6, 21, 2, 14, 30]
     packed = packed_batch(lengths, 32)
     upstream = torch.randn(int(packed.batch_sizes.sum()), 100)  # d loss / d output, (tokens, 2H)
+    assert_backends_agree(gru, packed, upstream, "loop", "autograd")
+
+
+def assert_backends_agree(gru: BiGRU, packed, upstream: torch.Tensor, backend: str, reference: str) -> None:
+    """`backend` gives the outputs and the gradients (inputs and all six parameters) of `reference`."""
     results = {}
-    for backend in ("loop", "autograd"):
-        gru.backend = backend
-        results[backend] = outputs_and_gradients(gru, packed, upstream)
-    (out, grads), (expected_out, expected_grads) = results["loop"], results["autograd"]
+    for name in (backend, reference):
+        gru.backend = name
+        results[name] = outputs_and_gradients(gru, packed, upstream)
+    (out, grads), (expected_out, expected_grads) = results[backend], results[reference]
     torch.testing.assert_close(out, expected_out, rtol=1e-5, atol=1e-6)
     assert grads.keys() == expected_grads.keys() and len(grads) == 7  # the inputs and all six parameters
     for name, expected in expected_grads.items():
@@ -124,15 +129,8 @@ def test_cudnn_layout_gives_our_outputs_and_gradients():
     gru = BiGRU(12, 8)
     packed = packed_batch([7, 1, 5, 7, 2, 3], 12)
     upstream = torch.randn(int(packed.batch_sizes.sum()), 16)
-    results = {}
-    for backend in ("loop", "cudnn"):
-        gru.backend = backend
-        results[backend] = outputs_and_gradients(gru, packed, upstream)
-    (out, grads), (vf_out, vf_grads) = results["loop"], results["cudnn"]
-    torch.testing.assert_close(vf_out, out, rtol=1e-5, atol=1e-6)
-    assert vf_grads.keys() == grads.keys() and len(grads) == 7
-    for name, expected in grads.items():
-        torch.testing.assert_close(vf_grads[name], expected, rtol=1e-5, atol=1e-5, msg=name)
+    assert_backends_agree(gru, packed, upstream, "cudnn", "loop")
+    gru.backend = "cudnn"
     with pytest.raises(ValueError, match="projects its inputs itself"):
         gru(packed._replace(data=gru.input_proj(packed.data)), projected=True)
     gru.backend = "fast"
