@@ -68,7 +68,7 @@ def run_baselines(name: str) -> None:
     print(json.dumps(result, indent=2))
 
 
-BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (SCRIPT: NAME up to a "-")
+BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (see bench_script)
     "speed": ["--docs", "3000", "--threads", "2"],
     "app_latency": [],
     "faithfulness": ["--threads", "2"],
@@ -80,14 +80,20 @@ BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (SCRIPT: NAME up t
 }
 
 
+def bench_script(name: str) -> tuple[str, str]:
+    """A benchmark's script and size from its name: "scale-1.5M" is bench/scale.py at 1.5M reviews."""
+    script, _, size = name.partition("-")
+    return script, size
+
+
 def run_bench(only: list[str] | None = None) -> None:
     common.RESULTS.mkdir(exist_ok=True)
     for name, args in BENCHES.items():
         if only and name not in only:
             continue
-        script = f"{name.split('-')[0]}.py"
+        script, _ = bench_script(name)
         output = subprocess.run(
-            [sys.executable, str(common.ROOT / "bench" / script), *args],
+            [sys.executable, str(common.ROOT / "bench" / f"{script}.py"), *args],
             cwd=common.ROOT,
             capture_output=True,
             text=True,
@@ -276,7 +282,7 @@ def report() -> None:
     }
     for bench, guide in guides.items():
         path = common.RESULTS / f"bench-{bench}.txt"
-        script, _, size = bench.partition("-")  # "scale-1.5M": bench/scale.py at 1.5M reviews
+        script, size = bench_script(bench)
         if path.exists():
             lines += [
                 f"## Benchmark: bench/{script}.py" + (f", {size} reviews" if size else ""),
