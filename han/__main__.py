@@ -83,11 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, split: str | None = None) -> Dataset:
     """Read --data; with `like_training`, options not given default to how training read it,
-    so that the checkpoint's split can be made again (with `split`, only its documents keep their text)."""
+    so that the checkpoint's split can be made again (with `split`, only its documents keep their text;
+    with `split=""`, none)."""
     from .data import read_dataset, read_like
 
     if like_training:
-        splits = (split,) if split else None
+        splits = None if split is None else (split,) if split else ()
         return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding, splits)
     return read_dataset(
         args.data,
@@ -134,8 +135,8 @@ def run_stats(args: argparse.Namespace) -> dict:
     from .stats import collect, save
 
     model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=True, split=args.split)
-    table = collect(model, dataset, split=args.split, max_docs=args.sample, release_texts=True)
+    dataset = _read_for(model, args, like_training=True, split="")  # labels only: collect reads texts as it goes
+    table = collect(model, dataset, split=args.split, max_docs=args.sample)
     save(table, Path(args.out))
     return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
 

@@ -225,6 +225,7 @@ def read_like(
     when given, replace the recorded read options. Unlabelled text is not read. With `splits`, only
     the documents of those splits of the checkpoint's own split keep their text: the files are read
     twice (labels and fingerprint first, checked against the checkpoint's), memory follows the split.
+    With `splits=()` no document keeps its text (one pass; labels, split and fingerprint only).
     """
     data = config.get("data", {})
     paths = paths or [s["path"] for s in data.get("sources", [])]
@@ -238,6 +239,8 @@ def read_like(
         return read()
     dataset = read(keep_text=lambda index: False)
     check_same_data(config, dataset)
+    if not splits:  # labels and fingerprint only: `han.stats.collect` reads the texts again as it goes
+        return dataset
     parts, _ = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
     wanted = {i for split in splits for i in parts[split]}
     del parts

@@ -8,6 +8,7 @@ distribution of any word without the review text.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Callable
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Classifier
-from .data import Dataset, assign_splits, check_same_data
+from .data import Dataset, Example, assign_splits, check_same_data
 from .errors import HanError
+from .text import Tokenized
 
 
 @dataclass
@@ -66,38 +68,34 @@ def collect(
     on_progress: Callable[[int, int], object] | None = None,
     release_texts: bool = False,
 ) -> WordStats:
-    """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed).
+    """Run `model` over a split of `dataset` (re-made with the checkpoint's split seed), in file order.
 
     `max_docs` keeps a seeded random sample of the split; `on_progress(done, total)` is called
-    as documents are processed (for progress bars). `release_texts` lets each document's text go once
-    it is tokenised (a caller that reads the data only for this: memory stays that of the columns).
+    as documents are processed (for progress bars). A dataset read without the split's texts (labels
+    only, as `han stats` reads a large corpus) is read again, and each document is analysed as it passes,
+    a chunk at a time: memory is that of the labels and the results, whatever the corpus size.
+    `release_texts` lets each document's text go once it is tokenised (a caller that read the texts only for
+    this: memory stays that of the columns).
     """
     check_same_data(model.config, dataset)
     if release_texts and dataset.released is None:
         dataset.released = dataset.fingerprint()  # what it was read as, before texts go
     parts, _ = assign_splits(dataset.examples, model.split_seed)
-    indices = parts[split]
+    indices, split_documents = parts[split], len(parts[split])
+    del parts
     if max_docs is not None and max_docs < len(indices):
-        indices = sorted(random.Random(seed).sample(indices, max_docs))
-    examples = [dataset.examples[i] for i in indices if dataset.examples[i].label in model.labels]
-    buffers = _Buffers()
-    vocab_index: dict[str, int] = {}
-    documents = 0
-    for start in range(0, len(examples), CHUNK):  # a chunk at a time: tokens and results never pile up
-        chunk = [(e, d) for e in examples[start : start + CHUNK] if (d := model.prepare(e)).sentences]
-        if release_texts:
-            for example in examples[start : start + CHUNK]:
-                example.text = example.sentences = None
-        results = model.analyse([d for _, d in chunk]) if chunk else iter(())
-        for (example, doc), result in zip(chunk, results, strict=True):
-            _add_document(buffers, vocab_index, model, doc.sentences, model.labels.index(example.label), result)
-        buffers.flush()
-        documents += len(chunk)
-        if on_progress:
-            on_progress(min(start + CHUNK, len(examples)), len(examples))
-    if not documents:
+        indices = random.Random(seed).sample(indices, max_docs)
+    wanted = sorted(i for i in indices if dataset.examples[i].label in model.labels)
+    collector = _Collector(model, len(wanted), on_progress)
+    if all(_has_text(dataset.examples[i]) for i in wanted):
+        for index in wanted:
+            collector.add(dataset.examples[index], release=release_texts)
+    else:  # the texts were not kept: one more pass over the files, the split's documents analysed as read
+        keep, position = set(wanted), itertools.count()
+        dataset.reread(lambda example: collector.add(example) if next(position) in keep else None)
+    columns, vocab_index = collector.finish()
+    if not collector.documents:
         raise HanError(f"no {split} document with a known label to analyse")
-    columns = buffers.arrays()
     return WordStats(
         words=list(vocab_index),
         word=columns["word"],
@@ -107,17 +105,58 @@ def collect(
         gold=columns["gold"],
         predicted=columns["predicted"],
         labels=list(model.labels),
-        documents=documents,
+        documents=collector.documents,
         head_attention=columns.get("head_attention"),
         meta={
             "checkpoint": str(model.path) if model.path else None,
             "model": model.name,
             "split": split,
-            "sampled": max_docs is not None and max_docs < len(parts[split]),
-            "split_documents": len(parts[split]),
+            "sampled": max_docs is not None and max_docs < split_documents,
+            "split_documents": split_documents,
             "sample_seed": seed,
         },
     )
+
+
+def _has_text(example: Example) -> bool:
+    return example.text is not None or example.sentences is not None
+
+
+class _Collector:
+    """Documents in, a chunk at a time: tokenised, analysed by the model, their occurrences appended."""
+
+    def __init__(self, model: Classifier, total: int, on_progress: Callable[[int, int], object] | None) -> None:
+        self.model, self.total, self.on_progress = model, total, on_progress
+        self.buffers = _Buffers()
+        self.vocab_index: dict[str, int] = {}  # word -> its index in WordStats.words (first appearance)
+        self.chunk: list[tuple[int, Tokenized]] = []  # (gold class, tokenised document)
+        self.seen = 0  # documents added
+        self.documents = 0  # documents analysed (those with at least one sentence)
+
+    def add(self, example: Example, release: bool = False) -> None:
+        document = self.model.prepare(example)
+        if release:
+            example.text = example.sentences = None
+        self.seen += 1
+        if document.sentences:
+            self.chunk.append((self.model.labels.index(example.label), document))
+        if len(self.chunk) >= CHUNK:
+            self._analyse()
+
+    def _analyse(self) -> None:
+        """Analyse the chunk's documents in one call (the model batches them) and keep their occurrences."""
+        results = self.model.analyse([document for _, document in self.chunk]) if self.chunk else iter(())
+        for (gold, document), result in zip(self.chunk, results, strict=True):
+            _add_document(self.buffers, self.vocab_index, self.model, document.sentences, gold, result)
+        self.buffers.flush()
+        self.documents += len(self.chunk)
+        self.chunk = []
+        if self.on_progress:
+            self.on_progress(self.seen, self.total)
+
+    def finish(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        self._analyse()
+        return self.buffers.arrays(), self.vocab_index
 
 
 ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")

@@ -43,7 +43,7 @@ def recompute(model) -> None:
         if st.button("Recompute"):
             files = [p.strip() for p in paths.split(";") if p.strip()]
             bar = st.progress(0.0, text="Reading data...")
-            dataset = read_like(model.config, files, splits=("test",))
+            dataset = read_like(model.config, files, splits=())  # labels only; texts are read as analysed
             table = word_stats.collect(
                 model,
                 dataset,

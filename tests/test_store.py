@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -57,6 +58,11 @@ def test_store_round_trips_every_document_exactly(tmp_path, yelp_slice):
     assert counts[corpus.lexicon.index(expected[0][0][0])] == sum(
         s.count(expected[0][0][0]) for doc in expected for s in doc
     )
+    scattered = [i for i in range(len(corpus)) if i % 3 != 1]  # runs of adjacent documents and gaps, unsorted
+    found = corpus.token_counts(reversed(scattered), chunk=7)  # chunks that cut the runs
+    wanted = Counter(token for i in scattered for sentence in expected[i] for token in sentence)
+    assert {corpus.lexicon[i]: int(n) for i, n in enumerate(found) if n} == dict(wanted)
+    assert not corpus.token_counts([]).any()
     assert isinstance(corpus.words, np.memmap)  # mapped from disk, not read into memory
 
 
@@ -240,6 +246,15 @@ def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and
     c = stats.collect(model, full, "test", release_texts=True)  # texts let go as analysed: same figures
     assert c.words == a.words and all(np.array_equal(getattr(a, k), getattr(c, k)) for k in stats.ARRAYS)
     assert all(e.text is None for e in expected) and full.fingerprint() == fingerprint
+    labels_only = read_like(model.config, splits=())  # no text kept: collect reads the files again as it goes
+    assert all(e.text is None for e in labels_only.examples) and labels_only.fingerprint() == fingerprint
+    progress: list[tuple[int, int]] = []
+    d = stats.collect(model, labels_only, "test", on_progress=lambda done, total: progress.append((done, total)))
+    assert d.words == a.words and all(np.array_equal(getattr(a, k), getattr(d, k)) for k in stats.ARRAYS)
+    assert progress[-1] == (len(expected), len(expected)) and d.documents == a.documents
+    sample = stats.collect(model, labels_only, "test", max_docs=7, seed=3)
+    same_sample = stats.collect(model, read_like(model.config), "test", max_docs=7, seed=3)
+    assert sample.documents == 7 and np.array_equal(sample.attention, same_sample.attention)
 
 
 def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monkeypatch):
