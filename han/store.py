@@ -68,8 +68,10 @@ class Corpus:
         counts = np.zeros(len(self.lexicon), dtype=np.int64)
         order = np.asarray(list(docs), dtype=np.int64)
         for start in range(0, len(order), chunk):
-            for first, end in _merged_ranges(self._word_ranges(order[start : start + chunk])):
-                counts += np.bincount(self.words[first:end], minlength=len(self.lexicon))
+            ranges = _merged_ranges(self._word_ranges(order[start : start + chunk]))
+            ids = [self.words[first:end] for first, end in ranges]  # the chunk's words, slice by slice
+            if ids:  # one count per chunk: a lexicon-long array per slice cost more than the words themselves
+                counts += np.bincount(np.concatenate(ids), minlength=len(self.lexicon))
         return counts
 
     def _word_ranges(self, docs: np.ndarray) -> Iterator[tuple[int, int]]:
