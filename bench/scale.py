@@ -1,7 +1,7 @@
 """Peak memory and wall time of each stage as the corpus grows: does `han` fit the paper's data sizes?
 
     python bench/scale.py [--sizes 20000 100000 300000] [--workers 2] [--train-docs 5000] [--baseline SRC]
-                          [--skip word2vec stats]
+                          [--baseline-stages train warm stats] [--skip word2vec stats]
     (from a checkout of commit 7e6c090, before the token store: --baseline /path/to/that/checkout)
 
 For each size N it writes a Yelp-shaped corpus (N reviews drawn with replacement from the shared
@@ -18,8 +18,8 @@ of that size) and runs every stage as its own `python -m han` process, one after
 
 Peak RSS is the stage process's own (os.wait4; tokenising workers are separate processes of about
 100 MB each). The last lines fit peak RSS = a + b*N per stage and extrapolate to 1.5M reviews.
-`--baseline SRC` also runs the train stage with the code of another checkout (e.g. a worktree of an
-older commit), side by side. Figures only: nothing is asserted.
+`--baseline SRC` also runs the train stage (or those of `--baseline-stages train warm stats`) with the code
+of another checkout (e.g. a worktree of an older commit), side by side. Figures only: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ def main() -> None:
     parser.add_argument("--compare-workers-up-to", type=int, default=100_000, help="sizes that also run 1 worker")
     parser.add_argument("--baseline", type=Path, help="another checkout: its train stage runs too, for comparison")
     parser.add_argument("--baseline-up-to", type=int, default=100_000, help="sizes that run the baseline's stage")
+    parser.add_argument("--baseline-stages", nargs="+", default=["train"], choices=["train", "warm", "stats"],
+                        help="stages the baseline's code runs too")  # fmt: skip
     parser.add_argument("--skip", nargs="+", default=[], choices=["word2vec", "stats"], help="stages left out")
     opts = parser.parse_args()
     print(f"# bench/scale.py on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -115,21 +117,19 @@ def main() -> None:
             corpus = work / "corpus.csv.gz"
             write_corpus(corpus, size)
             steps = [step for step in stages(corpus, work, size, opts) if step[0].split()[0] not in opts.skip]
+            runs = [(*step, ROOT) for step in steps]  # (name, han arguments, cache, code to run)
             if opts.baseline and size <= opts.baseline_up_to:
-                name, args, _ = next(s for s in steps if s[0].startswith("train"))
-                steps.append((f"{name}, baseline", [a for a in args if a != "--overwrite"] + ["--overwrite"], "base"))
-            for name, args, cache_kind in steps:
+                runs += baseline_runs(steps, opts.baseline, opts.baseline_stages)
+            for name, args, cache_kind, source in runs:
                 cache = work / ("cache" if cache_kind == "warm" else f"cache-{cache_kind}")
                 if cache_kind == "cold":
                     shutil.rmtree(cache, ignore_errors=True)
-                source = opts.baseline if cache_kind == "base" else ROOT
                 seconds, peak, code = run_stage(args, cache, source)
                 rate = f"{size / seconds:.0f}" if name.startswith(("tokenise", "warm")) else "-"
                 status = "" if code == 0 else " (failed)"
                 print(f"| {size:,} | {name}{status} | {seconds:.1f} | {peak:.0f} | {rate} |", flush=True)
-                peaks.setdefault(name.split(" (")[0] + (", baseline" if cache_kind == "base" else ""), []).append(
-                    (size, peak)
-                )
+                baseline = ", baseline" if source != ROOT else ""
+                peaks.setdefault(name.split(" (")[0] + baseline, []).append((size, peak))
         finally:
             shutil.rmtree(work, ignore_errors=True)
     print()
@@ -138,6 +138,22 @@ def main() -> None:
             slope, intercept = fit(points)
             print(f"{name}: peak RSS ~ {intercept:.0f} MB + {slope * 1024:.2f} KB per review; "
                   f"at 1.5M reviews ~ {intercept + slope * 1_500_000:,.0f} MB")  # fmt: skip
+
+
+def baseline_runs(
+    steps: list[tuple[str, list[str], str]], baseline: Path, stages: list[str]
+) -> list[tuple[str, list[str], str, Path]]:
+    """The `stages` again with the baseline's code, after all of ours (its train stage rewrites the checkpoint).
+
+    "train" runs with a cache of its own (a checkout from before the token store builds everything itself);
+    "warm" and "stats" read the warm store and the checkpoint our stages made, so both codes do the same work.
+    """
+    runs = []
+    for stage in ("warm", "stats", "train"):  # train last: the stats stages read the checkpoint it replaces
+        if stage in stages:
+            name, args, _ = next(step for step in steps if step[0].startswith(stage))
+            runs.append((f"{name}, baseline", args, "base" if stage == "train" else "warm", baseline))
+    return runs
 
 
 def fit(points: list[tuple[int, float]]) -> tuple[float, float]:
