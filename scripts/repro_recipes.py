@@ -13,6 +13,7 @@ accuracy too, so the report needs no checkpoint.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +120,15 @@ def run_default(sets: list[str], variants: list[str], seeds: list[int]) -> None:
                 train_and_keep(dataset, cfg, out, common.RESULTS / "runs" / f"{name}-default" / f"{out.name}.json")
 
 
-def run_recipes(seeds: list[int], only: list[str] | None = None) -> None:
-    """Yelp-15k, HN-ATT and HN-AVE: the paper recipe with one change of the default at a time."""
+def run_recipes(seeds: list[int], only: list[str] | None = None, variants: Sequence[str] = ("att", "ave")) -> None:
+    """Yelp-15k, HN-ATT and HN-AVE (or `variants` of them): the paper recipe with one change of the default at
+    a time."""
     dataset = read_dataset(common.SETS["yelp"]["paths"])
     for slug, _, change in RECIPE_ROWS:
         if only and slug not in only:
             continue
         for seed in seeds:
-            for variant in ("att", "ave"):
+            for variant in [v for v in ("att", "ave") if v in variants]:
                 out = common.RUNS / "recipes" / slug / f"{variant}-seed{seed}"
                 cfg = recipe_config("paper", variant=variant, seed=seed, progress=False, **(PAPER_YELP | change))
                 train_and_keep(dataset, cfg, out, common.RESULTS / "recipes" / slug / f"{out.name}.json")

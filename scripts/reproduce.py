@@ -346,7 +346,7 @@ def main() -> None:
     if args.step in ("all", "curve"):
         recipes.run_curve(args.seeds or recipes.SEEDS)
     if args.step in ("all", "recipes"):
-        recipes.run_recipes(args.seeds or recipes.SEEDS, args.only)
+        recipes.run_recipes(args.seeds or recipes.SEEDS, args.only, args.variants)
     if args.step in ("all", "successors"):
         successors.run_successors(sets, args.seeds or successors.SEEDS, args.only)
     if args.step in ("all", "faithfulness"):
