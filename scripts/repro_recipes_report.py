@@ -11,7 +11,15 @@ from typing import Any
 
 import repro_common as common
 from repro_common import mean_std, paired_difference, pct
-from repro_recipes import CURVE_RECIPES, CURVE_SIZES, EXPLORE, EXPLORE_SMALL, EXPLORE_START, RECIPE_ROWS
+from repro_recipes import (
+    CURVE_RECIPES,
+    CURVE_SIZES,
+    EXPLORE,
+    EXPLORE_IMDB,
+    EXPLORE_SMALL,
+    EXPLORE_START,
+    RECIPE_ROWS,
+)
 
 from han.data import assign_splits, read_dataset
 from han.recipes import RECIPES
@@ -49,7 +57,40 @@ def default_lines() -> list[str]:
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
         lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
+        lines += imdb_search_lines() if name == "imdb" else []
     return lines if len(lines) > 2 else []
+
+
+def imdb_search_lines() -> list[str]:
+    """aclImdb, HN-ATT seed 0: the default recipe with one change at a time, beside the paper recipe's seed 0."""
+    found = [
+        (what, json.loads(p.read_text()))
+        for slug, what, _ in EXPLORE_IMDB
+        if (p := common.RESULTS / "explore-imdb" / slug / "att-seed0.json").exists()
+    ]
+    paper = common.RESULTS / "runs" / "imdb" / "att-seed0.json"
+    if not found:
+        return []
+    if paper.exists():
+        found.append(
+            (
+                "the paper recipe (SGD, lr grid 0.1/0.05 on dev, word2vec 200-d fine-tuned)",
+                json.loads(paper.read_text()),
+            )
+        )
+    lines = [
+        "#### Looking for a default that does not trail the paper's on aclImdb",
+        "",
+        "HN-ATT, seed 0, one change of the default recipe at a time (`reproduce.py explore`); dev accuracy decides. "
+        "The paper recipe's row is its main run (both learning rates, the epochs of each one after the other).",
+        "",
+        "| change | dev % | test % | best epoch | dev % after each epoch |",
+        "|---|---|---|---|---|",
+    ]
+    for what, m in found:
+        curve = " ".join(pct(h["dev_accuracy"]) for h in m["history"])
+        lines.append(f"| {what} | {pct(m['dev_accuracy'])} | {pct(m['test_accuracy'])} | {m['best_epoch']} | {curve} |")
+    return [*lines, ""]
 
 
 def paired_lines(name: str, runs: dict[str, list[dict]], resamples: int = 10_000) -> list[str]:

@@ -315,7 +315,11 @@ def main() -> None:
         nargs="+",
         choices=[
             slug
-            for slug, _, _ in investigation.INVESTIGATION + recipes.RECIPE_ROWS + recipes.EXPLORE + successors.SETTINGS
+            for slug, _, _ in investigation.INVESTIGATION
+            + recipes.RECIPE_ROWS
+            + recipes.EXPLORE
+            + recipes.EXPLORE_IMDB
+            + successors.SETTINGS
         ],
         help="investigate / recipes / explore / successors: these experiments only",
     )
