@@ -289,3 +289,18 @@ def test_read_table_counts_skipped_empty_rows(tmp_path):
     path.write_text('stars,text\n5,"fine"\n3,""\n')
     examples, info = read_table(path)
     assert len(examples) == 1 and info["skipped_empty"] == 1
+
+
+def test_csv_rows_read_as_csv_dictreader_reads_them(tmp_path):
+    """Blank lines skipped, a short row's missing label named with its row, the last of two equal column names."""
+    path = tmp_path / "awkward.csv"
+    path.write_text('text,stars,text\nignored,4,"first, quoted\nover two lines"\n\nx,5,second\n')
+    examples = read_dataset([path]).examples
+    assert [(e.label, e.text) for e in examples] == [("4", "first, quoted\nover two lines"), ("5", "second")]
+    short = tmp_path / "short.csv"
+    short.write_text("stars,text\n5,fine\n\n4\n")  # row 2 has no text: skipped as empty, like DictReader's None
+    assert [e.text for e in read_dataset([short]).examples] == ["fine"]
+    unlabelled = tmp_path / "unlabelled.csv"
+    unlabelled.write_text("text,stars\nfine,5\nno label\n")
+    with pytest.raises(HanError, match=r"row 2 has no value in column 'stars'"):
+        read_dataset([unlabelled])
