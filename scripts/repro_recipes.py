@@ -149,7 +149,7 @@ def run_recipes(seeds: list[int], only: list[str] | None = None, variants: Seque
                 train_and_keep(dataset, cfg, out, common.RESULTS / "recipes" / slug / f"{out.name}.json")
 
 
-def run_explore(only: list[str] | None = None) -> None:
+def run_explore(only: list[str] | None = None, seeds: Sequence[int] = (0,)) -> None:
     """The search that chose the default recipe: Yelp-15k, HN-ATT, seed 0, dev accuracy (see EXPLORE); and the
     one on aclImdb that looks for a default that does not trail the paper's there (EXPLORE_IMDB)."""
     searches = {  # folder: (data, rows, settings every row starts from)
@@ -161,10 +161,11 @@ def run_explore(only: list[str] | None = None) -> None:
         wanted = [(slug, change) for slug, _, change in rows if not only or slug in only]
         dataset = read() if wanted else None  # aclImdb is read only when one of its rows is wanted
         for slug, change in wanted:
-            assert dataset is not None
-            out = common.RUNS / folder / slug / "att-seed0"
-            cfg = recipe_config("default", progress=False, **(start | change))
-            train_and_keep(dataset, cfg, out, common.RESULTS / folder / slug / "att-seed0.json")
+            for seed in seeds:  # the search itself is seed 0; more seeds check what it found
+                assert dataset is not None
+                out = common.RUNS / folder / slug / f"att-seed{seed}"
+                cfg = recipe_config("default", progress=False, **(start | change | {"seed": seed}))
+                train_and_keep(dataset, cfg, out, common.RESULTS / folder / slug / f"{out.name}.json")
 
 
 def _first_3000() -> Dataset:

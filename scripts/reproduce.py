@@ -342,7 +342,7 @@ def main() -> None:
     if args.step in ("all", "paired"):
         investigation.paired()
     if args.step in ("all", "explore"):
-        recipes.run_explore(args.only)
+        recipes.run_explore(args.only, args.seeds or [0])
     if args.step in ("all", "default"):
         recipes.run_default(sets, args.variants, args.seeds or recipes.SEEDS)
     if args.step in ("all", "small"):
