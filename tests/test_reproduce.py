@@ -149,8 +149,9 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
     assert "100.0 ± 0.0 (n=2)" in row and "| 2.0 |" in row
     assert "+50.0 (" in row and "100%" in row  # ahead on every resample
     assert next(line for line in lines if line.startswith("| CAHAN, left-to-right context, sum")).endswith(
-        "| not run | not run | - | - |"
+        "| not run | not run | - | - | 66.1 (-0.5) |"  # unrun here; the last column is the CAHAN authors' record
     )
+    assert next(line for line in lines if line.startswith("| 2 heads at both levels, mean, c = 1")).endswith("| - |")
     assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in " ".join(
         lines
     )
