@@ -12,6 +12,7 @@ accuracy too, so the report needs no checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,9 +150,10 @@ def run_recipes(seeds: list[int], only: list[str] | None = None, variants: Seque
                 train_and_keep(dataset, cfg, out, common.RESULTS / "recipes" / slug / f"{out.name}.json")
 
 
-def run_explore(only: list[str] | None = None, seeds: Sequence[int] = (0,)) -> None:
+def run_explore(only: list[str] | None = None, seeds: Sequence[int] = (0,), variants: Sequence[str] = ("att",)) -> None:
     """The search that chose the default recipe: Yelp-15k, HN-ATT, seed 0, dev accuracy (see EXPLORE); and the
-    one on aclImdb that looks for a default that does not trail the paper's there (EXPLORE_IMDB)."""
+    one on aclImdb that looks for a default that does not trail the paper's there (EXPLORE_IMDB). More seeds and
+    the other variants check what a row found."""
     searches = {  # folder: (data, rows, settings every row starts from)
         "explore": (lambda: read_dataset(common.SETS["yelp"]["paths"]), EXPLORE, EXPLORE_START),
         "explore-small": (_first_3000, EXPLORE_SMALL, EXPLORE_START | {"epochs": 3}),
@@ -161,10 +163,11 @@ def run_explore(only: list[str] | None = None, seeds: Sequence[int] = (0,)) -> N
         wanted = [(slug, change) for slug, _, change in rows if not only or slug in only]
         dataset = read() if wanted else None  # aclImdb is read only when one of its rows is wanted
         for slug, change in wanted:
-            for seed in seeds:  # the search itself is seed 0; more seeds check what it found
+            for seed, variant in itertools.product(seeds, variants):  # the search itself: HN-ATT, seed 0
                 assert dataset is not None
-                out = common.RUNS / folder / slug / f"att-seed{seed}"
-                cfg = recipe_config("default", progress=False, **(start | change | {"seed": seed}))
+                out = common.RUNS / folder / slug / f"{variant}-seed{seed}"
+                settings = start | change | {"seed": seed, "variant": variant}
+                cfg = recipe_config("default", progress=False, **settings)
                 train_and_keep(dataset, cfg, out, common.RESULTS / folder / slug / f"{out.name}.json")
 
 

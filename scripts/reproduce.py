@@ -328,29 +328,30 @@ def main() -> None:
     parser.add_argument(
         "--seeds", type=int, nargs="+", help="model seeds (default: 0 1 2 for train, 0 for investigate)"
     )
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["att", "ave", "max"])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="default: all three (explore: att)")
     args = parser.parse_args()
     sets = args.set or list(common.SETS)
+    variants = args.variants or ["att", "ave", "max"]
     if args.step in ("all", "baselines"):
         for name in sets:
             run_baselines(name)
     if args.step in ("all", "train"):
         for name in sets:
-            train_runs(name, args.seeds or [0, 1, 2], args.variants)
+            train_runs(name, args.seeds or [0, 1, 2], variants)
     if args.step in ("all", "investigate"):
         investigation.investigate(args.seeds or [0], args.only)
     if args.step in ("all", "paired"):
         investigation.paired()
     if args.step in ("all", "explore"):
-        recipes.run_explore(args.only, args.seeds or [0])
+        recipes.run_explore(args.only, args.seeds or [0], args.variants or ["att"])
     if args.step in ("all", "default"):
-        recipes.run_default(sets, args.variants, args.seeds or recipes.SEEDS)
+        recipes.run_default(sets, variants, args.seeds or recipes.SEEDS)
     if args.step in ("all", "small"):
         recipes.run_small(args.seeds or [0, 1, 2, 3, 4])
     if args.step in ("all", "curve"):
         recipes.run_curve(args.seeds or recipes.SEEDS)
     if args.step in ("all", "recipes"):
-        recipes.run_recipes(args.seeds or recipes.SEEDS, args.only, args.variants)
+        recipes.run_recipes(args.seeds or recipes.SEEDS, args.only, variants)
     if args.step in ("all", "successors"):
         successors.run_successors(sets, args.seeds or successors.SEEDS, args.only)
     if args.step in ("all", "faithfulness"):
