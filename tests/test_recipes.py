@@ -10,10 +10,11 @@ import pytest
 import torch
 
 import han
+from han import recipes
 from han.__main__ import main
 from han.data import Dataset, Example
 from han.errors import HanError
-from han.recipes import RECIPES, recipe_config
+from han.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
 from han.text import TextLimits
 from han.train import TrainConfig, _better, train
 
@@ -67,6 +68,47 @@ def test_paper_recipe_is_exactly_the_settings_from_before_recipes(tmp_path):
 def test_default_recipe_is_what_train_uses_without_flags():
     assert asdict(TrainConfig()) == asdict(recipe_config("default"))
     assert RECIPES["default"]["optimizer"] != "sgd" or RECIPES["default"]["dropout"] > 0  # not the paper's
+
+
+@pytest.mark.parametrize(
+    "documents, given, expected",
+    [
+        (29_999, {}, {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "epochs": 6}),
+        (30_000, {}, {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 8}),
+        (75_000, {"epochs": 3}, {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 3}),
+        (75_000, {"freeze_embeddings": False}, {"embeddings": "word2vec", "freeze_embeddings": False, "epochs": 6}),
+        (
+            75_000,
+            {"embeddings": "glove-6b-50d"},
+            {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "epochs": 6},
+        ),
+        (75_000, {"embeddings": "word2vec"}, {"embeddings": "word2vec", "freeze_embeddings": False, "epochs": 6}),
+    ],
+    ids=["small-glove", "large-word2vec", "epochs-given", "unfrozen-given", "glove-given", "word2vec-given"],
+)
+def test_auto_embeddings_follow_the_in_domain_text_and_keep_what_is_given(documents, given, expected):
+    cfg, record = resolve_auto(recipe_config("default", **given), documents)
+    assert {k: getattr(cfg, k) for k in expected} == expected
+    assert bool(record) == ("embeddings" not in given)  # a record only when auto decided
+    if record:
+        assert record["in_domain_documents"] == documents and record["chose"] == expected["embeddings"]
+    assert resolve_auto(recipe_config("paper"), documents)[0] == recipe_config("paper")  # nothing automatic
+
+
+def test_auto_counts_train_dev_and_unlabelled_text_and_is_recorded(small, tmp_path, monkeypatch, capsys):
+    with_unlabelled = Dataset(examples=small.examples, sources=small.sources, unlabelled=["more text."] * 50)
+    cfg = recipe_config("default", epochs=1, min_count=2, progress=False, train_fraction=0.5)
+    documents = in_domain_documents(with_unlabelled, cfg)
+    assert documents == 120 + 30 + 50  # half of the 240 training reviews, the 30 of dev, the unlabelled
+    monkeypatch.setattr(recipes, "WORD2VEC_FROM_DOCUMENTS", documents)  # just enough: auto picks word2vec
+    train(with_unlabelled, tmp_path / "ckpt", cfg, LIMITS)
+    config = han.load(tmp_path / "ckpt").config
+    assert config["training"]["embeddings"] == "word2vec" and config["training"]["freeze_embeddings"] is True
+    assert config["embeddings"]["method"].startswith("word2vec") and config["embeddings"]["frozen"] is True
+    assert config["embeddings"]["auto"] == {
+        "rule": "auto", "in_domain_documents": 200, "word2vec_from_documents": 200, "chose": "word2vec"
+    }  # fmt: skip
+    assert "--embeddings auto: 200 documents of in-domain text >= 200: word2vec" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
