@@ -27,6 +27,20 @@ def recipe_summary(training: dict) -> str:
     return f"{name} ({'; '.join(parts)})"
 
 
+def embeddings_summary(embeddings: dict) -> str:
+    """Where the initial word vectors came from, whether they stayed fixed, and why (`--embeddings auto`)."""
+    text = embeddings.get("source") or embeddings.get("method", "?")
+    text += ", frozen" if embeddings.get("frozen") else ""
+    auto = embeddings.get("auto")
+    if auto:
+        side = ">=" if auto["chose"] == "word2vec" else "<"
+        text += (
+            f" (chosen by --embeddings auto: {auto['in_domain_documents']:,} documents of in-domain text "
+            f"{side} {auto['word2vec_from_documents']:,})"
+        )
+    return text
+
+
 def card(path: Path) -> None:
     """What a model is, what it was trained on and how well it does: from its JSON files alone, without torch."""
     config, metrics = ui.checkpoint_record(path)
@@ -49,7 +63,7 @@ def card(path: Path) -> None:
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
             f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
             f"**Vocabulary:** {config.get('model', {}).get('vocab_size', 0):,} words; "
-            f"embeddings: {embeddings.get('source') or embeddings.get('method', '?')}  \n"
+            f"embeddings: {embeddings_summary(embeddings)}  \n"
             f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
         )
 

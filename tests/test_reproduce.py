@@ -155,3 +155,19 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
     assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in " ".join(
         lines
     )
+
+
+def test_the_default_reuses_an_aclimdb_search_run_only_of_exactly_its_configuration(reproduce, monkeypatch):
+    """`reproduce.py default --set imdb` copies the frozen-word2vec search run it would otherwise repeat; a row
+    stands for the default only when their settings, once resolved, are the same."""
+    recipes = reproduce.recipes
+    for slug in ("imdb_default", "imdb_w2v_frozen"):
+        write_metrics(reproduce.RESULTS / "explore-imdb" / slug / "ave-seed1.json", test=0.5)
+    cfg = recipes.recipe_config("default", variant="ave", seed=1, progress=False)
+    monkeypatch.setattr(recipes, "in_domain_documents", lambda dataset, cfg: 75_000)  # aclImdb's count
+    assert recipes._searched_run(None, cfg) == reproduce.RESULTS / "explore-imdb" / "imdb_w2v_frozen" / "ave-seed1.json"
+    assert recipes._searched_run(None, recipes.recipe_config("default", variant="att", seed=1)) is None  # not run
+    assert recipes._searched_run(None, cfg.__class__(**(vars(cfg) | {"dropout": 0.5}))) is None  # other settings
+    monkeypatch.setattr(recipes, "in_domain_documents", lambda dataset, cfg: 13_500)  # below the threshold, auto
+    glove_row = reproduce.RESULTS / "explore-imdb" / "imdb_default" / "ave-seed1.json"  # picks the GloVe row's
+    assert recipes._searched_run(None, cfg) == glove_row  # settings (fine-tuned, 6 epochs): the resolved ones decide
