@@ -3,7 +3,7 @@
     python bench/variants.py [--docs 1500] [--threads 1] [--rounds 3]
 
 Models: HN-ATT; multi-head attention with 4 heads at both levels (mean, and concatenated + penalty);
-CAHAN left-to-right (sum) and bidirectional gated (mean). All get the same bucketed batches of 32 documents
+CAHAN left-to-right (sum), bidirectional (sum, the shipped one) and bidirectional gated (mean). All get the same bucketed batches of 32 documents
 (the first `--docs` yelp_10k reviews, vocabulary from them, random 50-d embeddings). The models take turns
 within each round, so machine noise hits all alike; the table gives the median over rounds of training
 docs/s (forward, backward, Adam step) and inference docs/s, and each as a share of HN-ATT's.
@@ -36,6 +36,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "4 heads, mean": {"heads": 4},
     "4 heads, concat (+ penalty)": {"heads": 4, "head_combine": "concat"},
     "CAHAN left, sum": {"variant": "cahan"},
+    "CAHAN bi, sum": {"variant": "cahan", "context_direction": "bi"},  # the shipped assets/yelp/cahan
     "CAHAN bi, mean, gated": {
         "variant": "cahan",
         "context_direction": "bi",
