@@ -18,6 +18,7 @@ from repro_recipes import (
     EXPLORE_IMDB,
     EXPLORE_SMALL,
     EXPLORE_START,
+    EXPLORE_YELP_VECTORS,
     RECIPE_ROWS,
 )
 
@@ -57,7 +58,7 @@ def default_lines() -> list[str]:
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
         lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
-        lines += imdb_search_lines() if name == "imdb" else []
+        lines += imdb_search_lines() if name == "imdb" else yelp_vectors_lines()
     return lines if len(lines) > 2 else []
 
 
@@ -92,6 +93,33 @@ def imdb_search_lines() -> list[str]:
             f"| {curve} |"
         )
     return [*lines, ""]
+
+
+def yelp_vectors_lines() -> list[str]:
+    """Yelp-15k, HN-ATT: the default (GloVe, as `--embeddings auto` picks there) against the aclImdb winner."""
+    rows = [("the default: `--embeddings auto` picks GloVe 6B 50-d, fine-tuned, 6 epochs", "runs/yelp-default")]
+    rows += [(what, f"explore-yelp-vectors/{slug}") for slug, what, _ in EXPLORE_YELP_VECTORS]
+    found = [(what, _runs(common.RESULTS / folder, "att-seed*.json")) for what, folder in rows]
+    if not all(runs for _, runs in found):
+        return []
+    (_, default), (_, frozen) = found[0], found[-1]
+    dev = [statistics.mean(m["dev_accuracy"] for m in runs) for runs in (default, frozen)]
+    verdict = "holds: GloVe is ahead on dev" if dev[0] > dev[1] else "does not hold: frozen word2vec is as good"
+    lines = [
+        "#### The small end of `--embeddings auto`: frozen word2vec on Yelp-15k",
+        "",
+        f"HN-ATT on Yelp-15k ({13_500:,} documents of in-domain text, below the {WORD2VEC_FROM_DOCUMENTS:,} where "
+        "`auto` switches to word2vec), with the change that won on aclImdb (`reproduce.py explore --only "
+        "yelp_w2v_frozen`).",
+        "",
+        "| vectors | dev % | test % |",
+        "|---|---|---|",
+        *[f"| {what} | {_cell(runs, 'dev_accuracy')} | {_cell(runs, 'test_accuracy')} |" for what, runs in found],
+        "",
+        f"The rule's choice on Yelp {verdict} (means over the seeds run).",
+        "",
+    ]
+    return lines
 
 
 def paired_lines(name: str, runs: dict[str, list[dict]], resamples: int = 10_000) -> list[str]:

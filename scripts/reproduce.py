@@ -319,6 +319,7 @@ def main() -> None:
             + recipes.RECIPE_ROWS
             + recipes.EXPLORE
             + recipes.EXPLORE_IMDB
+            + recipes.EXPLORE_YELP_VECTORS
             + successors.SETTINGS
         ],
         help="investigate / recipes / explore / successors: these experiments only",

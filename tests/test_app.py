@@ -82,6 +82,9 @@ def test_home_switches_to_the_imdb_set():
     assert not at.exception
     assert [h.value for h in at.subheader] == ["HN-ATT"]
     assert any("aclImdb" in m.value for m in at.markdown)
+    card = next(m.value for m in at.markdown if "**Recipe:** " in m.value)
+    assert card.split("**Recipe:** ")[1].startswith("default (adam")  # trained with the default recipe, and
+    assert "frozen (chosen by --embeddings auto: 75,000 documents of in-domain text >= 30,000)" in card  # why
 
 
 def test_document_renders_an_example_and_switches_model():
