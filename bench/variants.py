@@ -3,8 +3,9 @@
     python bench/variants.py [--docs 1500] [--threads 1] [--rounds 3]
 
 Models: HN-ATT; multi-head attention with 4 heads at both levels (mean, and concatenated + penalty);
-CAHAN left-to-right (sum), bidirectional (sum, the shipped one) and bidirectional gated (mean). All get the same bucketed batches of 32 documents
-(the first `--docs` yelp_10k reviews, vocabulary from them, random 50-d embeddings). The models take turns
+CAHAN left-to-right (sum), bidirectional (sum, the shipped one) and bidirectional gated (mean). All get
+the same bucketed batches of 32 documents (the first `--docs` yelp_10k reviews, vocabulary from them,
+random 50-d embeddings). The models take turns
 within each round, so machine noise hits all alike; the table gives the median over rounds of training
 docs/s (forward, backward, Adam step) and inference docs/s, and each as a share of HN-ATT's.
 Goal (issue 12): each successor at most 2x HN-ATT's training cost (ratio >= 0.5). Nothing is asserted.
