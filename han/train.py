@@ -169,8 +169,6 @@ def train(
     dist = setup_distributed(device)
     if dist.world > 1 and device.type == "cuda":
         torch.cuda.set_device(device)
-    if auto:
-        _log(cfg, dist, describe_auto(auto, cfg))
     state = ResumeState(out)
     fingerprint = {
         "training": asdict(cfg) | {"progress": None, "device": None, "workers": None},
@@ -191,6 +189,8 @@ def train(
         data = _prepare_once(dataset, cfg, limits, dist, known_words=vectors.key_to_index if vectors else None)
         embedding = _shared_embeddings(data, dataset, cfg, limits, vectors, dist, device, info)
         info["embeddings"] |= {"auto": auto} if auto else {}
+    if auto:  # said once the data has passed its checks (an error is then the first line on stderr)
+        _log(cfg, dist, describe_auto(auto, cfg))
     if release_texts:
         dataset.release_texts()
     if cfg.epochs == 0:  # --epochs 0: the token store, vocabulary and word vectors are built (and cached)
