@@ -56,6 +56,13 @@ def read_metrics(path: Path) -> dict:
         return {}
 
 
+def auto_reason(record: dict) -> str:
+    """Why `--embeddings auto` chose as it did, from its record in config.json ("embeddings" -> "auto"):
+    "75,000 documents of in-domain text >= 30,000". The training log and the app's model card both say it."""
+    side = ">=" if record["chose"] == "word2vec" else "<"
+    return f"{record['in_domain_documents']:,} documents of in-domain text {side} {record['word2vec_from_documents']:,}"
+
+
 def check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise HanError(f"{directory}: no such checkpoint folder")

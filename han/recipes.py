@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
+from .checkpoint_files import auto_reason
 from .config import TrainConfig
 from .data import Dataset, assign_splits
 from .errors import HanError
@@ -94,10 +95,8 @@ def in_domain_documents(dataset: Dataset, cfg: TrainConfig) -> int:
 
 def describe_auto(record: dict[str, Any], cfg: TrainConfig) -> str:
     """One line for the log: what `--embeddings auto` chose and why."""
-    side = ">=" if record["chose"] == "word2vec" else "<"
     vectors = "word2vec 200-d on it" if record["chose"] == "word2vec" else "GloVe 6B 50-d"
     return (
-        f"--embeddings auto: {record['in_domain_documents']:,} documents of in-domain text {side} "
-        f"{record['word2vec_from_documents']:,}: {vectors}, {'frozen' if cfg.freeze_embeddings else 'fine-tuned'}, "
+        f"--embeddings auto: {auto_reason(record)}: {vectors}, {'frozen' if cfg.freeze_embeddings else 'fine-tuned'}, "
         f"{cfg.epochs} epoch{'' if cfg.epochs == 1 else 's'}"
     )

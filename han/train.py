@@ -188,8 +188,8 @@ def train(
     else:
         data = _prepare_once(dataset, cfg, limits, dist, known_words=vectors.key_to_index if vectors else None)
         embedding = _shared_embeddings(data, dataset, cfg, limits, vectors, dist, device, info)
-        info["embeddings"] |= {"auto": auto} if auto else {}
-    if auto:  # said once the data has passed its checks (an error is then the first line on stderr)
+    if auto:  # recorded and said once the data has passed its checks (an error is then the first line on stderr)
+        info["embeddings"]["auto"] = auto
         _log(cfg, dist, describe_auto(auto, cfg))
     if release_texts:
         dataset.release_texts()

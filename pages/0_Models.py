@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
+from han.checkpoint_files import auto_reason
 from han.variants import model_name
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
@@ -31,13 +32,8 @@ def embeddings_summary(embeddings: dict) -> str:
     """Where the initial word vectors came from, whether they stayed fixed, and why (`--embeddings auto`)."""
     text = embeddings.get("source") or embeddings.get("method", "?")
     text += ", frozen" if embeddings.get("frozen") else ""
-    auto = embeddings.get("auto")
-    if auto:
-        side = ">=" if auto["chose"] == "word2vec" else "<"
-        text += (
-            f" (chosen by --embeddings auto: {auto['in_domain_documents']:,} documents of in-domain text "
-            f"{side} {auto['word2vec_from_documents']:,})"
-        )
+    if embeddings.get("auto"):
+        text += f" (chosen by --embeddings auto: {auto_reason(embeddings['auto'])})"
     return text
 
 

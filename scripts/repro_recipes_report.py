@@ -108,7 +108,7 @@ def yelp_vectors_lines() -> list[str]:
     lines = [
         "#### The small end of `--embeddings auto`: frozen word2vec on Yelp-15k",
         "",
-        f"HN-ATT on Yelp-15k ({13_500:,} documents of in-domain text, below the {WORD2VEC_FROM_DOCUMENTS:,} where "
+        f"HN-ATT on Yelp-15k (13,500 documents of in-domain text, below the {WORD2VEC_FROM_DOCUMENTS:,} where "
         "`auto` switches to word2vec), with the change that won on aclImdb (`reproduce.py explore --only "
         "yelp_w2v_frozen`).",
         "",

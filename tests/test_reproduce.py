@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_the_default_reuses_an_aclimdb_search_run_only_of_exactly_its_configurat
     monkeypatch.setattr(recipes, "in_domain_documents", lambda dataset, cfg: 75_000)  # aclImdb's count
     assert recipes._searched_run(None, cfg) == reproduce.RESULTS / "explore-imdb" / "imdb_w2v_frozen" / "ave-seed1.json"
     assert recipes._searched_run(None, recipes.recipe_config("default", variant="att", seed=1)) is None  # not run
-    assert recipes._searched_run(None, cfg.__class__(**(vars(cfg) | {"dropout": 0.5}))) is None  # other settings
+    assert recipes._searched_run(None, dataclasses.replace(cfg, dropout=0.5)) is None  # other settings
     monkeypatch.setattr(recipes, "in_domain_documents", lambda dataset, cfg: 13_500)  # below the threshold, auto
     glove_row = reproduce.RESULTS / "explore-imdb" / "imdb_default" / "ave-seed1.json"  # picks the GloVe row's
     assert recipes._searched_run(None, cfg) == glove_row  # settings (fine-tuned, 6 epochs): the resolved ones decide
