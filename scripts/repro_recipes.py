@@ -117,6 +117,14 @@ EXPLORE_YELP_VECTORS: list[tuple[str, str, dict[str, Any]]] = [
         {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 8},
     ),
 ]
+# Yelp-15k, where HN-ATT with the default recipe is 59.6 on test against the 60.0 target (issue #11): changes of the
+# default itself (not EXPLORE_START), HN-ATT, 3 seeds each since one seed's dev accuracy moves ~1.3 points by chance;
+# mean dev accuracy decides, as for the rest of the recipe.
+EXPLORE_YELP_DEFAULT: list[tuple[str, str, dict[str, Any]]] = [
+    ("yelp_ls01", "label smoothing 0.1", {"label_smoothing": 0.1}),
+    ("yelp_plateau", "lr halved when dev accuracy stops rising (plateau)", {"lr_schedule": "plateau"}),
+    ("yelp_lr1e-3_e8", "lr 1e-3, 8 epochs", {"lrs": [1e-3], "epochs": 8}),
+]
 CURVE_SIZES = [1000, 3000, 6000, 8000]
 CURVE_RECIPES = {"default": {}, "paper": PAPER_YELP | {"lrs": [0.1, 0.05]}}
 
@@ -194,6 +202,7 @@ def run_explore(only: list[str] | None = None, seeds: Sequence[int] = (0,), vari
         "explore-small": (_first_3000, EXPLORE_SMALL, EXPLORE_START | {"epochs": 3}),
         "explore-imdb": (lambda: read_dataset(common.SETS["imdb"]["paths"]), EXPLORE_IMDB, {}),
         "explore-yelp-vectors": (lambda: read_dataset(common.SETS["yelp"]["paths"]), EXPLORE_YELP_VECTORS, {}),
+        "explore-yelp-default": (lambda: read_dataset(common.SETS["yelp"]["paths"]), EXPLORE_YELP_DEFAULT, {}),
     }
     for folder, (read, rows, start) in searches.items():
         wanted = [(slug, change) for slug, _, change in rows if not only or slug in only]

@@ -320,6 +320,7 @@ def main() -> None:
             + recipes.EXPLORE
             + recipes.EXPLORE_IMDB
             + recipes.EXPLORE_YELP_VECTORS
+            + recipes.EXPLORE_YELP_DEFAULT
             + successors.SETTINGS
         ],
         help="investigate / recipes / explore / successors: these experiments only",
