@@ -298,6 +298,25 @@ def _stratified_cut(indices: list[int], labels: list[str], size: int, seed: int)
         return list(rest), list(cut), False
 
 
+def _tenth(n: int) -> int:
+    """The size of a dev or test set carved from n documents."""
+    return max(1, round(n / 10))
+
+
+def split_sizes(examples: list[Example]) -> dict[str, int]:
+    """The sizes of the splits `assign_splits` makes, without making them (counts only: the split itself costs
+    ~10 s at 1.5M documents, and `--embeddings auto` needs only its sizes before `prepare` makes it)."""
+    if not all(e.split in SPLITS for e in examples):
+        n_held = _tenth(len(examples))
+        return {"train": len(examples) - 2 * n_held, "dev": n_held, "test": n_held}
+    sizes = dict.fromkeys(SPLITS, 0) | Counter(e.split for e in examples)
+    for missing in ("dev", "test"):
+        if not sizes[missing] and sizes["train"] >= 2:
+            sizes[missing] = _tenth(sizes["train"])
+            sizes["train"] -= sizes[missing]
+    return sizes
+
+
 def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, list[int]], dict]:
     """Index lists per split, and a record of how they were made.
 
@@ -310,7 +329,6 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
         raise HanError(f"need at least 3 documents to make train/dev/test splits, got {len(examples)}")
     labels = [e.label for e in examples]
     stratified = True
-    tenth = lambda n: max(1, round(n / 10))
     if all(e.split in SPLITS for e in examples):
         parts = {s: [i for i, e in enumerate(examples) if e.split == s] for s in SPLITS}
         method = "official"
@@ -318,12 +336,12 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
             if not parts[missing]:
                 if len(parts["train"]) < 2:
                     raise HanError(f"cannot carve a {missing} set from {len(parts['train'])} training document(s)")
-                cut = tenth(len(parts["train"]))
+                cut = _tenth(len(parts["train"]))
                 parts["train"], parts[missing], ok = _stratified_cut(parts["train"], labels, cut, seed)
                 stratified &= ok
                 method += f", {missing} carved from train (10%)"
     else:
-        n_dev, n_test = tenth(len(examples)), tenth(len(examples))
+        n_dev, n_test = _tenth(len(examples)), _tenth(len(examples))
         train, rest, ok1 = _stratified_cut(list(range(len(examples))), labels, n_dev + n_test, seed)
         dev, test, ok2 = _stratified_cut(rest, labels, n_test, seed)
         parts, method, stratified = {"train": train, "dev": dev, "test": test}, "80/10/10", ok1 and ok2
@@ -343,4 +361,9 @@ def train_subset(train: list[int], fraction: float, seed: int) -> list[int]:
         raise HanError(f"train fraction must be in (0, 1], not {fraction}")
     if fraction == 1:
         return train
-    return sorted(random.Random(seed).sample(train, max(1, round(fraction * len(train)))))
+    return sorted(random.Random(seed).sample(train, subset_size(len(train), fraction)))
+
+
+def subset_size(n_train: int, fraction: float) -> int:
+    """How many of n_train training documents `train_subset` keeps."""
+    return n_train if fraction == 1 else max(1, round(fraction * n_train))

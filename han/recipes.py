@@ -19,7 +19,7 @@ from typing import Any
 
 from .checkpoint_files import auto_reason
 from .config import TrainConfig
-from .data import Dataset, assign_splits
+from .data import Dataset, split_sizes, subset_size
 from .errors import HanError
 
 # `--embeddings auto`: documents of in-domain text (train + dev + unlabelled) from which word2vec 200-d, frozen,
@@ -89,8 +89,8 @@ def resolve_auto(cfg: TrainConfig, in_domain_documents: int) -> tuple[TrainConfi
 
 def in_domain_documents(dataset: Dataset, cfg: TrainConfig) -> int:
     """Documents word2vec would learn from: the training split (its used share), dev, and unlabelled text."""
-    splits, _ = assign_splits(dataset.examples, cfg.split_seed)  # (fast: labels only, no tokenising)
-    return int(len(splits["train"]) * cfg.train_fraction) + len(splits["dev"]) + len(dataset.unlabelled)
+    sizes = split_sizes(dataset.examples)  # the sizes only: `prepare` makes the split itself
+    return subset_size(sizes["train"], cfg.train_fraction) + sizes["dev"] + len(dataset.unlabelled)
 
 
 def describe_auto(record: dict[str, Any], cfg: TrainConfig) -> str:

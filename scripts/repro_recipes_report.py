@@ -18,6 +18,7 @@ from repro_recipes import (
     EXPLORE_IMDB,
     EXPLORE_SMALL,
     EXPLORE_START,
+    EXPLORE_YELP_DEFAULT,
     EXPLORE_YELP_VECTORS,
     RECIPE_ROWS,
 )
@@ -58,7 +59,7 @@ def default_lines() -> list[str]:
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
         lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
-        lines += imdb_search_lines() if name == "imdb" else yelp_vectors_lines()
+        lines += imdb_search_lines() if name == "imdb" else yelp_vectors_lines() + yelp_default_search_lines()
     return lines if len(lines) > 2 else []
 
 
@@ -119,6 +120,42 @@ def yelp_vectors_lines() -> list[str]:
         f"The rule's choice on Yelp {verdict} (means over the seeds run).",
         "",
     ]
+    return lines
+
+
+def yelp_default_search_lines() -> list[str]:
+    """Yelp-15k, HN-ATT: changes of the default recipe itself (EXPLORE_YELP_DEFAULT), beside the default's runs;
+    mean dev accuracy over the seeds decides whether a change would become the default."""
+    default = _runs(common.RESULTS / "runs" / "yelp-default", "att-seed*.json")
+    found = [
+        (what, _runs(common.RESULTS / "explore-yelp-default" / slug, "att-seed*.json"))
+        for slug, what, _ in EXPLORE_YELP_DEFAULT
+    ]
+    found = [(what, runs) for what, runs in found if runs]
+    if not default or not found:
+        return []
+    lines = [
+        "#### Changes of the default recipe on Yelp-15k",
+        "",
+        "HN-ATT, each change alone on top of the default recipe (`reproduce.py explore --only yelp_ls01 yelp_plateau "
+        "yelp_lr1e-3_e8 --seeds 0 1 2`); the mean dev accuracy over the seeds decides, test is shown, not used.",
+        "",
+        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
+        "|---|---|---|---|---|",
+    ]
+    base_dev = statistics.mean(m["dev_accuracy"] for m in default)
+    verdicts = []
+    for what, runs in [("none (the default recipe)", default), *found]:
+        first = runs[0]  # sorted by file name: seed 0 first
+        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
+        lines.append(
+            f"| {what} | {_cell(runs, 'dev_accuracy')} | {_cell(runs, 'test_accuracy')} | {first['best_epoch']} "
+            f"| {curve} |"
+        )
+        if runs is not default:
+            gain = 100 * (statistics.mean(m["dev_accuracy"] for m in runs) - base_dev)
+            verdicts.append(f"{what} {gain:+.1f}")
+    lines += ["", f"Mean dev accuracy against the default's, in points: {'; '.join(verdicts)}.", ""]
     return lines
 
 

@@ -11,7 +11,15 @@ from collections import Counter
 
 import pytest
 
-from han.data import Example, assign_splits, bucket_batches, normalize_label, read_dataset, read_table
+from han.data import (
+    Example,
+    assign_splits,
+    bucket_batches,
+    normalize_label,
+    read_dataset,
+    read_table,
+    split_sizes,
+)
 from han.errors import HanError
 from han.text import TextLimits, decode_text, split_sentences, tokenize
 from han.train import prepare
@@ -181,6 +189,25 @@ def test_tiny_sets_fall_back_to_an_unstratified_split():
     assert not record["stratified"] and sum(record["sizes"].values()) == 5
     with pytest.raises(HanError, match="at least 3"):
         assign_splits(examples[:2])
+
+
+@pytest.mark.parametrize(
+    "splits",
+    [
+        [None] * 3,
+        [None] * 14,
+        [None] * 1001,
+        ["train"] * 7 + ["dev"] * 2 + ["test"] * 3,
+        ["train"] * 23 + ["test"] * 4,  # dev carved from train
+        ["train"] * 23 + ["dev"] * 4,  # test carved from train
+        ["train"] * 31,  # both carved
+        ["train"] * 20 + [None] * 5,  # mixed: a fresh 80/10/10 split
+    ],
+)
+def test_split_sizes_are_the_sizes_assign_splits_makes(splits):
+    examples = [Example(label=str(i % 3), text="x", split=split) for i, split in enumerate(splits)]
+    _, record = assign_splits(examples, seed=4)
+    assert split_sizes(examples) == record["sizes"]
 
 
 def test_vocabulary_keeps_words_seen_more_than_five_times():
