@@ -309,7 +309,8 @@ def split_sizes(examples: list[Example]) -> dict[str, int]:
     if not all(e.split in SPLITS for e in examples):
         n_held = _tenth(len(examples))
         return {"train": len(examples) - 2 * n_held, "dev": n_held, "test": n_held}
-    sizes = dict.fromkeys(SPLITS, 0) | Counter(e.split for e in examples)
+    counts = Counter(e.split for e in examples)
+    sizes = {split: counts[split] for split in SPLITS}
     for missing in ("dev", "test"):
         if not sizes[missing] and sizes["train"] >= 2:
             sizes[missing] = _tenth(sizes["train"])
