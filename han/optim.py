@@ -53,6 +53,10 @@ class Schedule:
         assert cfg.epochs is not None, "epochs are resolved before training (han.recipes.resolve_auto)"
         self.total = max(1, cfg.epochs * steps_per_epoch)  # steps
         self.cosine = cfg.lr_schedule == "cosine"
+        # The plateau's reductions so far. LambdaLR sets every step's lr from the base lr, which would undo a
+        # reduction ReduceLROnPlateau made on the optimiser alone: the per-step factor carries them instead.
+        self.scale = 1.0
+        self.optimizer = optimizer
         self.per_step = LambdaLR(optimizer, self.factor)
         self.plateau = (
             ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=0) if (cfg.lr_schedule == "plateau") else None
@@ -61,27 +65,33 @@ class Schedule:
     def factor(self, step: int) -> float:
         """Multiplier of the base lr before batch `step` (0-based) of this lr's run."""
         if step < self.warmup:
-            return (step + 1) / self.warmup
+            return self.scale * (step + 1) / self.warmup
         if not self.cosine:
-            return 1.0
+            return self.scale
         progress = (step - self.warmup) / max(1, self.total - self.warmup)  # 0 -> 1
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        return self.scale * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
     def after_step(self) -> None:
         self.per_step.step()
 
     def after_epoch(self, dev_accuracy: float) -> None:
-        if self.plateau is not None:
-            self.plateau.step(dev_accuracy)
+        if self.plateau is None:
+            return
+        before = self.optimizer.param_groups[0]["lr"]
+        self.plateau.step(dev_accuracy)  # decides; the reduction it made is kept in `scale` for the next steps
+        after = self.optimizer.param_groups[0]["lr"]
+        if before > 0 and after < before:
+            self.scale *= after / before
 
     def state(self) -> dict[str, Any]:
         """JSON-able state for the resume files."""
-        state: dict[str, Any] = {"per_step": _jsonable(self.per_step.state_dict())}
+        state: dict[str, Any] = {"per_step": _jsonable(self.per_step.state_dict()), "scale": self.scale}
         if self.plateau is not None:
             state["plateau"] = _jsonable(self.plateau.state_dict())
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
+        self.scale = state.get("scale", 1.0)
         self.per_step.load_state_dict(state["per_step"])
         if self.plateau is not None and "plateau" in state:
             self.plateau.load_state_dict(state["plateau"])

@@ -14,6 +14,7 @@ from han import recipes
 from han.__main__ import main
 from han.data import Dataset, Example
 from han.errors import HanError
+from han.optim import Schedule
 from han.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
 from han.text import TextLimits
 from han.train import TrainConfig, _better, train
@@ -221,6 +222,34 @@ def test_resume_with_adam_and_cosine_gives_the_same_model(small, tmp_path, monke
     resumed = train(small, tmp_path / "resumed", cfg, LIMITS, resume=True)
     assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in straight["history"]], abs=1e-6)
     assert resumed["test_accuracy"] == straight["test_accuracy"]
+
+
+@pytest.mark.parametrize("warmup", [0.0, 1.0])
+def test_plateau_halves_the_lr_for_the_steps_that_follow_and_resumes_with_it(warmup):
+    def lrs_after(dev_accuracies, schedule=None):  # the lr of the last step of each epoch, 3 steps per epoch
+        parameter = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([parameter], lr=0.1)
+        cfg = recipe_config("paper", lr_schedule="plateau", warmup_epochs=warmup, epochs=5)
+        schedule = schedule or Schedule(optimizer, cfg, steps_per_epoch=3)
+        seen = []
+        for dev in dev_accuracies:
+            for _ in range(3):
+                optimizer.step()
+                schedule.after_step()
+            seen.append(optimizer.param_groups[0]["lr"])
+            schedule.after_epoch(dev)
+        return seen, schedule
+
+    seen, schedule = lrs_after([0.5, 0.6, 0.4, 0.3, 0.7])
+    assert seen == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.025])  # halved after each epoch that did not improve
+    assert schedule.scale == pytest.approx(0.25)  # the last epoch improved: no further halving
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.1)
+    resumed = Schedule(optimizer, recipe_config("paper", lr_schedule="plateau", warmup_epochs=warmup, epochs=5), 3)
+    resumed.restore(json.loads(json.dumps(schedule.state())))
+    optimizer.step()
+    resumed.after_step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)  # the reductions survive a resume
 
 
 @pytest.mark.parametrize(
