@@ -207,7 +207,7 @@ def run_train(args: argparse.Namespace) -> dict:
         with_unlabelled=not args.no_unlabelled,
         seed=args.split_seed,
         encoding=args.encoding or "utf-8",
-        keep_text=lambda index: False,  # labels and fingerprint only: the token store reads the texts itself
+        labels_only=True,  # labels and fingerprint only: the token store reads the texts itself
     )
     limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume, release_texts=True)

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import label_cache
 from .batches import Batch, bucket_batches, collate
 from .errors import HanError
 from .readers import Example, normalize_label, read_imdb, read_table, read_tang, sort_labels
@@ -128,6 +129,7 @@ def read_dataset(
     keep_text: Callable[[int], bool] | None = None,
     on_example: Callable[[Example], object] | None = None,
     keep_examples: bool = True,
+    labels_only: bool = False,
 ) -> Dataset:
     """Read and combine one or more files; the reader is chosen from each path.
 
@@ -139,6 +141,8 @@ def read_dataset(
     `on_example` sees every labelled document, text included, as it is read (e.g. to tokenise it).
     `keep_examples=False` (a pass that only feeds `on_example`) keeps no document at all: the dataset
     returned has none, only their fingerprint (`released`), so a second pass costs no second list.
+    `labels_only` keeps no text at all (labels, splits and fingerprint; the token store reads the texts): such a
+    read of files is kept in the cache (han/label_cache.py), so the same files are not parsed again for it.
     """
     if max_docs is not None and max_docs < 1:
         raise HanError("--max-docs must be at least 1")
@@ -152,6 +156,7 @@ def read_dataset(
     )
     digest, position = hashlib.sha256(), itertools.count()
 
+    keep_text = _no_text if labels_only else keep_text
     fingerprinting = keep_text is not None or not keep_examples  # texts go as they are read: hash them now
 
     def through(example: Example) -> Example:  # every labelled example, in the dataset's order
@@ -168,6 +173,10 @@ def read_dataset(
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         raise HanError(f"{missing[0]}: no such file or folder")
+    cached = label_cache.cache_key(paths, dataset.read_args) if labels_only and on_example is None else None
+    if cached is not None and (hit := label_cache.load(cached)) is not None:
+        dataset.examples, dataset.sources, dataset.released = hit
+        return dataset
     for index, raw in enumerate(paths):
         path = Path(raw)
         remaining = _quota(max_docs, max_docs_spread, len(paths), index, len(dataset.examples))
@@ -192,9 +201,15 @@ def read_dataset(
         raise HanError("the dataset is empty: no labelled documents were read")
     if fingerprinting:
         dataset.released = {"documents": len(dataset.examples), "sha256": digest.hexdigest()}
+    if cached is not None and dataset.released is not None and keep_examples:
+        label_cache.save(cached, dataset.examples, dataset.sources, dataset.released)
     if not keep_examples:
         dataset.examples = []
     return dataset
+
+
+def _no_text(index: int) -> bool:
+    return False
 
 
 _PASSED = Example(label="")  # stands for every document of a keep_examples=False pass while it is read
@@ -237,7 +252,7 @@ def read_like(
     read = _recorded_reader(paths, recorded, spread="first")  # checkpoints from before took the first N
     if splits is None:
         return read()
-    dataset = read(keep_text=lambda index: False)
+    dataset = read(labels_only=True)
     check_same_data(config, dataset)
     if not splits:  # labels and fingerprint only: `han.stats.collect` reads the texts again as it goes
         return dataset
