@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import cache_path
 from .classifier import Classifier
 from .data import Dataset, Example, assign_splits, check_same_data
 from .errors import HanError
-from .text import Tokenized
+from .store import Corpus, DamagedStore, open_store
+from .text import Tokenized, dataset_key
 
 
 @dataclass
@@ -90,6 +92,11 @@ def collect(
     if all(_has_text(dataset.examples[i]) for i in wanted):
         for index in wanted:
             collector.add(dataset.examples[index], release=release_texts)
+    elif (corpus := _stored_corpus(dataset, model)) is not None:  # the tokens training stored: no file read again
+        for done, index in enumerate(wanted, 1):
+            collector.add_tokens(dataset.examples[index].label, Tokenized(corpus.sentences(index)))
+            if done % CHUNK == 0:
+                corpus.release_pages()  # bounded memory: one chunk's pages at a time
     else:  # the texts were not kept: one more pass over the files, the split's documents analysed as read
         keep, position = set(wanted), itertools.count()
         dataset.reread(lambda example: collector.add(example) if next(position) in keep else None)
@@ -118,6 +125,19 @@ def collect(
     )
 
 
+def _stored_corpus(dataset: Dataset, model: Classifier) -> Corpus | None:
+    """The token store of these documents under the checkpoint's text limits, if the cache still holds it
+    (training built it): its documents are those `model.prepare` would make from the texts."""
+    folder = cache_path(f"store-{dataset_key(dataset.fingerprint(), model.limits)}")
+    if folder is None or not (folder / "meta.json").exists():
+        return None
+    try:
+        corpus = open_store(folder)
+    except DamagedStore:
+        return None  # the files are read again instead
+    return corpus if len(corpus) == len(dataset.examples) else None
+
+
 def _has_text(example: Example) -> bool:
     return example.text is not None or example.sentences is not None
 
@@ -137,9 +157,12 @@ class _Collector:
         document = self.model.prepare(example)
         if release:
             example.text = example.sentences = None
+        self.add_tokens(example.label, document)
+
+    def add_tokens(self, label: str, document: Tokenized) -> None:
         self.seen += 1
         if document.sentences:
-            self.chunk.append((self.model.labels.index(example.label), document))
+            self.chunk.append((self.model.labels.index(label), document))
         if len(self.chunk) >= CHUNK:
             self._analyse()
 

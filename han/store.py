@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -48,6 +49,14 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.doc_sentences)
+
+    def release_pages(self) -> None:
+        """Unmap the pages of the store read so far (the kernel's page cache keeps them): a pass over a large
+        split then holds the pages of what it reads now, not of everything it has read."""
+        for array in (self.words, self.sentence_lengths, self.doc_sentences):
+            mapped = getattr(array, "_mmap", None)  # np.memmap's mmap.mmap (None for an empty array)
+            if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):  # Linux, macOS
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def sentence_range(self, doc: int) -> tuple[int, int]:
         """[first, end) sentence indices of document `doc`."""
@@ -143,6 +152,7 @@ def open_store(folder: Path, verify: bool = True) -> Corpus:
         raise DamagedStore(f"{folder}: the document and sentence boundaries do not add up")
     if meta["words"] and (int(corpus.words.max()) >= len(lexicon) or int(corpus.words.min()) < 0):
         raise DamagedStore(f"{folder}: word ids outside the lexicon")
+    corpus.release_pages()  # the checks read every page: a caller that needs a few documents should not hold them
     return corpus
 
 

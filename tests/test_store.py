@@ -226,7 +226,9 @@ def test_releasing_or_never_holding_the_texts_changes_nothing_but_memory(tmp_pat
     assert c["test_predictions"] == a["test_predictions"]
 
 
-def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and_statistics(tiny_checkpoints):
+def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and_statistics(
+    tiny_checkpoints, monkeypatch
+):
     import han
     from han import stats
     from han.data import checkpoint_split, read_like
@@ -246,12 +248,19 @@ def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and
     c = stats.collect(model, full, "test", release_texts=True)  # texts let go as analysed: same figures
     assert c.words == a.words and all(np.array_equal(getattr(a, k), getattr(c, k)) for k in stats.ARRAYS)
     assert all(e.text is None for e in expected) and full.fingerprint() == fingerprint
-    labels_only = read_like(model.config, splits=())  # no text kept: collect reads the files again as it goes
+    labels_only = read_like(model.config, splits=())  # no text kept: collect takes the documents from training's
     assert all(e.text is None for e in labels_only.examples) and labels_only.fingerprint() == fingerprint
-    progress: list[tuple[int, int]] = []
-    d = stats.collect(model, labels_only, "test", on_progress=lambda done, total: progress.append((done, total)))
+    assert stats._stored_corpus(labels_only, model) is not None  # token store (in the cache), else the files
+    with monkeypatch.context() as patch:
+        patch.setattr(type(labels_only), "reread", lambda *a: pytest.fail("the files were read again"))
+        progress: list[tuple[int, int]] = []
+        d = stats.collect(model, labels_only, "test", on_progress=lambda done, total: progress.append((done, total)))
     assert d.words == a.words and all(np.array_equal(getattr(a, k), getattr(d, k)) for k in stats.ARRAYS)
     assert progress[-1] == (len(expected), len(expected)) and d.documents == a.documents
+    with monkeypatch.context() as patch:  # no store: the files are read again as it goes
+        patch.setattr(stats, "_stored_corpus", lambda dataset, model: None)
+        e = stats.collect(model, labels_only, "test")
+    assert e.words == a.words and all(np.array_equal(getattr(a, k), getattr(e, k)) for k in stats.ARRAYS)
     sample = stats.collect(model, labels_only, "test", max_docs=7, seed=3)
     same_sample = stats.collect(model, read_like(model.config), "test", max_docs=7, seed=3)
     assert sample.documents == 7 and np.array_equal(sample.attention, same_sample.attention)
