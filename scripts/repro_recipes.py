@@ -220,19 +220,28 @@ def _first_3000() -> Dataset:
     return read_dataset([common.DATA / "yelp" / "yelp_10k.csv.gz"], max_docs=3000, with_unlabelled=False)
 
 
-def run_curve(seeds: list[int]) -> None:
-    """Learning curve on yelp_10k's split; tested on its test split and on yelp_open_5k."""
+def curve_cells() -> list[str]:
+    """The learning curve's cells, "<recipe>-<training reviews>" (e.g. paper-6000): `--only` picks some."""
+    return [f"{recipe}-{size}" for size in CURVE_SIZES for recipe in CURVE_RECIPES]
+
+
+def run_curve(seeds: list[int], only: list[str] | None = None) -> None:
+    """Learning curve on yelp_10k's split; tested on its test split and on yelp_open_5k. `only`: these cells."""
     dataset, second = _yelp(["yelp_10k.csv.gz"]), _open5k()
     train_size = dataset_train_size(dataset)
     tfidf_path = common.RESULTS / "curve" / "tfidf.json"
     tfidf = json.loads(tfidf_path.read_text()) if tfidf_path.exists() else {}
     for size in CURVE_SIZES:
+        wanted = [recipe for recipe in CURVE_RECIPES if not only or f"{recipe}-{size}" in only]
+        if not wanted:
+            continue
         fraction = size / train_size
         if str(size) not in tfidf:  # kept as it is done: an interrupted curve keeps its baselines
             tfidf[str(size)] = tfidf_logreg(dataset, train_fraction=fraction, extra_test=second)
             tfidf_path.parent.mkdir(parents=True, exist_ok=True)
             tfidf_path.write_text(json.dumps(tfidf, indent=1) + "\n")
-        for recipe, settings in CURVE_RECIPES.items():
+        for recipe in wanted:
+            settings = CURVE_RECIPES[recipe]
             for seed in seeds:
                 out = common.RUNS / "curve" / f"{recipe}-{size}" / f"att-seed{seed}"
                 cfg = recipe_config(recipe, seed=seed, progress=False, train_fraction=fraction, **settings)

@@ -322,8 +322,9 @@ def main() -> None:
             + recipes.EXPLORE_YELP_VECTORS
             + recipes.EXPLORE_YELP_DEFAULT
             + successors.SETTINGS
-        ],
-        help="investigate / recipes / explore / successors: these experiments only",
+        ]
+        + recipes.curve_cells(),
+        help="investigate / recipes / explore / successors / curve: these experiments only (curve: cells, paper-6000)",
     )
     parser.add_argument("--set", choices=list(common.SETS), action="append", help="default: every set")
     parser.add_argument("--bench", nargs="+", choices=list(BENCHES), help="bench: these benchmarks only")
@@ -351,7 +352,7 @@ def main() -> None:
     if args.step in ("all", "small"):
         recipes.run_small(args.seeds or [0, 1, 2, 3, 4])
     if args.step in ("all", "curve"):
-        recipes.run_curve(args.seeds or recipes.SEEDS)
+        recipes.run_curve(args.seeds or recipes.SEEDS, args.only)
     if args.step in ("all", "recipes"):
         recipes.run_recipes(args.seeds or recipes.SEEDS, args.only, variants)
     if args.step in ("all", "successors"):
