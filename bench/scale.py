@@ -119,7 +119,7 @@ def main() -> None:
             steps = [step for step in stages(corpus, work, size, opts) if step[0].split()[0] not in opts.skip]
             runs = [(*step, ROOT) for step in steps]  # (name, han arguments, cache, code to run)
             if opts.baseline and size <= opts.baseline_up_to:
-                runs += baseline_runs(steps, opts.baseline, opts.baseline_stages)
+                runs += baseline_runs(steps, opts.baseline.resolve(), opts.baseline_stages)
             for name, args, cache_kind, source in runs:
                 cache = work / ("cache" if cache_kind == "warm" else f"cache-{cache_kind}")
                 if cache_kind == "cold":
