@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 from typing import Any
 
 import repro_common as common
@@ -15,32 +14,22 @@ from repro_recipes import (
     CURVE_RECIPES,
     CURVE_SIZES,
     EXPLORE,
-    EXPLORE_IMDB,
     EXPLORE_SMALL,
     EXPLORE_START,
-    EXPLORE_YELP_DEFAULT,
-    EXPLORE_YELP_VECTORS,
     RECIPE_ROWS,
 )
+from repro_search_report import cell, imdb_search_lines, runs_in, yelp_default_search_lines, yelp_vectors_lines
 
 from han.data import assign_splits, read_dataset
 from han.recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS
 from han.variants import PAPER_VARIANTS as VARIANTS  # the tables are Table 2's three models
 
 
-def _runs(folder: Path, pattern: str) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(folder.glob(pattern))]
-
-
-def _cell(runs: list[dict], key: str) -> str:
-    return mean_std([m[key] for m in runs if key in m])
-
-
 def default_lines() -> list[str]:
     """The default recipe's main table, beside the paper recipe's (Table 2 reproduction) and TF-IDF."""
     lines = ["## Default recipe against the paper's", ""]
     for name, spec in common.SETS.items():
-        default = {v: _runs(common.RESULTS / "runs" / f"{name}-default", f"{v}-seed*.json") for v in VARIANTS}
+        default = {v: runs_in(common.RESULTS / "runs" / f"{name}-default", f"{v}-seed*.json") for v in VARIANTS}
         if not any(default.values()):
             continue
         paper = common.collect(name)
@@ -53,110 +42,14 @@ def default_lines() -> list[str]:
         for variant, model in VARIANTS.items():
             runs, old = default[variant], paper.get(variant, [])
             lines.append(
-                f"| {model} | {_cell(runs, 'test_accuracy')} | {_cell(runs, 'dev_accuracy')} | "
-                f"{_cell(old, 'test_accuracy')} | {_cell(old, 'dev_accuracy')} |"
+                f"| {model} | {cell(runs, 'test_accuracy')} | {cell(runs, 'dev_accuracy')} | "
+                f"{cell(old, 'test_accuracy')} | {cell(old, 'dev_accuracy')} |"
             )
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
         lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
         lines += imdb_search_lines() if name == "imdb" else yelp_vectors_lines() + yelp_default_search_lines()
     return lines if len(lines) > 2 else []
-
-
-def imdb_search_lines() -> list[str]:
-    """aclImdb, HN-ATT: the default recipe with one change at a time (seed 0 decides; more seeds where run),
-    beside the paper recipe's runs."""
-    found = [(what, _runs(common.RESULTS / "explore-imdb" / slug, "att-seed*.json")) for slug, what, _ in EXPLORE_IMDB]
-    found = [(what, runs) for what, runs in found if runs]
-    if not found:
-        return []
-    paper = _runs(common.RESULTS / "runs" / "imdb", "att-seed*.json")
-    if paper:
-        found.append(("the paper recipe (SGD, lr grid 0.1/0.05 on dev, word2vec 200-d fine-tuned)", paper))
-    lines = [
-        "#### How the default found its aclImdb vectors",
-        "",
-        "HN-ATT, one change at a time of the default recipe as it was before `--embeddings auto` (GloVe 6B 50-d, "
-        "fine-tuned, 6 epochs; `reproduce.py explore`); seed 0's dev accuracy decides, more seeds (`--seeds 1 2`) "
-        "check it. The paper recipe's rows are its main runs (both learning rates, the epochs of each one after "
-        "the other). The last column is seed 0's. The frozen word2vec row won, and is what `--embeddings auto` "
-        f"now picks on aclImdb ({WORD2VEC_FROM_DOCUMENTS:,} documents of in-domain text or more; aclImdb has "
-        "75,000, Yelp-15k 13,500): the table above shows its runs.",
-        "",
-        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
-        "|---|---|---|---|---|",
-    ]
-    for what, runs in found:
-        first = runs[0]  # sorted by file name: seed 0 first
-        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
-        lines.append(
-            f"| {what} | {_cell(runs, 'dev_accuracy')} | {_cell(runs, 'test_accuracy')} | {first['best_epoch']} "
-            f"| {curve} |"
-        )
-    return [*lines, ""]
-
-
-def yelp_vectors_lines() -> list[str]:
-    """Yelp-15k, HN-ATT: the default (GloVe, as `--embeddings auto` picks there) against the aclImdb winner."""
-    rows = [("the default: `--embeddings auto` picks GloVe 6B 50-d, fine-tuned, 6 epochs", "runs/yelp-default")]
-    rows += [(what, f"explore-yelp-vectors/{slug}") for slug, what, _ in EXPLORE_YELP_VECTORS]
-    found = [(what, _runs(common.RESULTS / folder, "att-seed*.json")) for what, folder in rows]
-    if not all(runs for _, runs in found):
-        return []
-    (_, default), (_, frozen) = found[0], found[-1]
-    dev = [statistics.mean(m["dev_accuracy"] for m in runs) for runs in (default, frozen)]
-    verdict = "holds: GloVe is ahead on dev" if dev[0] > dev[1] else "does not hold: frozen word2vec is as good"
-    lines = [
-        "#### The small end of `--embeddings auto`: frozen word2vec on Yelp-15k",
-        "",
-        f"HN-ATT on Yelp-15k (13,500 documents of in-domain text, below the {WORD2VEC_FROM_DOCUMENTS:,} where "
-        "`auto` switches to word2vec), with the change that won on aclImdb (`reproduce.py explore --only "
-        "yelp_w2v_frozen`).",
-        "",
-        "| vectors | dev % | test % |",
-        "|---|---|---|",
-        *[f"| {what} | {_cell(runs, 'dev_accuracy')} | {_cell(runs, 'test_accuracy')} |" for what, runs in found],
-        "",
-        f"The rule's choice on Yelp {verdict} (means over the seeds run).",
-        "",
-    ]
-    return lines
-
-
-def yelp_default_search_lines() -> list[str]:
-    """Yelp-15k, HN-ATT: changes of the default recipe itself (EXPLORE_YELP_DEFAULT), beside the default's runs;
-    mean dev accuracy over the seeds decides whether a change would become the default."""
-    default = _runs(common.RESULTS / "runs" / "yelp-default", "att-seed*.json")
-    found = [
-        (what, _runs(common.RESULTS / "explore-yelp-default" / slug, "att-seed*.json"))
-        for slug, what, _ in EXPLORE_YELP_DEFAULT
-    ]
-    found = [(what, runs) for what, runs in found if runs]
-    if not default or not found:
-        return []
-    lines = [
-        "#### Changes of the default recipe on Yelp-15k",
-        "",
-        "HN-ATT, each change alone on top of the default recipe (`reproduce.py explore --only yelp_ls01 yelp_plateau "
-        "yelp_lr1e-3_e8 --seeds 0 1 2`); the mean dev accuracy over the seeds decides, test is shown, not used.",
-        "",
-        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
-        "|---|---|---|---|---|",
-    ]
-    base_dev = statistics.mean(m["dev_accuracy"] for m in default)
-    verdicts = []
-    for what, runs in [("none (the default recipe)", default), *found]:
-        first = runs[0]  # sorted by file name: seed 0 first
-        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
-        lines.append(
-            f"| {what} | {_cell(runs, 'dev_accuracy')} | {_cell(runs, 'test_accuracy')} | {first['best_epoch']} "
-            f"| {curve} |"
-        )
-        if runs is not default:
-            gain = 100 * (statistics.mean(m["dev_accuracy"] for m in runs) - base_dev)
-            verdicts.append(f"{what} {gain:+.1f}")
-    lines += ["", f"Mean dev accuracy against the default's, in points: {'; '.join(verdicts)}.", ""]
-    return lines
 
 
 def paired_lines(name: str, runs: dict[str, list[dict]], resamples: int = 10_000) -> list[str]:
@@ -274,11 +167,11 @@ def recipe_lines() -> list[str]:
         (
             "default",
             "default recipe (" + describe(RECIPES["default"]) + ")",
-            {v: _runs(common.RESULTS / "runs" / "yelp-default", f"{v}-seed*.json") for v in ("att", "ave")},
+            {v: runs_in(common.RESULTS / "runs" / "yelp-default", f"{v}-seed*.json") for v in ("att", "ave")},
         ),
     ]
     rows += [
-        (slug, what, {v: _runs(common.RESULTS / "recipes" / slug, f"{v}-seed*.json") for v in ("att", "ave")})
+        (slug, what, {v: runs_in(common.RESULTS / "recipes" / slug, f"{v}-seed*.json") for v in ("att", "ave")})
         for slug, what, _ in RECIPE_ROWS
     ]
     if not any(runs.get("att") for _, _, runs in rows[1:]):
@@ -292,8 +185,8 @@ def recipe_lines() -> list[str]:
     for _, what, runs in rows:
         att, ave = runs.get("att", []), runs.get("ave", [])
         lines.append(
-            f"| {what} | {_cell(att, 'test_accuracy')} | {_cell(att, 'dev_accuracy')} | "
-            f"{_cell(ave, 'test_accuracy')} | {_cell(ave, 'dev_accuracy')} |"
+            f"| {what} | {cell(att, 'test_accuracy')} | {cell(att, 'dev_accuracy')} | "
+            f"{cell(ave, 'test_accuracy')} | {cell(ave, 'dev_accuracy')} |"
         )
     note = "Rows 3 onwards train with lr 0.1 only (the paper recipe's grid chose it in 8 of 9 runs)."
     return [*lines, "", note, *recipe_reading(rows), "", *explore_lines()]
@@ -362,10 +255,10 @@ def curve_lines() -> list[str]:
     ]
     for size in CURVE_SIZES:
         for recipe in CURVE_RECIPES:
-            runs = _runs(common.RESULTS / "curve" / f"{recipe}-{size}", "att-seed*.json")
+            runs = runs_in(common.RESULTS / "curve" / f"{recipe}-{size}", "att-seed*.json")
             lines.append(
-                f"| {size:,} | HN-ATT, {recipe} recipe | {_cell(runs, 'test_accuracy')} | "
-                f"{_cell(runs, 'open5k_accuracy')} |"
+                f"| {size:,} | HN-ATT, {recipe} recipe | {cell(runs, 'test_accuracy')} | "
+                f"{cell(runs, 'open5k_accuracy')} |"
             )
         if str(size) in tfidf:
             t = tfidf[str(size)]
@@ -374,7 +267,7 @@ def curve_lines() -> list[str]:
 
 
 def small_lines() -> list[str]:
-    runs = _runs(common.RESULTS / "small", "att-seed*.json")
+    runs = runs_in(common.RESULTS / "small", "att-seed*.json")
     tfidf_path = common.RESULTS / "small" / "tfidf.json"
     if not runs or not tfidf_path.exists():
         return []
