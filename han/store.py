@@ -77,17 +77,14 @@ class Corpus:
         counts = np.zeros(len(self.lexicon), dtype=np.int64)
         order = np.asarray(list(docs), dtype=np.int64)
         for start in range(0, len(order), chunk):
-            ranges = _merged_ranges(self._word_ranges(order[start : start + chunk]))
-            ids = [self.words[first:end] for first, end in ranges]  # the chunk's words, slice by slice
-            if ids:  # one count per chunk: a lexicon-long array per slice cost more than the words themselves
-                counts += np.bincount(np.concatenate(ids), minlength=len(self.lexicon))
+            part = order[start : start + chunk]  # (k,) documents
+            first = self.sentence_starts[self.doc_starts[part]]  # (k,) first word of each (its words are contiguous)
+            lengths = self.sentence_starts[self.doc_starts[part + 1]] - first  # (k,) words of each
+            total = int(lengths.sum())
+            if total:  # every word position of the chunk: each document's first, then one after another
+                positions = np.repeat(first - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+                counts += np.bincount(self.words[positions], minlength=len(self.lexicon))
         return counts
-
-    def _word_ranges(self, docs: np.ndarray) -> Iterator[tuple[int, int]]:
-        """[first, end) word positions of each document (a document's words are contiguous)."""
-        sentence_first, sentence_end = self.doc_starts[docs], self.doc_starts[docs + 1]
-        starts = self.sentence_starts
-        yield from zip(starts[sentence_first].tolist(), starts[sentence_end].tolist(), strict=True)
 
 
 class SentenceStream:
@@ -110,20 +107,6 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return offsets
-
-
-def _merged_ranges(ranges: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """Adjacent [first, end) ranges joined, so that consecutive documents are read in one slice."""
-    current: list[int] | None = None
-    for first, end in ranges:
-        if current is not None and current[1] == first:
-            current[1] = end
-            continue
-        if current is not None:
-            yield current[0], current[1]
-        current = [first, end]
-    if current is not None:
-        yield current[0], current[1]
 
 
 # ----------------------------------------------------------------------------- opening
