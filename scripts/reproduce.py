@@ -271,8 +271,8 @@ def report() -> None:
         "scale-300k": "What keeping each file's labels in the cache (a warm start no longer parses the file for them) "
         "and taking `han stats`' documents from the token store (no second read and tokenising of the file) change: "
         "the rows marked baseline ran the code of commit 044244a, from before both, on the same store and checkpoint "
-        "in the same invocation, after ours. The full test suite ran beside the 100,000-review rows and the first "
-        "minutes of the 300,000-review cold stage (wall times there overstate; peak RSS is each stage's own).",
+        "in the same invocation, after ours. The full test suite ran beside the 100,000-review rows and the "
+        "300,000-review cold stage (wall times there overstate; peak RSS is each stage's own).",
         "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
         "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, both "
         "directions of 'bi' together.",
