@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import cache_path
 from .classifier import Classifier
 from .data import Dataset, Example, assign_splits, check_same_data
 from .errors import HanError
-from .store import Corpus, DamagedStore, open_store
+from .store import Corpus, DamagedStore
+from .store_writer import cached_store
 from .text import Tokenized, dataset_key
 
 
@@ -128,14 +128,11 @@ def collect(
 def _stored_corpus(dataset: Dataset, model: Classifier) -> Corpus | None:
     """The token store of these documents under the checkpoint's text limits, if the cache still holds it
     (training built it): its documents are those `model.prepare` would make from the texts."""
-    folder = cache_path(f"store-{dataset_key(dataset.fingerprint(), model.limits)}")
-    if folder is None or not (folder / "meta.json").exists():
-        return None
     try:
-        corpus = open_store(folder)
+        corpus = cached_store(dataset_key(dataset.fingerprint(), model.limits))
     except DamagedStore:
         return None  # the files are read again instead
-    return corpus if len(corpus) == len(dataset.examples) else None
+    return corpus if corpus is not None and len(corpus) == len(dataset.examples) else None
 
 
 def _has_text(example: Example) -> bool:

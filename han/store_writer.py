@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .cache import cache_folder
+from .cache import cache_folder, cache_path
 from .store import ARRAYS, FORMAT, Corpus, DamagedStore, Document, open_store
 from .text import TextLimits, tokenize_document
 
@@ -184,11 +184,13 @@ def corpus_store(
     root = cache_folder()
     if root is not None:
         folder = root / f"store-{key}"
-        if (folder / "meta.json").exists():
-            try:
-                return open_store(folder)
-            except DamagedStore as error:
-                print(f"warning: {error}; building it again", file=sys.stderr)
+        try:
+            cached = cached_store(key)
+        except DamagedStore as error:
+            print(f"warning: {error}; building it again", file=sys.stderr)
+        else:
+            if cached is not None:
+                return cached
         try:
             return _build(fill, folder, limits, workers, key)
         except OSError as error:  # a read-only or full cache only costs the reuse
@@ -197,6 +199,15 @@ def corpus_store(
     corpus = _build(fill, scratch / "store", limits, workers, key)
     weakref.finalize(corpus, shutil.rmtree, scratch, True)
     return corpus
+
+
+def cached_store(key: str) -> Corpus | None:
+    """The store identified by `key` if the cache holds a complete one (None: none, or the cache is off);
+    DamagedStore when it holds a damaged one."""
+    folder = cache_path(f"store-{key}")
+    if folder is None or not (folder / "meta.json").exists():
+        return None
+    return open_store(folder)
 
 
 def _build(fill: Callable[[StoreWriter], None], folder: Path, limits: TextLimits, workers: int, key: str) -> Corpus:

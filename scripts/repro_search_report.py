@@ -45,17 +45,8 @@ def imdb_search_lines() -> list[str]:
         f"now picks on aclImdb ({WORD2VEC_FROM_DOCUMENTS:,} documents of in-domain text or more; aclImdb has "
         "75,000, Yelp-15k 13,500): the table above shows its runs.",
         "",
-        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
-        "|---|---|---|---|---|",
     ]
-    for what, runs in found:
-        first = runs[0]  # sorted by file name: seed 0 first
-        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
-        lines.append(
-            f"| {what} | {cell(runs, 'dev_accuracy')} | {cell(runs, 'test_accuracy')} | {first['best_epoch']} "
-            f"| {curve} |"
-        )
-    return [*lines, ""]
+    return [*lines, *search_table(found), ""]
 
 
 def yelp_vectors_lines() -> list[str]:
@@ -102,29 +93,33 @@ def yelp_default_search_lines() -> list[str]:
         "HN-ATT, each change alone on top of the default recipe (`reproduce.py explore --only yelp_ls01 yelp_plateau "
         "yelp_lr1e-3_e8 --seeds 0 1 2`); the mean dev accuracy over the seeds decides, test is shown, not used.",
         "",
-        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
-        "|---|---|---|---|---|",
     ]
+    lines += search_table([("none (the default recipe)", default), *found])
     base_dev = statistics.mean(m["dev_accuracy"] for m in default)
-    verdicts = []
-    for what, runs in [("none (the default recipe)", default), *found]:
-        first = runs[0]  # sorted by file name: seed 0 first
-        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
-        lines.append(
-            f"| {what} | {cell(runs, 'dev_accuracy')} | {cell(runs, 'test_accuracy')} | {first['best_epoch']} "
-            f"| {curve} |"
-        )
-        if runs is not default:
-            gain = 100 * (statistics.mean(m["dev_accuracy"] for m in runs) - base_dev)
-            verdicts.append(f"{what} {gain:+.1f}")
+    gains = {what: 100 * (statistics.mean(m["dev_accuracy"] for m in runs) - base_dev) for what, runs in found}
+    verdicts = [f"{what} {gain:+.1f}" for what, gain in gains.items()]
     spread = 100 * statistics.stdev(m["dev_accuracy"] for m in default) if len(default) > 1 else 0.0
-    ahead = [
-        what for what, runs in found if 100 * (statistics.mean(m["dev_accuracy"] for m in runs) - base_dev) > spread
-    ]
+    ahead = [what for what, gain in gains.items() if gain > spread]
     reading = (
         f"ahead by more than the default's seed-to-seed spread ({spread:.1f} points): {', '.join(ahead)}"
         if ahead
         else f"none is ahead by more than the default's seed-to-seed spread ({spread:.1f} points), so the default stays"
     )
     lines += ["", f"Mean dev accuracy against the default's, in points: {'; '.join(verdicts)}; {reading}.", ""]
+    return lines
+
+
+def search_table(found: list[tuple[str, list[dict]]]) -> list[str]:
+    """A search's table: each change's dev and test (mean over its seeds), and seed 0's best epoch and dev curve."""
+    lines = [
+        "| change | dev % | test % | best epoch (seed 0) | dev % after each epoch (seed 0) |",
+        "|---|---|---|---|---|",
+    ]
+    for what, runs in found:
+        first = runs[0]  # sorted by file name: seed 0 first
+        curve = " ".join(pct(h["dev_accuracy"]) for h in first["history"])
+        lines.append(
+            f"| {what} | {cell(runs, 'dev_accuracy')} | {cell(runs, 'test_accuracy')} | {first['best_epoch']} "
+            f"| {curve} |"
+        )
     return lines
