@@ -124,6 +124,9 @@ EXPLORE_YELP_DEFAULT: list[tuple[str, str, dict[str, Any]]] = [
     ("yelp_ls01", "label smoothing 0.1", {"label_smoothing": 0.1}),
     ("yelp_plateau", "lr halved when dev accuracy stops rising (plateau)", {"lr_schedule": "plateau"}),
     ("yelp_lr1e-3_e8", "lr 1e-3, 8 epochs", {"lrs": [1e-3], "epochs": 8}),
+    ("yelp_b64", "batch 64 (the paper's; seed 0's best dev in the search)", {"batch_size": 64}),
+    ("yelp_adamw01", "AdamW, decoupled weight decay 0.01", {"optimizer": "adamw", "weight_decay": 0.01}),
+    ("yelp_drop05", "dropout 0.5", {"dropout": 0.5}),
 ]
 CURVE_SIZES = [1000, 3000, 6000, 8000]
 CURVE_RECIPES = {"default": {}, "paper": PAPER_YELP | {"lrs": [0.1, 0.05]}}
