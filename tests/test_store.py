@@ -137,6 +137,19 @@ def test_batches_gathered_from_the_store_equal_collate_of_the_same_documents(yel
     assert docs.sentence_counts.tolist() == [len(docs[i]) for i in range(len(docs))]
 
 
+def test_offsets_are_int32_while_the_total_fits_and_int64_beyond_it():
+    from han.store import _offsets
+
+    int32_max = np.iinfo(np.int32).max
+    small = _offsets(np.array([3, 0, 2], dtype=np.int32))
+    assert small.dtype == np.int32 and small.tolist() == [0, 3, 3, 5]
+    at_limit = _offsets(np.array([int32_max - 1, 1], dtype=np.int32))
+    assert at_limit.dtype == np.int32 and at_limit.tolist() == [0, int32_max - 1, int32_max]
+    beyond = _offsets(np.array([int32_max, 1, 5], dtype=np.int32))  # int32 would wrap to a negative offset here
+    assert beyond.dtype == np.int64 and beyond.tolist() == [0, int32_max, int32_max + 1, int32_max + 6]
+    assert _offsets(np.zeros(0, dtype=np.int32)).tolist() == [0]
+
+
 def test_prepare_from_the_store_equals_tokenising_and_encoding_each_document(yelp_slice):
     data = prepare(yelp_slice, min_count=3)
     examples = yelp_slice.examples
