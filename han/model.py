@@ -83,29 +83,41 @@ class Encoder(nn.Module):
         # packed: PackedSequence of (tokens, input_dim), or of the GRU's input projections when `projected`
         # max_length: T of the padded output
         # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
-        h, mask = unpack(packed._replace(data=self.gru(packed, projected)), max_length)
-        # h: (n, T, 2*hidden), zeros at padding; mask: (n, T) True at real positions
+        states = self.gru(packed, projected)  # (tokens, 2*hidden) in packed order
+        position = token_positions(packed, max_length)  # (tokens,) index of each in the flattened (n, T)
+        shape = (int(packed.batch_sizes[0]), max_length)  # (n, T)
+        if isinstance(self.pool, Pooling):  # reads the real positions alone: no padded states
+            return self.pool.forward_tokens(states, position, shape)  # (n, pooled dim), (n, T)
+        h, mask = pad(states, position, shape)  # (n, T, 2*hidden), zeros at padding; (n, T) True at real positions
         return self.pool(h, mask, counts)  # (n, pooled dim), (n, T)
 
 
-def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """PackedSequence -> zero-padded (n, T, d) batch-first tensor and its (n, T) mask.
-
-    Does what `pad_packed_sequence` does with a single `index_copy`, whose backward is one
-    gather; autograd records `pad_packed_sequence` as a copy per time step, each of which
-    clones the whole gradient in the backward pass.
-    """
+def token_positions(packed: PackedSequence, max_length: int) -> torch.Tensor:
+    """(tokens,) the index of each element of packed.data (time-major) in the flattened (n, T) batch-first layout."""
     sizes = packed.batch_sizes  # (T_packed,) on the CPU
-    n = int(sizes[0])
     step = torch.repeat_interleave(torch.arange(sizes.numel()), sizes)  # (tokens,)
     sorted_row = torch.arange(int(sizes.sum())) - (torch.cumsum(sizes, 0) - sizes)[step]
     row = sorted_row if packed.sorted_indices is None else packed.sorted_indices.cpu()[sorted_row]
-    flat = (row * max_length + step).to(packed.data.device)  # (tokens,) position in (n * T)
-    data = packed.data
-    out = data.new_zeros(n * max_length, data.size(-1)).index_copy(0, flat, data)  # (n*T, d)
-    mask = torch.zeros(n * max_length, dtype=torch.bool, device=data.device)
-    mask[flat] = True
-    return out.view(n, max_length, -1), mask.view(n, max_length)
+    return (row * max_length + step).to(packed.data.device)  # (tokens,) position in (n * T)
+
+
+def pad(data: torch.Tensor, position: torch.Tensor, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of data (tokens, d) at `position` of a zero-padded (n, T, d) tensor, and its (n, T) mask.
+
+    Does what `pad_packed_sequence` does with a single `index_copy`, whose backward is one gather; autograd
+    records `pad_packed_sequence` as a copy per time step, each of which clones the whole gradient in the
+    backward pass.
+    """
+    n, T = shape
+    out = data.new_zeros(n * T, data.size(-1)).index_copy(0, position, data)  # (n*T, d)
+    mask = torch.zeros(n * T, dtype=torch.bool, device=data.device)
+    mask[position] = True
+    return out.view(n, T, -1), mask.view(n, T)
+
+
+def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """PackedSequence -> zero-padded (n, T, d) batch-first tensor and its (n, T) mask."""
+    return pad(packed.data, token_positions(packed, max_length), (int(packed.batch_sizes[0]), max_length))
 
 
 class HAN(nn.Module):

@@ -62,30 +62,60 @@ class Pooling(nn.Module):
         # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
         # counts: sentences per document, for poolings that read a document's other sentences (not these)
         if self.variant == "max":
-            if self.override is not None:  # positions the override weighs 0 drop out of the max
-                mask = mask & (self.override(max_weights(h, mask), mask) > 0)  # (n, T)
-            return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values, max_weights(h, mask)
+            return self._max(h, mask)
+        position = mask.flatten().nonzero().squeeze(1)  # (k,) the real positions in the flattened (n * T)
+        return self.forward_tokens(h.flatten(0, 1)[position], position, mask.shape)
+
+    def forward_tokens(
+        self, states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int] | torch.Size
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` from the real positions alone, what the encoders call: states (k, d) of the k real
+        positions, position (k,) the index of each in the flattened (n, T) layout (shape).
+
+        Attention and average never build the padded (n, T, d) states nor their gradient: T is the batch's
+        longest sentence, so most of that tensor is padding (about 6/7 of it in Yelp batches); the weights are
+        still (n, T), exactly 0 at padding."""
+        n, T = shape
+        mask = torch.zeros(n * T, dtype=torch.bool, device=states.device)
+        mask[position] = True
+        mask = mask.view(n, T)  # (n, T) True at real positions
+        if self.variant == "max":
+            padded = states.new_zeros(n * T, states.size(-1)).index_copy(0, position, states)  # (n*T, d)
+            return self._max(padded.view(n, T, -1), mask)
         if self.variant == "ave":
-            weights = mask.to(h.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
+            weights = mask.to(states.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
             if self.override is not None:
                 weights = self.override(weights, mask)  # (n, T), still 0 at padding
-            return (weights.unsqueeze(-1) * h).sum(dim=1), weights  # (n, d), (n, T)
-        heads = self.attention(h, mask)  # (n, T, r)
-        if self.override is not None:
-            heads = torch.stack([self.override(heads[..., k], mask) for k in range(self.heads)], dim=-1)
-        self.head_weights, self.penalty = heads, redundancy(heads, mask)
-        pooled = torch.einsum("ntr,ntd->nrd", heads, h)  # (n, r, d): each head's weighted sum
+            heads = weights.unsqueeze(-1)  # (n, T, 1)
+        else:
+            heads = self._attention(states, position, n, T)  # (n, T, r)
+            if self.override is not None:
+                heads = torch.stack([self.override(heads[..., k], mask) for k in range(self.heads)], dim=-1)
+            self.head_weights, self.penalty = heads, redundancy(heads, mask)
+        share = heads.flatten(0, 1)[position]  # (k, r): each real position's weight in each head
+        row = torch.div(position, T, rounding_mode="floor")  # (k,) the sequence each position belongs to
+        weighted = share.unsqueeze(-1) * states.unsqueeze(1)  # (k, r, d)
+        pooled = states.new_zeros(n, *weighted.shape[1:]).index_add(0, row, weighted)  # (n, r, d): weighted sums
+        if self.variant == "ave":
+            return pooled[:, 0], weights  # (n, d), (n, T)
         if self.heads > 1 and self.combine == "concat":
             return self.merge(pooled.flatten(1)), heads.mean(dim=-1)  # (n, d), (n, T)
         return pooled.mean(dim=1), heads.mean(dim=-1)  # (n, d) = sum_t mean_r(A_rt) h_t, (n, T)
 
-    def attention(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(n, T, heads) attention weights, each head a distribution over the real positions."""
-        u = torch.tanh(self.project(h[mask]))  # (real positions, context_dim)
+    def _max(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Element-wise max over the real positions of padded states h (n, T, d), and each position's share."""
+        if self.override is not None:  # positions the override weighs 0 drop out of the max
+            mask = mask & (self.override(max_weights(h, mask), mask) > 0)  # (n, T)
+        return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values, max_weights(h, mask)
+
+    def _attention(self, states: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
+        """(n, T, heads) attention weights from the real positions' states (k, d), each head a distribution over
+        the real positions."""
+        u = torch.tanh(self.project(states))  # (k, context_dim)
         context = self.context.view(-1, u.size(-1))  # (r, context_dim)
-        scores = h.new_full((*mask.shape, self.heads), float("-inf"))  # (n, T, r), -inf at padding
-        scores[mask] = u @ context.T  # (real positions, r)
-        return scores.softmax(dim=1)  # (n, T, r), exactly 0 at padding
+        scores = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
+        scores[position] = u @ context.T  # (k, r)
+        return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
 
 
 def redundancy(heads: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
