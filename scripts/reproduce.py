@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro_* modules beside this script
 
+import repro_bench as bench
 import repro_common as common
 import repro_faithfulness as faithfulness
 import repro_investigation as investigation
@@ -66,45 +65,6 @@ def run_baselines(name: str) -> None:
     common.RESULTS.mkdir(exist_ok=True)
     (common.RESULTS / f"baselines-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-
-
-BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (see bench_script)
-    "speed": ["--docs", "3000", "--threads", "2"],
-    "app_latency": [],
-    "faithfulness": ["--threads", "2"],
-    "app_first_paint": [],
-    "variants": [],
-    "scale": ["--sizes", "20000", "100000", "300000"],
-    # the paper's size measured, not extrapolated (about an hour; no word2vec stage)
-    "scale-1.5M": ["--sizes", "1500000", "--skip", "word2vec", "--compare-workers-up-to", "0"],
-    # warm start and stats against the code before the labels cache and stats from the store (a checkout of
-    # commit 044244a beside this one: git worktree add ../base-session 044244a)
-    "scale-300k": ["--sizes", "100000", "300000", "--skip", "word2vec", "--compare-workers-up-to", "0",
-                   "--baseline", "../base-session", "--baseline-stages", "warm", "stats", "--baseline-up-to", "300000"],
-}  # fmt: skip
-
-
-def bench_script(name: str) -> tuple[str, str]:
-    """A benchmark's script and size from its name: "scale-1.5M" is bench/scale.py at 1.5M reviews."""
-    script, _, size = name.partition("-")
-    return script, size
-
-
-def run_bench(only: list[str] | None = None) -> None:
-    common.RESULTS.mkdir(exist_ok=True)
-    for name, args in BENCHES.items():
-        if only and name not in only:
-            continue
-        script, _ = bench_script(name)
-        output = subprocess.run(
-            [sys.executable, str(common.ROOT / "bench" / f"{script}.py"), *args],
-            cwd=common.ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        (common.RESULTS / f"bench-{name}.txt").write_text(output)
-        print(output)
 
 
 # ----------------------------------------------------------------------------- report
@@ -254,63 +214,7 @@ def report() -> None:
             + [f"![{m}](docs/{m})" for m in made]
             + [""]
         )
-    guides = {
-        "scale": "Peak memory (RSS of the stage's own process) and wall time of each stage on Yelp-shaped corpora: "
-        "reviews drawn with replacement from the shared 15,000, so the vocabulary grows less than a real corpus of "
-        "that size would. The last lines fit peak RSS = a + b * reviews per stage and extrapolate to 1.5M. The "
-        "train stage trains one epoch on 5,000 reviews and evaluates dev and test (10% of the corpus each). "
-        "Rows marked baseline ran the code of commit 7e6c090, before the token store (--baseline; up to 100,000 "
-        "reviews). Peak RSS counts the store's memory-mapped pages the process touched. A few seconds of unrelated "
-        "tests ran during the 20,000-review rows; nothing else ran.",
-        "scale-1.5M": "The same stages at the paper's size, 1.5M Yelp-shaped reviews (dev and test 150,000 each): "
-        "measured, not extrapolated. Tokenising used 2 worker processes; the stage's peak RSS is the main "
-        "process's (each worker is a process of its own). The full test suite ran beside the first 25 minutes of the "
-        "cold tokenising stage and `reproduce.py report` beside the training stage, so their wall times "
-        "overstate; peak RSS is each stage's own. Measured before warm starts kept the files' labels and before "
-        "`han stats` read the split from the token store (the next table measures both).",
-        "scale-300k": "What keeping each file's labels in the cache (a warm start no longer parses the file for them) "
-        "and taking `han stats`' documents from the token store (no second read and tokenising of the file) change: "
-        "the rows marked baseline ran the code of commit 044244a, from before both, on the same store and checkpoint "
-        "in the same invocation, after ours. The full test suite ran beside the 100,000-review rows and the "
-        "300,000-review cold stage (wall times there overstate; peak RSS is each stage's own).",
-        "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
-        "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, both "
-        "directions of 'bi' together.",
-        "speed": "Rows 2 and 4 show what bucketing does when padding sentences are processed (the paper reports 3x "
-        "from bucketing); rows 1 and 3 the same with only real sentences in the word GRU; rows 1 and 5 our "
-        "fused GRU against nn.GRU + pad_packed_sequence. Peak MB is resident memory above the process's "
-        "size once the data is loaded. One epoch on the training split of the first 3,000 reviews.",
-        "faithfulness": "Every faithfulness method on one 30-sentence review (our own text), and the data-set "
-        "figures (ERASER, agreement, flips, counterfactual attention, polarity) over the first 1,000 Yelp test "
-        "reviews, HN-ATT demo checkpoint.",
-        "app_latency": "Explaining a 30-sentence review: tokenising, the model, and both with weights formatted "
-        "(explain). First page: the home page rendered in a fresh Python process, imports included.",
-        "app_first_paint": "Seconds from a cold server's health check answering until Debian's Chromium shows the "
-        "page title, then its content: on Models the paper's three model names with their test accuracy, on "
-        "Document the example review's heatmap and prediction. The Models page draws from the checkpoints' JSON "
-        "files and never imports torch; the Document page loads its model.",
-    }
-    for bench, guide in guides.items():
-        path = common.RESULTS / f"bench-{bench}.txt"
-        script, size = bench_script(bench)
-        if path.exists():
-            lines += [
-                f"## Benchmark: bench/{script}.py" + (f", {size} reviews" if size else ""),
-                "",
-                f"Machine: {platform.machine()}, 2 CPU cores, 24 GiB"
-                + (
-                    "; nothing else running."
-                    if not bench.startswith("scale") and "used the other core" not in path.read_text()
-                    else "."
-                ),
-                "",
-                guide,
-                "",
-                "```",
-                path.read_text().rstrip(),
-                "```",
-                "",
-            ]
+    lines += bench.report_lines()
     (common.ROOT / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
@@ -337,7 +241,7 @@ def main() -> None:
         help="investigate / recipes / explore / successors / curve: these experiments only (curve: cells, paper-6000)",
     )
     parser.add_argument("--set", choices=list(common.SETS), action="append", help="default: every set")
-    parser.add_argument("--bench", nargs="+", choices=list(BENCHES), help="bench: these benchmarks only")
+    parser.add_argument("--bench", nargs="+", choices=list(bench.BENCHES), help="bench: these benchmarks only")
     parser.add_argument(
         "--seeds", type=int, nargs="+", help="model seeds (default: 0 1 2 for train, 0 for investigate)"
     )
@@ -370,7 +274,7 @@ def main() -> None:
     if args.step in ("all", "faithfulness"):
         faithfulness.run_faithfulness()
     if args.step in ("all", "bench"):
-        run_bench(args.bench)
+        bench.run_bench(args.bench)
     if args.step in ("all", "report"):
         report()
 

@@ -172,3 +172,20 @@ def test_the_default_reuses_an_aclimdb_search_run_only_of_exactly_its_configurat
     monkeypatch.setattr(recipes, "in_domain_documents", lambda dataset, cfg: 13_500)  # below the threshold, auto
     glove_row = reproduce.RESULTS / "explore-imdb" / "imdb_default" / "ave-seed1.json"  # picks the GloVe row's
     assert recipes._searched_run(None, cfg) == glove_row  # settings (fine-tuned, 6 epochs): the resolved ones decide
+
+
+def test_speed_reading_divides_ours_by_the_yardstick_and_judges_both_goals(reproduce):
+    table = "\n".join(
+        [
+            "configuration                            train docs/s     x infer docs/s     x  peak MB",
+            "real sentences + bucketing (ours)                 780  1.00         2700  1.00      471",
+            "ours, autograd GRU step                           600  0.77         2600  0.96      470",
+            "real + bucketing, nn.GRU + pad_packed             130  0.17         1100  0.41      443",
+        ]
+    )
+    reading = reproduce.bench.speed_reading(table)
+    assert "training 6.0x, inference 2.5x" in reading
+    assert "at least 6x, met" in reading and "(twice 1.2x), met" in reading
+    slower = reproduce.bench.speed_reading(table.replace(" 780 ", " 540 ").replace(" 2700 ", " 1300 "))
+    assert "training 4.2x, inference 1.2x" in slower and slower.count("not met") == 2
+    assert "lacks" in reproduce.bench.speed_reading(table.splitlines()[0])
