@@ -71,8 +71,8 @@ class ContextAttention(nn.Module):
         orders = [reading_order(counts.cpu(), backwards=p == 1) for p in range(P)]
         sizes = orders[0][1]  # sentences read at each step: the same for both passes
         gather = torch.stack([order for order, _ in orders]).to(h.device)  # (P, n) rows step by step
-        states = h[gather]  # (P, n, T, d) in reading order
-        masks = mask[gather]  # (P, n, T)
+        states = h.index_select(0, gather.flatten()).view(P, n, T, d)  # (P, n, T, d) in reading order
+        masks = mask.index_select(0, gather.flatten()).view(P, n, T)  # (P, n, T)
         projected = torch.einsum("pntd,pdc->pntc", states, self.project)  # (P, n, T, context_dim): W h, all words
         gates = torch.einsum("pntd,pdo->pnto", states, self.gate_word) + self.gate_bias if self.gate else None
         # per step: split, never sliced (a slice's backward fills a zero tensor the size of the whole)

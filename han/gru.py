@@ -87,9 +87,9 @@ class BiGRU(nn.Module):
             return Recurrence.apply(inputs, w_hh, b_hh, sizes, reverse)  # (tokens, 2H)
         # evaluation (nothing to save), or the reference recorded by autograd
         forward_in, backward_in = inputs.split(3 * H, dim=-1)  # (tokens, 3H) each
-        x_gates = torch.stack([forward_in, backward_in[reverse]])  # (2, tokens, 3H)
+        x_gates = torch.stack([forward_in, backward_in.index_select(0, reverse)])  # (2, tokens, 3H)
         out = gru_loop(x_gates, w_hh, b_hh, sizes)  # (2, tokens, H)
-        return torch.cat([out[0], out[1][reverse]], dim=-1)  # (tokens, 2H)
+        return torch.cat([out[0], out[1].index_select(0, reverse)], dim=-1)  # (tokens, 2H)
 
     def _forward_vf(self, packed: PackedSequence) -> torch.Tensor:
         """The packed sequence through `_VF.gru`, as `nn.GRU.forward` calls it on packed input.

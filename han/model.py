@@ -184,7 +184,7 @@ class HAN(nn.Module):
             return words._replace(data=self.dropout["embeddings"](self.embedding(ids))), False  # (tokens, embed)
         distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
         table = self.word_encoder.gru.input_proj(self.embedding(distinct))  # (n_distinct, 6*word_hidden)
-        return words._replace(data=table[occurrence]), True  # (tokens, 6*word_hidden)
+        return words._replace(data=table.index_select(0, occurrence)), True  # (tokens, 6*word_hidden)
 
     def forward_embedded(self, batch: Batch, embedded: torch.Tensor) -> Output:
         """The same as `forward`, from given word vectors instead of the embedding table's.

@@ -64,7 +64,7 @@ class Pooling(nn.Module):
         if self.variant == "max":
             return self._max(h, mask)
         position = mask.flatten().nonzero().squeeze(1)  # (k,) the real positions in the flattened (n * T)
-        return self.forward_tokens(h.flatten(0, 1)[position], position, mask.shape)
+        return self.forward_tokens(h.flatten(0, 1).index_select(0, position), position, mask.shape)
 
     def forward_tokens(
         self, states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int] | torch.Size
@@ -92,7 +92,7 @@ class Pooling(nn.Module):
             if self.override is not None:
                 heads = torch.stack([self.override(heads[..., k], mask) for k in range(self.heads)], dim=-1)
             self.head_weights, self.penalty = heads, redundancy(heads, mask)
-        share = heads.flatten(0, 1)[position]  # (k, r): each real position's weight in each head
+        share = heads.flatten(0, 1).index_select(0, position)  # (k, r): each real position's weight in each head
         row = torch.div(position, T, rounding_mode="floor")  # (k,) the sequence each position belongs to
         weighted = share.unsqueeze(-1) * states.unsqueeze(1)  # (k, r, d)
         pooled = states.new_zeros(n, *weighted.shape[1:]).index_add(0, row, weighted)  # (n, r, d): weighted sums
@@ -113,8 +113,8 @@ class Pooling(nn.Module):
         the real positions."""
         u = torch.tanh(self.project(states))  # (k, context_dim)
         context = self.context.view(-1, u.size(-1))  # (r, context_dim)
-        scores = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
-        scores[position] = u @ context.T  # (k, r)
+        padding = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
+        scores = padding.index_copy(0, position, u @ context.T)  # (n*T, r)
         return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
 
 
