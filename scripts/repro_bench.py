@@ -58,11 +58,13 @@ GUIDES = {  # what each benchmark's section says above its output
     "reviews). Peak RSS counts the store's memory-mapped pages the process touched. A few seconds of unrelated "
     "tests ran during the 20,000-review rows; nothing else ran.",
     "scale-1.5M": "The same stages at the paper's size, 1.5M Yelp-shaped reviews (dev and test 150,000 each): "
-    "measured, not extrapolated. Tokenising used 2 worker processes; the stage's peak RSS is the main "
-    "process's (each worker is a process of its own). The full test suite ran beside the first 25 minutes of the "
-    "cold tokenising stage and `reproduce.py report` beside the training stage, so their wall times "
-    "overstate; peak RSS is each stage's own. Measured before warm starts kept the files' labels and before "
-    "`han stats` read the split from the token store (the next table measures both).",
+    "measured, not extrapolated, with the code of 2026-11-30 evening (labels kept in the cache, `han stats` reading "
+    "the token store, int32 store offsets, pooling from the real positions). Tokenising used 2 worker processes; "
+    "the stage's peak RSS is the main process's (each worker is a process of its own). Two training runs shared "
+    "the 2 cores during the first hour of the 69-minute cold tokenising stage, so its wall time overstates; the other "
+    "stages ran alone. The first measurement at this size (commits 25cd0bd and fe17fae, before these changes): "
+    "tokenise 2,664 s / 1,714 MB, warm start 97.2 s / 1,705 MB, train 1 epoch 648.9 s / 1,993 MB, stats "
+    "892.5 s / 1,306 MB.",
     "scale-300k": "What keeping each file's labels in the cache (a warm start no longer parses the file for them) "
     "and taking `han stats`' documents from the token store (no second read and tokenising of the file) change: "
     "the rows marked baseline ran the code of commit 044244a, from before both, on the same store and checkpoint "
