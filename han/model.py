@@ -21,7 +21,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from .cahan import CahanPooling
 from .data import Batch, collate
 from .gru import BiGRU, reverse_index
-from .pooling import Pooling, WeightOverride
+from .pooling import Pooling, WeightOverride, pad
 from .variants import VARIANTS
 
 __all__ = ["HAN", "VARIANTS", "BiGRU", "ModelConfig", "Output", "Pooling", "WeightOverride", "reverse_index"]
@@ -99,20 +99,6 @@ def token_positions(packed: PackedSequence, max_length: int) -> torch.Tensor:
     sorted_row = torch.arange(int(sizes.sum())) - (torch.cumsum(sizes, 0) - sizes)[step]
     row = sorted_row if packed.sorted_indices is None else packed.sorted_indices.cpu()[sorted_row]
     return (row * max_length + step).to(packed.data.device)  # (tokens,) position in (n * T)
-
-
-def pad(data: torch.Tensor, position: torch.Tensor, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows of data (tokens, d) at `position` of a zero-padded (n, T, d) tensor, and its (n, T) mask.
-
-    Does what `pad_packed_sequence` does with a single `index_copy`, whose backward is one gather; autograd
-    records `pad_packed_sequence` as a copy per time step, each of which clones the whole gradient in the
-    backward pass.
-    """
-    n, T = shape
-    out = data.new_zeros(n * T, data.size(-1)).index_copy(0, position, data)  # (n*T, d)
-    mask = torch.zeros(n * T, dtype=torch.bool, device=data.device)
-    mask[position] = True
-    return out.view(n, T, -1), mask.view(n, T)
 
 
 def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -75,13 +75,10 @@ class Pooling(nn.Module):
         Attention and average never build the padded (n, T, d) states nor their gradient: T is the batch's
         longest sentence, so most of that tensor is padding (about 6/7 of it in Yelp batches); the weights are
         still (n, T), exactly 0 at padding."""
-        n, T = shape
-        mask = torch.zeros(n * T, dtype=torch.bool, device=states.device)
-        mask[position] = True
-        mask = mask.view(n, T)  # (n, T) True at real positions
         if self.variant == "max":
-            padded = states.new_zeros(n * T, states.size(-1)).index_copy(0, position, states)  # (n*T, d)
-            return self._max(padded.view(n, T, -1), mask)
+            return self._max(*pad(states, position, shape))  # (n, T, d) padded states and their mask
+        n, T = shape
+        mask = real_mask(position, shape)  # (n, T) True at real positions
         if self.variant == "ave":
             weights = mask.to(states.dtype) / mask.sum(dim=1, keepdim=True)  # (n, T)
             if self.override is not None:
@@ -116,6 +113,28 @@ class Pooling(nn.Module):
         padding = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
         scores = padding.index_copy(0, position, u @ context.T)  # (n*T, r)
         return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
+
+
+def real_mask(position: torch.Tensor, shape: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """(n, T) True at the real positions: `position` (k,) indexes the flattened (n, T) layout."""
+    n, T = shape
+    mask = torch.zeros(n * T, dtype=torch.bool, device=position.device)
+    mask[position] = True
+    return mask.view(n, T)
+
+
+def pad(
+    data: torch.Tensor, position: torch.Tensor, shape: tuple[int, int] | torch.Size
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of data (tokens, d) at `position` of a zero-padded (n, T, d) tensor, and its (n, T) mask.
+
+    Does what `pad_packed_sequence` does with a single `index_copy`, whose backward is one gather; autograd
+    records `pad_packed_sequence` as a copy per time step, each of which clones the whole gradient in the
+    backward pass.
+    """
+    n, T = shape
+    out = data.new_zeros(n * T, data.size(-1)).index_copy(0, position, data)  # (n*T, d)
+    return out.view(n, T, -1), real_mask(position, shape)
 
 
 def redundancy(heads: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
