@@ -64,6 +64,12 @@ def add_train_parser(
     recipe.add_argument("--warmup-epochs", type=float, help=f"linear lr warm-up {_from_recipe('warmup_epochs')}")
     recipe.add_argument("--label-smoothing", type=float, help=_from_recipe("label_smoothing"))
     recipe.add_argument("--clip", type=float, help=f"gradient-norm clipping {_from_recipe('clip')}")
+    recipe.add_argument(
+        "--ema",
+        type=float,
+        help="decay per step of a moving average of the weights, which dev judges and the checkpoint keeps; "
+        f"0 = off {_from_recipe('ema')}",
+    )
     recipe.add_argument("--dropout", type=float, help=_from_recipe("dropout"))
     recipe.add_argument(
         "--dropout-at", nargs="+", choices=DROPOUT_PLACES, help=f"where dropout acts {_from_recipe('dropout_at')}"
@@ -140,6 +146,7 @@ RECIPE_OPTIONS = {
     "warmup_epochs": "warmup_epochs",
     "label_smoothing": "label_smoothing",
     "clip": "clip",
+    "ema": "ema",
     "dropout": "dropout",
     "dropout_at": "dropout_at",
     "embeddings": "embeddings",

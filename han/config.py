@@ -34,6 +34,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0  # linear lr warm-up over this many epochs (fractions allowed)
     label_smoothing: float = 0.0  # cross-entropy label smoothing (paper: none)
     clip: float = 5.0  # gradient-norm clipping threshold
+    ema: float = 0.0  # decay per step of a moving average of the weights (0: off); dev and the checkpoint use it
     seed: int = 0  # initialisation, word2vec and batch order
     split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
     embeddings: str = "auto"  # word2vec (paper), random, glove-6b-50d, a vectors file, or auto (by in-domain text)
@@ -97,6 +98,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError("dropout and label smoothing must be in [0, 1)")
     if cfg.weight_decay < 0 or cfg.warmup_epochs < 0:
         raise HanError("weight decay and warm-up epochs cannot be negative")
+    if not 0 <= cfg.ema < 1:
+        raise HanError(f"--ema is a decay per step in [0, 1) (0: no weight average), not {cfg.ema}")
     pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
     check_heads(cfg)
     check_context(cfg)

@@ -1,6 +1,7 @@
 """Optimisers and learning-rate schedules for training, with their state kept for --resume.
 
     make_optimizer(model, cfg, lr)          SGD with momentum (the paper), Adam or AdamW
+    weight_average(model, cfg)              an exponential moving average of the weights (--ema), or None
     Schedule(optimizer, cfg, steps_per_epoch)
         .after_step()                       linear warm-up, then constant or cosine decay (per batch)
         .after_epoch(dev_accuracy)          ReduceLROnPlateau on dev accuracy (per epoch)
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .errors import HanError
 
@@ -36,6 +38,18 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> torch
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(parameters, lr=lr, weight_decay=cfg.weight_decay)
     raise HanError(f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+
+
+def weight_average(model: torch.nn.Module, cfg: TrainConfig) -> AveragedModel | None:
+    """A copy of `model` whose weights follow an exponential moving average of its weights, or None (ema 0).
+
+    After every optimiser step, `update_parameters(model)` moves each averaged weight a share 1 - ema towards
+    the model's (the first update copies them). Averaging smooths the step-to-step noise of the optimiser,
+    so the averaged model is what dev accuracy judges and what the checkpoint keeps.
+    """
+    if not cfg.ema:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema))
 
 
 class Schedule:

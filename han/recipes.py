@@ -42,6 +42,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "warmup_epochs": 0.0,
         "label_smoothing": 0.0,
         "clip": 5.0,
+        "ema": 0.0,
         "embeddings": "word2vec",
         "embed_dim": None,  # 200 for word2vec (the paper), the vectors' own size for pretrained ones
         "freeze_embeddings": False,

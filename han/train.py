@@ -38,6 +38,7 @@ from .optim import (
     optimizer_groups,
     optimizer_tensors,
     restore_optimizer,
+    weight_average,
 )
 from .prepare import Prepared, prepare, tokenized_store
 from .recipes import describe_auto, in_domain_documents, resolve_auto
@@ -60,8 +61,11 @@ def train_epoch(
     epoch: int,
     description: str,
     dist: Distributed | None = None,
+    average: torch.optim.swa_utils.AveragedModel | None = None,
 ) -> dict:
     """One pass over the training split; returns loss, accuracy and documents/s.
+
+    `average` (--ema), when given, takes a step towards the model's weights after every optimiser step.
 
     Under torchrun every process builds the same seeded batch list and trains on its own
     shard of it (every world-th batch); DistributedDataParallel averages the gradients.
@@ -90,6 +94,8 @@ def train_epoch(
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         optimizer.step()
         schedule.after_step()
+        if average is not None:
+            average.update_parameters(model)
         total_loss += loss.item() * len(indices)
         correct += (logits.argmax(-1) == labels).sum().item()
         seen += len(indices)
@@ -295,16 +301,20 @@ def _train_lr(
     model = build_model(data, cfg, embedding, device)
     optimizer = make_optimizer(model, cfg, lr)
     schedule = Schedule(optimizer, cfg, len(epoch_batches(data, cfg, 0, dist)))
+    average = weight_average(model, cfg)  # --ema: the averaged weights are judged on dev and kept
+    judged = model if average is None else average.module
     if info["epoch"] > 0:  # continuing this lr from saved state
         model.load_state_dict(unprefixed("model", tensors))
+        if average is not None:
+            average.load_state_dict(unprefixed("average", tensors))
         restore_optimizer(optimizer, unprefixed("optimizer", tensors), info.get("optimizer_groups"))
         schedule.restore(info["schedule"])
     trained = model if dist.world == 1 else torch.nn.parallel.DistributedDataParallel(model)
     assert cfg.epochs is not None  # resolved in train()
     for epoch in range(info["epoch"], cfg.epochs):
         label = f"{VARIANTS[cfg.variant]} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
-        record = train_epoch(trained, optimizer, schedule, data, cfg, epoch, label, dist)
-        dev = accuracy(model, data.docs["dev"], data.targets["dev"])
+        record = train_epoch(trained, optimizer, schedule, data, cfg, epoch, label, dist, average)
+        dev = accuracy(judged, data.docs["dev"], data.targets["dev"])
         record |= {"lr": lr, "epoch": epoch + 1, "dev_accuracy": dev, "collapsed": dev <= dev_majority + 1e-12}
         info["history"].append(record)
         _log(
@@ -317,7 +327,7 @@ def _train_lr(
             _log(cfg, dist, collapse_warning(epoch + 1, dev, dev_majority))
         if _better(record, info["best"]):
             info["best"] = {k: record[k] for k in ("dev_accuracy", "lr", "epoch", "collapsed")}
-            tensors = tensors | prefixed("best", {k: v.detach().clone() for k, v in model.state_dict().items()})
+            tensors = tensors | prefixed("best", {k: v.detach().clone() for k, v in judged.state_dict().items()})
         schedule.after_epoch(dev)
         info["elapsed"] += record["seconds"]
         stale = _stale(info["history"], lr, cfg.patience)
@@ -328,6 +338,7 @@ def _train_lr(
         info["optimizer_groups"], info["schedule"] = optimizer_groups(optimizer), schedule.state()
         tensors = (
             prefixed("model", model.state_dict())
+            | (prefixed("average", average.state_dict()) if average is not None else {})
             | _only("best", tensors)
             | prefixed("optimizer", optimizer_tensors(optimizer))
             | {"init.embedding": embedding}

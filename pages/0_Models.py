@@ -22,7 +22,13 @@ def recipe_summary(training: dict) -> str:
     ]
     if training.get("dropout"):
         parts.append(f"dropout {training['dropout']:g} at {', '.join(training.get('dropout_at', []))}")
-    for key, label in (("lr_schedule", "schedule"), ("label_smoothing", "label smoothing"), ("weight_decay", "decay")):
+    settings = (
+        ("lr_schedule", "schedule"),
+        ("label_smoothing", "label smoothing"),
+        ("weight_decay", "decay"),
+        ("ema", "weights averaged, decay"),
+    )
+    for key, label in settings:
         if training.get(key) not in (None, "constant", 0, 0.0):
             parts.append(f"{label} {training[key]}")
     return f"{name} ({'; '.join(parts)})"

@@ -231,6 +231,8 @@ def describe(settings: dict[str, Any]) -> str:
         parts.append(f"{settings['lr_schedule']} schedule")
     if settings["label_smoothing"]:
         parts.append(f"label smoothing {settings['label_smoothing']:g}")
+    if settings.get("ema"):  # absent from the settings of runs made before --ema
+        parts.append(f"weights averaged (decay {settings['ema']:g} per step)")
     if settings["embeddings"] == "auto":
         parts.append(f"GloVe 6B 50-d below {WORD2VEC_FROM_DOCUMENTS:,} in-domain documents, else word2vec 200-d frozen")
     else:

@@ -8,13 +8,14 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import han
 from han import recipes
 from han.__main__ import main
 from han.data import Dataset, Example
 from han.errors import HanError
-from han.optim import Schedule
+from han.optim import Schedule, weight_average
 from han.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
 from han.text import TextLimits
 from han.train import TrainConfig, _better, train
@@ -37,6 +38,7 @@ NEUTRAL = {
     "heads": 1, "heads_at": "both", "head_combine": "mean", "penalty": 0.0,  # one head: the paper's attention
     "context_direction": "left", "context_aggregate": "sum", "context_gate": False,  # CAHAN's, unused by att
     "workers": 0,  # tokenising processes: the tokens are the same for any number
+    "ema": 0.0,  # no weight average: the model as the optimiser left it
 }  # fmt: skip
 
 
@@ -120,8 +122,9 @@ def test_auto_counts_train_dev_and_unlabelled_text_and_is_recorded(small, tmp_pa
         {"optimizer": "adamw", "weight_decay": 0.01, "lr_schedule": "cosine", "warmup_epochs": 0.5},
         {"optimizer": "adam", "lr_schedule": "plateau", "label_smoothing": 0.1},
         {"embeddings": "VECTORS", "freeze_embeddings": True},
+        {"optimizer": "adam", "ema": 0.99},
     ],
-    ids=["sgd", "adam-dropout", "adamw-cosine-warmup", "plateau-smoothing", "vectors-frozen"],
+    ids=["sgd", "adam-dropout", "adamw-cosine-warmup", "plateau-smoothing", "vectors-frozen", "ema"],
 )
 def test_each_option_trains_and_round_trips(settings, small, tmp_path):
     if settings.get("embeddings") == "VECTORS":
@@ -209,11 +212,12 @@ def test_collapse_guard_flags_a_collapsed_run_and_prefers_healthy_epochs(tmp_pat
     assert not _better(collapsed, healthy) and _better(healthy, collapsed)
 
 
-def test_resume_with_adam_and_cosine_gives_the_same_model(small, tmp_path, monkeypatch):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_with_adam_and_cosine_gives_the_same_model(ema, small, tmp_path, monkeypatch):
     import han.train as training
 
     cfg = recipe_config("default", epochs=3, min_count=2, progress=False, lr_schedule="cosine", warmup_epochs=1,
-                        embeddings="random")  # fmt: skip
+                        embeddings="random", ema=ema)  # fmt: skip
     straight = train(small, tmp_path / "straight", cfg, LIMITS)
     restore = interrupt_epoch(monkeypatch, 2)
     with pytest.raises(training.Interrupted):
@@ -222,6 +226,25 @@ def test_resume_with_adam_and_cosine_gives_the_same_model(small, tmp_path, monke
     resumed = train(small, tmp_path / "resumed", cfg, LIMITS, resume=True)
     assert [h["loss"] for h in resumed["history"]] == pytest.approx([h["loss"] for h in straight["history"]], abs=1e-6)
     assert resumed["test_accuracy"] == straight["test_accuracy"]
+    kept, again = (load_file(tmp_path / run / "model.safetensors") for run in ("straight", "resumed"))
+    for name, weight in kept.items():  # the weight average (--ema) survives the interruption too
+        torch.testing.assert_close(again[name], weight, atol=1e-6, rtol=0)
+
+
+def test_ema_keeps_an_exponential_moving_average_of_the_weights():
+    model = torch.nn.Linear(1, 1, bias=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    average = weight_average(model, recipe_config("default", ema=0.75))
+    assert average is not None and weight_average(model, recipe_config("default")) is None  # ema 0: off
+    expected = None
+    for _ in range(4):
+        model(torch.ones(1, 1)).sum().backward()
+        optimizer.step()  # the weight falls by 0.1 a step
+        weight = model.weight.item()
+        expected = weight if expected is None else 0.75 * expected + 0.25 * weight  # the first update copies
+        average.update_parameters(model)
+        assert average.module.weight.item() == pytest.approx(expected)
+    assert model.weight.item() < expected  # the average lags behind the weights it follows
 
 
 @pytest.mark.parametrize("warmup", [0.0, 1.0])
@@ -255,7 +278,8 @@ def test_plateau_halves_the_lr_for_the_steps_that_follow_and_resumes_with_it(war
 @pytest.mark.parametrize(
     "override, message",
     [({"optimizer": "rmsprop"}, "unknown optimizer"), ({"lr_schedule": "step"}, "unknown lr schedule"),
-     ({"dropout": 1.2}, "dropout"), ({"dropout_at": ("words",)}, "dropout place")],
+     ({"dropout": 1.2}, "dropout"), ({"dropout_at": ("words",)}, "dropout place"), ({"ema": 1.0}, "--ema"),
+     ({"ema": -0.1}, "--ema")],
 )  # fmt: skip
 def test_bad_settings_are_refused_before_reading_data(override, message, tmp_path):
     with pytest.raises(HanError, match=message):
