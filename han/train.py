@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -302,7 +303,7 @@ def _train_lr(
     optimizer = make_optimizer(model, cfg, lr)
     schedule = Schedule(optimizer, cfg, len(epoch_batches(data, cfg, 0, dist)))
     average = weight_average(model, cfg)  # --ema: the averaged weights are judged on dev and kept
-    judged = model if average is None else average.module
+    judged = model if average is None else cast(HAN, average.module)  # a deep copy of `model`
     if info["epoch"] > 0:  # continuing this lr from saved state
         model.load_state_dict(unprefixed("model", tensors))
         if average is not None:
