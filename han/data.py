@@ -341,7 +341,13 @@ def split_sizes(examples: list[Example]) -> dict[str, int]:
 
 
 def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, list[int]], dict]:
-    """Index lists per split, and a record of how they were made.
+    """Index lists per split, and a record of how they were made (`split_indices` as lists)."""
+    parts, record = split_indices(examples, seed)
+    return {s: part.tolist() for s, part in parts.items()}, record
+
+
+def split_indices(examples: list[Example], seed: int = 0) -> tuple[dict[str, np.ndarray], dict]:
+    """Index arrays per split (int64), and a record of how they were made.
 
     The source's own split is kept when every example has one; a missing dev (or test) set is
     carved from train (10%, stratified). Otherwise a seeded stratified 80/10/10 split, made as
@@ -378,7 +384,7 @@ def assign_splits(examples: list[Example], seed: int = 0) -> tuple[dict[str, lis
         "sizes": {s: len(found[s]) for s in SPLITS},
         "label_counts": {s: {names[c]: int(n) for c, n in enumerate(counts[s]) if n} for s in SPLITS},
     }
-    return {s: found[s].tolist() for s in SPLITS}, record
+    return {s: np.asarray(found[s], dtype=np.int64) for s in SPLITS}, record
 
 
 def train_subset(train: list[int], fraction: float, seed: int) -> list[int]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .classifier import Classifier
-from .data import Dataset, Example, assign_splits, check_same_data
+from .data import Dataset, Example, check_same_data, split_indices
 from .errors import HanError
 from .store import Corpus, DamagedStore
 from .store_writer import cached_store
@@ -30,7 +30,7 @@ class WordStats:
     """Per-occurrence arrays (all the same length) and what they refer to."""
 
     words: list[str]  # word names; `word` indexes into this list
-    word: np.ndarray  # (occurrences,) int32
+    word: np.ndarray  # (occurrences,) uint16 while the words seen fit in it, else int32
     attention: np.ndarray  # (occurrences,) float16 p_w
     display: np.ndarray  # (occurrences,) float16 sqrt(p_s) * p_w (not normalised)
     sentence: np.ndarray  # (occurrences,) float16 p_s of the word's sentence
@@ -82,8 +82,8 @@ def collect(
     check_same_data(model.config, dataset)
     if release_texts and dataset.released is None:
         dataset.released = dataset.fingerprint()  # what it was read as, before texts go
-    parts, _ = assign_splits(dataset.examples, model.split_seed)
-    indices, split_documents = parts[split], len(parts[split])
+    parts, _ = split_indices(dataset.examples, model.split_seed)  # arrays: no Python int per corpus document
+    indices, split_documents = parts[split].tolist(), len(parts[split])
     del parts
     if max_docs is not None and max_docs < len(indices):
         indices = random.Random(seed).sample(indices, max_docs)
@@ -168,7 +168,7 @@ class _Collector:
         results = self.model.analyse([document for _, document in self.chunk]) if self.chunk else iter(())
         for (gold, document), result in zip(self.chunk, results, strict=True):
             _add_document(self.buffers, self.vocab_index, self.model, document.sentences, gold, result)
-        self.buffers.flush()
+        self.buffers.flush(narrow_words=len(self.vocab_index) <= WORDS_IN_UINT16)
         self.documents += len(self.chunk)
         self.chunk = []
         if self.on_progress:
@@ -182,6 +182,7 @@ class _Collector:
 ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
 CHUNK = 512  # documents tokenised and analysed at a time
 _TYPES = {"word": np.int32, "gold": np.int8, "predicted": np.int8}  # the other columns are float16
+WORDS_IN_UINT16 = 1 << 16  # word indices 0 .. 65535 fit in 2 bytes: the word column halves
 
 
 class _Buffers:
@@ -191,11 +192,13 @@ class _Buffers:
         self.parts: dict[str, list[np.ndarray]] = {name: [] for name in (*ARRAYS, "head_attention")}
         self.pending: dict[str, list] = {name: [] for name in self.parts}  # this chunk's values
 
-    def flush(self) -> None:
-        """Turn the chunk's values into typed arrays."""
+    def flush(self, narrow_words: bool = False) -> None:
+        """Turn the chunk's values into typed arrays; word indices as uint16 while `narrow_words` says they fit
+        (parts of both types concatenate to int32)."""
         for name, values in self.pending.items():
             if values:
-                self.parts[name].append(np.asarray(values, dtype=_TYPES.get(name, np.float16)))
+                dtype = np.uint16 if name == "word" and narrow_words else _TYPES.get(name, np.float16)
+                self.parts[name].append(np.asarray(values, dtype=dtype))
                 values.clear()
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,7 +17,7 @@ from han import checkpoint
 from han.data import read_dataset
 from han.errors import HanError
 from han.recipes import recipe_config
-from han.stats import collect, summary
+from han.stats import _Buffers, collect, summary
 from han.stats import load as load_stats
 from han.stats import save as save_stats
 from han.text import TextLimits
@@ -201,9 +202,20 @@ def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
     save_stats(stats, tmp_path / "s.npz")
     again = load_stats(tmp_path / "s.npz")
     assert again.words == stats.words and (again.attention == stats.attention).all()
+    assert stats.word.dtype == again.word.dtype == np.uint16 and (again.word == stats.word).all()  # few words
     good = summary(again, "the")
     assert good["count"] > 10 and sum(v["count"] for v in good["per_label"].values()) == good["count"]
     assert summary(again, "zyzzyva")["count"] == 0
+
+
+def test_word_column_narrows_while_the_words_fit_and_widens_after():
+    buffers = _Buffers()
+    buffers.pending["word"].extend([1, 65535])
+    buffers.flush(narrow_words=True)  # the first chunk: 2 bytes a word
+    buffers.pending["word"].append(70000)
+    buffers.flush(narrow_words=False)  # more words than uint16 holds
+    word = buffers.arrays()["word"]
+    assert word.dtype == np.int32 and word.tolist() == [1, 65535, 70000]
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
