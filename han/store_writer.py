@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .cache import cache_folder, cache_path
+from .cache import cache_path
 from .store import ARRAYS, FORMAT, Corpus, DamagedStore, Document, open_store
 from .text import TextLimits, tokenize_document
 
@@ -181,9 +181,8 @@ def corpus_store(
     A damaged cached store is reported on stderr and rebuilt. With the cache off ($HAN_CACHE=off), or
     unwritable, the store goes to a temporary folder removed once the corpus is no longer used.
     """
-    root = cache_folder()
-    if root is not None:
-        folder = root / f"store-{key}"
+    folder = _store_folder(key)
+    if folder is not None:
         try:
             cached = cached_store(key)
         except DamagedStore as error:
@@ -194,7 +193,10 @@ def corpus_store(
         try:
             return _build(fill, folder, limits, workers, key)
         except OSError as error:  # a read-only or full cache only costs the reuse
-            print(f"warning: cannot write the token store to {root} ({error}); using a temporary one", file=sys.stderr)
+            print(
+                f"warning: cannot write the token store to {folder.parent} ({error}); using a temporary one",
+                file=sys.stderr,
+            )
     scratch = Path(tempfile.mkdtemp(prefix="han-store-"))
     corpus = _build(fill, scratch / "store", limits, workers, key)
     weakref.finalize(corpus, shutil.rmtree, scratch, True)
@@ -204,10 +206,15 @@ def corpus_store(
 def cached_store(key: str) -> Corpus | None:
     """The store identified by `key` if the cache holds a complete one (None: none, or the cache is off);
     DamagedStore when it holds a damaged one."""
-    folder = cache_path(f"store-{key}")
+    folder = _store_folder(key)
     if folder is None or not (folder / "meta.json").exists():
         return None
     return open_store(folder)
+
+
+def _store_folder(key: str) -> Path | None:
+    """Where the cache keeps the store identified by `key` (None: the cache is off)."""
+    return cache_path(f"store-{key}")
 
 
 def _build(fill: Callable[[StoreWriter], None], folder: Path, limits: TextLimits, workers: int, key: str) -> Corpus:
