@@ -202,12 +202,21 @@ class _Buffers:
                 values.clear()
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """Each column in one array. A part is freed as soon as it is copied, so the columns never exist
+        twice: the peak is the columns plus one part, not plus the largest column."""
         self.flush()
         out = {}
         for name, parts in self.parts.items():
             if parts:
-                out[name] = np.concatenate(parts)
-                parts.clear()  # freed column by column: the peak is one column twice, not all of them
+                rows = sum(len(p) for p in parts)  # occurrences
+                column = np.empty((rows, *parts[0].shape[1:]), dtype=np.result_type(*parts))  # heads: (rows, r)
+                start = 0
+                parts.reverse()  # popped from the end: the first part first
+                while parts:
+                    part = parts.pop()
+                    column[start : start + len(part)] = part
+                    start += len(part)
+                out[name] = column
         return out
 
 

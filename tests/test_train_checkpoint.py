@@ -208,14 +208,18 @@ def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
     assert summary(again, "zyzzyva")["count"] == 0
 
 
-def test_word_column_narrows_while_the_words_fit_and_widens_after():
+def test_columns_narrow_while_the_words_fit_widen_after_and_keep_head_rows():
     buffers = _Buffers()
     buffers.pending["word"].extend([1, 65535])
     buffers.flush(narrow_words=True)  # the first chunk: 2 bytes a word
+    buffers.pending["head_attention"].extend([(0.25, 0.75), (0.5, 0.5)])
     buffers.pending["word"].append(70000)
+    buffers.pending["head_attention"].append((1.0, 0.0))
     buffers.flush(narrow_words=False)  # more words than uint16 holds
-    word = buffers.arrays()["word"]
-    assert word.dtype == np.int32 and word.tolist() == [1, 65535, 70000]
+    columns = buffers.arrays()
+    assert columns["word"].dtype == np.int32 and columns["word"].tolist() == [1, 65535, 70000]
+    assert columns["head_attention"].tolist() == [[0.25, 0.75], [0.5, 0.5], [1.0, 0.0]]  # rows of head weights
+    assert not any(buffers.parts.values())  # every part let go once copied
 
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
