@@ -25,6 +25,9 @@ BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (see bench_script)
     # commit d821c20 beside this one: git worktree add ../base-stats d821c20)
     "scale-300k-stats": ["--sizes", "300000", "--skip", "word2vec", "--compare-workers-up-to", "0",
                          "--baseline", "../base-stats", "--baseline-stages", "stats", "--baseline-up-to", "300000"],
+    # the same at the paper's size (about 90 minutes)
+    "scale-1.5M-stats": ["--sizes", "1500000", "--skip", "word2vec", "--compare-workers-up-to", "0",
+                         "--baseline", "../base-stats", "--baseline-stages", "stats", "--baseline-up-to", "1500000"],
 }  # fmt: skip
 
 
