@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -101,6 +102,7 @@ def check_config(cfg: TrainConfig) -> None:
     if not 0 <= cfg.ema < 1:
         raise HanError(f"--ema is a decay per step in [0, 1) (0: no weight average), not {cfg.ema}")
     pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
+    check_numbers(cfg)
     check_heads(cfg)
     check_context(cfg)
     unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
@@ -108,6 +110,35 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError(
             f"unknown dropout place(s) {', '.join(sorted(unknown))}; choose from {', '.join(DROPOUT_PLACES)}"
         )
+
+
+def check_numbers(cfg: TrainConfig) -> None:
+    """Numbers that would train without complaint into a useless model (NaN or infinite rates, a zero clip,
+    an empty vocabulary or embedding) or fail deep inside torch with a traceback."""
+    floats = {
+        "--lr": cfg.lrs,
+        "--momentum": [cfg.momentum],
+        "--weight-decay": [cfg.weight_decay],
+        "--warmup-epochs": [cfg.warmup_epochs],
+        "--clip": [cfg.clip],
+        "--penalty": [cfg.penalty],
+        "--train-fraction": [cfg.train_fraction],
+    }
+    for option, values in floats.items():
+        if not all(math.isfinite(value) for value in values):
+            raise HanError(f"{option} must be a finite number, not {' '.join(str(value) for value in values)}")
+    if not 0 <= cfg.momentum < 1:
+        raise HanError(f"--momentum must be in [0, 1), not {cfg.momentum}")
+    if cfg.clip <= 0:
+        raise HanError(f"--clip is the largest gradient norm kept and must be positive, not {cfg.clip}")
+    if not 0 < cfg.train_fraction <= 1:
+        raise HanError(f"--train-fraction must be in (0, 1], not {cfg.train_fraction}")
+    counts = {"--embed-dim": cfg.embed_dim, "--max-vocab": cfg.max_vocab, "--min-count": cfg.min_count}
+    for option, count in counts.items():
+        if count is not None and count < 1:
+            raise HanError(f"{option} must be at least 1, not {count}")
+    if cfg.w2v_epochs < 1:
+        raise HanError(f"word2vec needs at least one pass over the text, not {cfg.w2v_epochs}")
 
 
 def check_heads(cfg: TrainConfig) -> None:

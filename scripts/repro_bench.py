@@ -85,6 +85,10 @@ GUIDES = {  # what each benchmark's section says above its output
     "after ours. Two trainings shared the 2 cores throughout (wall times overstate; peak RSS is each stage's own). "
     "At 300,000 reviews the test split is 30,000; both savings grow with size (the indices with the corpus, the "
     "column with the split's word occurrences). `han stats` at 1.5M reviews was not measured with this code.",
+    "scale-1.5M-stats": "The same at the paper's size, 1.5M Yelp-shaped reviews: `han stats` over the 150,000-review "
+    "test split (issue 13's target: under 1 GB), this session's code against commit d821c20's on the same store "
+    "and checkpoint, in one invocation. Also this code's other stages at this size. Tokenising used 2 worker "
+    "processes; a training run shared the 2 cores for most of the run, so wall times overstate.",
     "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
     "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, both "
     "directions of 'bi' together.",

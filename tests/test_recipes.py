@@ -279,7 +279,12 @@ def test_plateau_halves_the_lr_for_the_steps_that_follow_and_resumes_with_it(war
     "override, message",
     [({"optimizer": "rmsprop"}, "unknown optimizer"), ({"lr_schedule": "step"}, "unknown lr schedule"),
      ({"dropout": 1.2}, "dropout"), ({"dropout_at": ("words",)}, "dropout place"), ({"ema": 1.0}, "--ema"),
-     ({"ema": -0.1}, "--ema")],
+     ({"ema": -0.1}, "--ema"), ({"lrs": [float("nan")]}, "--lr must be a finite"),
+     ({"lrs": [float("inf")]}, "--lr must be a finite"), ({"weight_decay": float("nan")}, "--weight-decay"),
+     ({"penalty": float("nan"), "heads": 2}, "--penalty"), ({"clip": 0.0}, "--clip"),
+     ({"momentum": -1.0}, "--momentum"),
+     ({"train_fraction": float("nan")}, "--train-fraction"), ({"embed_dim": 0}, "--embed-dim"),
+     ({"max_vocab": 0}, "--max-vocab"), ({"min_count": 0}, "--min-count")],
 )  # fmt: skip
 def test_bad_settings_are_refused_before_reading_data(override, message, tmp_path):
     with pytest.raises(HanError, match=message):

@@ -154,3 +154,17 @@ def test_written_files_have_normal_permissions(tiny_checkpoints):
     os.umask(umask)
     for path in tiny_checkpoints["att"].iterdir():
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name  # safetensors alone would make 0600
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--lr", "nan"], "--lr must be a finite number"),
+        (["--train-fraction", "nan"], "--train-fraction must be a finite number"),
+        (["--embed-dim", "-5"], "--embed-dim must be at least 1"),
+        (["--clip", "0"], "--clip is the largest gradient norm"),
+    ],
+)
+def test_numbers_that_would_train_garbage_or_crash_are_refused_before_reading(option, message, tmp_path, capsys):
+    code, _, err = cli(capsys, "train", "--data", "/missing.csv", "--out", tmp_path / "ck", *option)
+    one_line_error(code, err, message)
