@@ -189,3 +189,19 @@ def test_speed_reading_divides_ours_by_the_yardstick_and_judges_both_goals(repro
     slower = reproduce.bench.speed_reading(table.replace(" 780 ", " 540 ").replace(" 2700 ", " 1300 "))
     assert "training 4.2x, inference 1.2x" in slower and slower.count("not met") == 2
     assert "lacks" in reproduce.bench.speed_reading(table.splitlines()[0])
+
+
+def test_stats_reading_judges_ours_against_one_gigabyte(reproduce):
+    table = "\n".join(
+        [
+            "| reviews | stage | wall time (s) | peak RSS (MB) | docs/s |",
+            "|---|---|---|---|---|",
+            "| 1,500,000 | train 1 epoch (5000 docs) | 420.4 | 1623 | - |",
+            "| 1,500,000 | stats (test split) | 293.3 | 1035 | - |",
+            "| 1,500,000 | stats (test split), baseline | 285.1 | 1116 | - |",
+        ]
+    )
+    reading = reproduce.bench.stats_reading(table)
+    assert "peak memory 1,035 MB (the code before: 1,116 MB)" in reading and reading.endswith("not met.")
+    assert reproduce.bench.stats_reading(table.replace("| 1035 |", "| 990 |")).endswith(": met.")
+    assert "lacks" in reproduce.bench.stats_reading(table.splitlines()[2])
