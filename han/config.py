@@ -99,8 +99,6 @@ def check_config(cfg: TrainConfig) -> None:
         raise HanError("dropout and label smoothing must be in [0, 1)")
     if cfg.weight_decay < 0 or cfg.warmup_epochs < 0:
         raise HanError("weight decay and warm-up epochs cannot be negative")
-    if not 0 <= cfg.ema < 1:
-        raise HanError(f"--ema is a decay per step in [0, 1) (0: no weight average), not {cfg.ema}")
     pick_device(cfg.device)  # an unknown device, or CUDA without a GPU, is refused here
     check_numbers(cfg)
     check_heads(cfg)
@@ -129,6 +127,8 @@ def check_numbers(cfg: TrainConfig) -> None:
             raise HanError(f"{option} must be a finite number, not {' '.join(str(value) for value in values)}")
     if not 0 <= cfg.momentum < 1:
         raise HanError(f"--momentum must be in [0, 1), not {cfg.momentum}")
+    if not 0 <= cfg.ema < 1:  # NaN fails this too
+        raise HanError(f"--ema is a decay per step in [0, 1) (0: no weight average), not {cfg.ema}")
     if cfg.clip <= 0:
         raise HanError(f"--clip is the largest gradient norm kept and must be positive, not {cfg.clip}")
     if not 0 < cfg.train_fraction <= 1:
