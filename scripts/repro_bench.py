@@ -32,10 +32,10 @@ BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (see bench_script)
 
 
 def bench_script(name: str) -> tuple[str, str]:
-    """A benchmark's script and size from its name: "scale-1.5M" is bench/scale.py at 1.5M reviews, and
-    "scale-300k-stats" at 300k reviews, its "stats" comparison."""
-    script, _, size = name.partition("-")
-    size, _, what = size.partition("-")
+    """A benchmark's script and what its heading adds, from its name: "scale-1.5M" is bench/scale.py and
+    "1.5M reviews"; "scale-300k-stats" is bench/scale.py and "300k reviews (stats)"; "speed" adds nothing."""
+    script, _, rest = name.partition("-")
+    size, _, what = rest.partition("-")
     return script, size + (f" reviews ({what})" if what else " reviews" if size else "")
 
 
@@ -159,10 +159,10 @@ def report_lines() -> list[str]:
     lines: list[str] = []
     for name, guide in GUIDES.items():
         path = common.RESULTS / f"bench-{name}.txt"
-        script, size = bench_script(name)
+        script, heading = bench_script(name)
         if path.exists():
             lines += [
-                f"## Benchmark: bench/{script}.py" + (f", {size}" if size else ""),
+                f"## Benchmark: bench/{script}.py" + (f", {heading}" if heading else ""),
                 "",
                 f"Machine: {platform.machine()}, 2 CPU cores, 24 GiB"
                 + (
