@@ -236,15 +236,15 @@ def test_ema_keeps_an_exponential_moving_average_of_the_weights():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     average = weight_average(model, recipe_config("default", ema=0.75))
     assert average is not None and weight_average(model, recipe_config("default")) is None  # ema 0: off
-    expected = None
+    expected: float | None = None
     for _ in range(4):
         model(torch.ones(1, 1)).sum().backward()
         optimizer.step()  # the weight falls by 0.1 a step
         weight = model.weight.item()
         expected = weight if expected is None else 0.75 * expected + 0.25 * weight  # the first update copies
         average.update_parameters(model)
-        assert average.module.weight.item() == pytest.approx(expected)
-    assert model.weight.item() < expected  # the average lags behind the weights it follows
+        assert average.get_parameter("module.weight").item() == pytest.approx(expected)
+    assert expected is not None and model.weight.item() < expected  # the average lags behind the weights it follows
 
 
 @pytest.mark.parametrize("warmup", [0.0, 1.0])
