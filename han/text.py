@@ -10,17 +10,15 @@ that callers can tell the user instead of silently dropping text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import nltk
-from nltk.tokenize import TreebankWordTokenizer
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 from .errors import HanError
 
@@ -92,9 +90,20 @@ class Tokenized:
         return sum(len(s) for s in self.sentences)
 
 
-_sentence_splitter = PunktSentenceTokenizer(PunktParameters())
-_sentence_splitter._params.abbrev_types.update(ABBREVIATIONS)
-_word_tokenizer = TreebankWordTokenizer()
+@functools.cache
+def _tokenizers() -> tuple[Any, Any]:
+    """NLTK's Punkt sentence splitter (with ABBREVIATIONS) and Treebank word tokenizer, built on first use.
+
+    Imported here, not at the top: `import nltk` brings scipy, scikit-learn and pandas with it (~170 MB of
+    resident memory), which commands that read tokens from a store and never tokenise (`han stats` on a
+    trained corpus, the app's pages) should not pay.
+    """
+    from nltk.tokenize import TreebankWordTokenizer
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    splitter = PunktSentenceTokenizer(PunktParameters())
+    splitter._params.abbrev_types.update(ABBREVIATIONS)
+    return splitter, TreebankWordTokenizer()
 
 
 def clean(text: str) -> str:
@@ -108,7 +117,7 @@ def split_sentences(text: str) -> list[str]:
     for paragraph in _PARAGRAPH.split(text):
         paragraph = paragraph.strip()
         if paragraph:
-            sentences.extend(s for s in _sentence_splitter.tokenize(paragraph) if s.strip())
+            sentences.extend(s for s in _tokenizers()[0].tokenize(paragraph) if s.strip())
     return sentences
 
 
@@ -116,7 +125,7 @@ def tokenize_words(sentence: str, lowercase: bool = True) -> list[str]:
     """Treebank word tokens of one sentence (whitespace-free, so safe for vocab.txt)."""
     if lowercase:
         sentence = sentence.lower()
-    return [t for t in _word_tokenizer.tokenize(sentence) if t.strip()]
+    return [t for t in _tokenizers()[1].tokenize(sentence) if t.strip()]
 
 
 def tokenize(text: str, limits: TextLimits = TextLimits()) -> Tokenized:
@@ -170,7 +179,7 @@ def _tokeniser_digest(limits: TextLimits) -> Any:
     """A sha256 started with what every token depends on: this module (any change invalidates), NLTK, the limits."""
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
-    digest.update(json.dumps([nltk.__version__, asdict(limits)]).encode())
+    digest.update(json.dumps([importlib.metadata.version("nltk"), asdict(limits)]).encode())
     return digest
 
 
