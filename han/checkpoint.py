@@ -1,4 +1,4 @@
-"""Checkpoints: a directory of config.json, vocab.txt, model.safetensors and metrics.json.
+"""Checkpoints: a directory of config.json, vocab.txt, model.safetensors, metrics.json and split.npz.
 
 Saving and loading the weights lives here; reading the JSON files and finding checkpoints, which
 need no torch, in han/checkpoint_files.py (the app's first page draws from those alone).
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -29,13 +30,23 @@ from .checkpoint_files import (  # the parts that need no torch, re-exported: ha
 )
 from .errors import HanError
 from .model import HAN, ModelConfig
+from .splits import save_split
 from .vocab import Vocab
 
 __all__ = ["FILES", "REQUIRED", "check_directory", "discover", "load", "normal_permissions", "read_json", "save"]
 
 
-def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict, half: bool = False) -> None:
-    """Write a checkpoint; `half` stores fp16 weights (half the size, loaded back as fp32)."""
+def save(
+    directory: Path,
+    model: HAN,
+    vocab: Vocab,
+    config: dict,
+    metrics: dict,
+    half: bool = False,
+    split: np.ndarray | None = None,
+) -> None:
+    """Write a checkpoint; `half` stores fp16 weights (half the size, loaded back as fp32); `split` (the
+    `split_codes` of the training data) is kept as split.npz, for later readers of the same data."""
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if half:
@@ -46,6 +57,8 @@ def save(directory: Path, model: HAN, vocab: Vocab, config: dict, metrics: dict,
     vocab.save(directory / "vocab.txt")
     write_json(directory / "config.json", config)
     write_json(directory / "metrics.json", metrics)
+    if split is not None:
+        save_split(directory, split)
 
 
 def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from .errors import HanError
+from .splits import SPLIT_FILE
 from .variants import VARIANTS, model_key
 
-FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json")
-REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # metrics.json is a record: a model loads without it
+FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json", SPLIT_FILE)  # what training writes
+REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # the others are records: a model loads without them
 FORMAT = "han-checkpoint/1"
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from .batches import EncodedDocs
 from .data import Dataset, assign_splits, train_subset
 from .errors import HanError
+from .splits import split_codes
 from .store import Corpus
 from .store_writer import CHUNK_DOCS, StoreWriter, corpus_store
 from .text import TextLimits, corpus_key, dataset_key
@@ -37,6 +38,9 @@ class Prepared:
     corpus: Corpus  # the tokenised labelled documents, in dataset order
     split: dict  # how the split was made, sizes and label counts
     dropped_empty: int  # documents without a single word, left out
+    split_codes: (
+        np.ndarray
+    )  # (n_docs,) uint8 split of every labelled document (0 train, 1 dev, 2 test), for the checkpoint
 
     def split_docs(self, *splits: str) -> np.ndarray:
         """The corpus indices of these splits' documents, split after split."""
@@ -108,6 +112,7 @@ def prepare(
     (None: one per core) give the same tokens as one.
     """
     parts, split_record = assign_splits(dataset.examples, seed)
+    codes = split_codes(parts, len(dataset.examples))  # the whole train split, before any --train-fraction
     if train_fraction < 1:
         parts["train"] = train_subset(parts["train"], train_fraction, seed)
         split_record = split_record | {"train_fraction": train_fraction, "train_used": len(parts["train"])}
@@ -131,7 +136,7 @@ def prepare(
     to_vocab = np.asarray([vocab.stoi.get(token, UNK_ID) for token in corpus.lexicon], dtype=np.int64)
     docs = {s: EncodedDocs(corpus, kept[s], to_vocab) for s in kept}
     targets = {s: [class_of[examples[i].label] for i in kept[s].tolist()] for s in kept}
-    return Prepared(labels, vocab, docs, targets, corpus, split_record, dropped)
+    return Prepared(labels, vocab, docs, targets, corpus, split_record, dropped, codes)
 
 
 MIN_PER_CLASS = 5  # training documents a class needs: below it a model cannot learn the class at all

@@ -20,6 +20,7 @@ import numpy as np
 from .classifier import Classifier
 from .data import Dataset, Example, check_same_data, split_indices
 from .errors import HanError
+from .splits import recorded_split
 from .store import Corpus, DamagedStore
 from .store_writer import cached_store
 from .text import Tokenized, dataset_key
@@ -82,9 +83,9 @@ def collect(
     check_same_data(model.config, dataset)
     if release_texts and dataset.released is None:
         dataset.released = dataset.fingerprint()  # what it was read as, before texts go
-    parts, _ = split_indices(dataset.examples, model.split_seed)  # arrays: no Python int per corpus document
-    indices, split_documents = parts[split].tolist(), len(parts[split])
-    del parts
+    in_split = _split_of(model, dataset, split)  # (split_documents,) int64
+    indices, split_documents = in_split.tolist(), len(in_split)
+    del in_split
     if max_docs is not None and max_docs < len(indices):
         indices = random.Random(seed).sample(indices, max_docs)
     wanted = sorted(i for i in indices if dataset.examples[i].label in model.labels)
@@ -123,6 +124,16 @@ def collect(
             "sample_seed": seed,
         },
     )
+
+
+def _split_of(model: Classifier, dataset: Dataset, split: str) -> np.ndarray:
+    """The corpus indices of one split of the checkpoint's split: as training recorded it (split.npz), else
+    re-made (checkpoints from before the record; arrays, no Python int per corpus document)."""
+    sizes = model.config.get("split", {}).get("sizes", {})
+    parts = (
+        recorded_split(model.path, len(dataset.examples), sizes) or split_indices(dataset.examples, model.split_seed)[0]
+    )
+    return parts[split]
 
 
 def _stored_corpus(dataset: Dataset, model: Classifier) -> Corpus | None:

@@ -229,7 +229,7 @@ def train(
         _log(cfg, dist, collapse_warning(None, info["best"]["dev_accuracy"], dev_majority, final=True))
     if dist.main:
         config = checkpoint_config(dataset, data, cfg, limits, info["embeddings"])
-        checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half)
+        checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half, split=data.split_codes)
         state.clear()
     dist.barrier()
     return metrics

@@ -4,6 +4,7 @@ and rebuilt, interrupted builds never trusted, batches gathered from it equal to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -21,7 +22,7 @@ from han.store_writer import build_store, corpus_store
 from han.text import TextLimits, corpus_key, tokenize_document
 from han.vocab import Vocab
 
-from .conftest import TANG, YELP_10K
+from .conftest import ROOT, TANG, YELP_10K
 
 GIVEN = [["already", "tokenised"], ["from", "a", ".ss", "file"]]
 
@@ -277,6 +278,25 @@ def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and
     sample = stats.collect(model, labels_only, "test", max_docs=7, seed=3)
     same_sample = stats.collect(model, read_like(model.config), "test", max_docs=7, seed=3)
     assert sample.documents == 7 and np.array_equal(sample.attention, same_sample.attention)
+
+
+def test_stats_from_the_token_store_never_imports_nltk(tiny_checkpoints, tmp_path):
+    """`han stats` over a corpus training stored reads tokens, never tokenises: NLTK (which brings scipy,
+    scikit-learn and pandas, ~170 MB) stays unimported; the same command without the store imports it."""
+    out = tmp_path / "stats.npz"
+    args = ["stats", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(YELP_10K), "--max-docs", "600"]
+    script = (
+        "import sys; from han.__main__ import main; "
+        f"code = main({[*args, '--out', str(out)]!r}); print(code, 'nltk' in sys.modules, 'sklearn' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["0", "False", "False"]
+    env = {**os.environ, "HAN_CACHE": str(tmp_path / "empty-cache")}  # no store: the texts are tokenised again
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300, env=env
+    )
+    assert done.returncode == 0 and done.stdout.split()[-3:-1] == ["0", "True"], done.stderr[-2000:]
 
 
 def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monkeypatch):

@@ -208,6 +208,37 @@ def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
     assert summary(again, "zyzzyva")["count"] == 0
 
 
+def test_stats_take_the_split_training_recorded_and_re_make_it_without_a_usable_record(
+    tiny_checkpoints, yelp_slice, tmp_path, monkeypatch
+):
+    """split.npz holds the split training made (the same as re-making it); stats read it instead of re-making
+    it, and a checkpoint without it, or with a damaged or mismatched one, re-makes the split: same figures."""
+    import han.stats as stats_module
+    from han.splits import SPLIT_FILE, recorded_split, split_indices
+
+    model = han.load(tiny_checkpoints["att"])
+    sizes = model.config["split"]["sizes"]
+    parts, _ = split_indices(yelp_slice.examples, model.split_seed)
+    recorded = recorded_split(model.path, len(yelp_slice.examples), sizes)
+    assert recorded is not None and all(np.array_equal(recorded[s], np.sort(parts[s])) for s in parts)
+    assert recorded_split(model.path, len(yelp_slice.examples) + 1, sizes) is None  # other data
+    with monkeypatch.context() as patch:  # the record is read: the split is never re-made
+        patch.setattr(stats_module, "split_indices", lambda *a: pytest.fail("the split was re-made"))
+        from_record = collect(model, yelp_slice, "test")
+    copy = shutil.copytree(tiny_checkpoints["att"], tmp_path / "copy")
+    for damage in ("missing", "truncated", "other sizes"):
+        (copy / SPLIT_FILE).unlink(missing_ok=True)
+        if damage == "truncated":
+            (copy / SPLIT_FILE).write_bytes((tiny_checkpoints["att"] / SPLIT_FILE).read_bytes()[:40])
+        if damage == "other sizes":  # a dev document planted in test: the counts no longer match the config's
+            codes = np.load(tiny_checkpoints["att"] / SPLIT_FILE)["codes"].copy()
+            codes[np.flatnonzero(codes == 1)[0]] = 2
+            np.savez_compressed(copy / SPLIT_FILE, codes=codes)
+        assert recorded_split(copy, len(yelp_slice.examples), sizes) is None, damage
+        remade = collect(han.load(copy), yelp_slice, "test")
+        assert remade.words == from_record.words and np.array_equal(remade.attention, from_record.attention)
+
+
 def test_columns_narrow_while_the_words_fit_widen_after_and_keep_head_rows():
     buffers = _Buffers()
     buffers.pending["word"].extend([1, 65535])
