@@ -1,9 +1,9 @@
 """Word-attention statistics: every word occurrence of a split with its weights (Figures 3-4).
 
-For each occurrence we keep the word, its attention weight p_w, sqrt(p_s) * p_w, its sentence's
-weight p_s, the document's gold and predicted class. Saved as a compressed `.npz` of plain
-arrays (no pickles), small enough to ship beside a demo checkpoint and to draw the
-distribution of any word without the review text.
+For each occurrence we keep the word, its attention weight p_w, its sentence's weight p_s, the
+document's gold and predicted class (sqrt(p_s) * p_w, the heatmaps' blue, is derived from them).
+Saved as a compressed `.npz` of plain arrays (no pickles), small enough to ship beside a demo
+checkpoint and to draw the distribution of any word without the review text.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ class WordStats:
     words: list[str]  # word names; `word` indexes into this list
     word: np.ndarray  # (occurrences,) uint16 while the words seen fit in it, else int32
     attention: np.ndarray  # (occurrences,) float16 p_w
-    display: np.ndarray  # (occurrences,) float16 sqrt(p_s) * p_w (not normalised)
     sentence: np.ndarray  # (occurrences,) float16 p_s of the word's sentence
     gold: np.ndarray  # (occurrences,) int8 gold class of the document
     predicted: np.ndarray  # (occurrences,) int8 predicted class of the document
@@ -41,6 +40,12 @@ class WordStats:
     documents: int  # documents the occurrences come from
     meta: dict  # checkpoint, split, sampling
     head_attention: np.ndarray | None = None  # (occurrences, heads) float16 p_w of each head (several heads)
+
+    @property
+    def display(self) -> np.ndarray:
+        """(occurrences,) float16 sqrt(p_s) * p_w (not normalised), derived when asked for: a column kept
+        beside the others would cost 2 bytes per occurrence in `han stats` (~40 MB at 1.5M reviews)."""
+        return (np.sqrt(self.sentence.astype(np.float32)) * self.attention.astype(np.float32)).astype(np.float16)
 
     def for_head(self, head: int) -> WordStats:
         """The same statistics with one head's p_w as `attention` (0-based; display and p_s stay the mean's)."""
@@ -108,7 +113,6 @@ def collect(
         words=list(vocab_index),
         word=columns["word"],
         attention=columns["attention"],
-        display=columns["display"],
         sentence=columns["sentence"],
         gold=columns["gold"],
         predicted=columns["predicted"],
@@ -190,7 +194,7 @@ class _Collector:
         return self.buffers.arrays(), self.vocab_index
 
 
-ARRAYS = ("word", "attention", "display", "sentence", "gold", "predicted")
+ARRAYS = ("word", "attention", "sentence", "gold", "predicted")  # files from before also hold "display": not read
 CHUNK = 512  # documents tokenised and analysed at a time
 _TYPES = {"word": np.int32, "gold": np.int8, "predicted": np.int8}  # the other columns are float16
 WORDS_IN_UINT16 = 1 << 16  # word indices 0 .. 65535 fit in 2 bytes: the word column halves
@@ -234,7 +238,7 @@ class _Buffers:
 def _add_document(
     buffers: _Buffers, vocab_index: dict[str, int], model: Classifier, sentences: list, gold: int, result
 ) -> None:
-    """Append one document's word occurrences (word, p_w, sqrt(p_s)*p_w, p_s, gold, predicted, per-head p_w)."""
+    """Append one document's word occurrences (word, p_w, p_s, gold, predicted, per-head p_w)."""
     heads: list = result.word_head_weights or [None] * len(result.word_weights)  # per sentence: head, word
     column = buffers.pending
     for tokens, p_s, weights, per_head in zip(
@@ -245,7 +249,6 @@ def _add_document(
         for token, p_w in zip(tokens, weights, strict=True):
             column["word"].append(vocab_index.setdefault(token if token in model.vocab else "<unk>", len(vocab_index)))
             column["attention"].append(p_w)
-            column["display"].append(np.sqrt(p_s) * p_w)
             column["sentence"].append(p_s)
             column["gold"].append(gold)
             column["predicted"].append(result.predicted)

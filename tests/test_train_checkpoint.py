@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -206,6 +207,33 @@ def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
     good = summary(again, "the")
     assert good["count"] > 10 and sum(v["count"] for v in good["per_label"].values()) == good["count"]
     assert summary(again, "zyzzyva")["count"] == 0
+
+
+def test_the_derived_display_weight_is_sqrt_ps_times_pw_and_files_with_the_old_column_load(
+    tiny_checkpoints, yelp_slice, tmp_path
+):
+    """`display` (no longer a stored column) equals sqrt(p_s) * p_w computed in full precision from the model's
+    own analysis of the same documents, to float16 precision; a file from before, which holds the column, loads."""
+    import han.stats as stats_module
+
+    model = han.load(tiny_checkpoints["att"])
+    stats = collect(model, yelp_slice, "test")
+    documents = [model.prepare(yelp_slice.examples[i]) for i in stats_module._split_of(model, yelp_slice, "test")]
+    results = model.analyse([d for d in documents if d.sentences])
+    exact = [
+        math.sqrt(p_s) * p_w
+        for result in results
+        for p_s, words in zip(result.sentence_weights, result.word_weights, strict=True)
+        for p_w in words
+    ]
+    assert np.allclose(stats.display.astype(np.float64), exact, rtol=2e-3, atol=1e-5)
+    path = tmp_path / "before.npz"
+    save_stats(stats, path)
+    with np.load(path) as data:
+        columns = {name: data[name] for name in data.files}
+    np.savez_compressed(path, **columns, display=stats.display)  # as files were written before
+    again = load_stats(path)
+    assert np.array_equal(again.attention, stats.attention) and np.array_equal(again.display, stats.display)
 
 
 def test_stats_take_the_split_training_recorded_and_re_make_it_without_a_usable_record(
