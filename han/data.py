@@ -20,7 +20,7 @@ from typing import Any
 from . import label_cache
 from .batches import Batch, bucket_batches, collate
 from .errors import HanError
-from .readers import Example, normalize_label, read_imdb, read_table, read_tang, sort_labels
+from .readers import Example, Labels, normalize_label, read_imdb, read_table, read_tang, sort_labels
 from .splits import SPLITS, assign_splits, split_indices, split_sizes, subset_size, train_subset
 
 __all__ = [  # the readers, batches and splits are also reachable from here, where they lived before
@@ -88,8 +88,7 @@ class Dataset:
         """Let go of every raw text and tokenised sentence (labels and splits stay) once they are in the token
         store: a large corpus then costs a few bytes per document. The fingerprint is kept."""
         fingerprint = self.fingerprint()
-        for example in self.examples:
-            example.text, example.sentences = None, None
+        self.examples = Labels().strip(self.examples)
         self.unlabelled = []
         self.released = fingerprint
 
@@ -158,7 +157,7 @@ def read_dataset(
         | ({"encoding": encoding} if encoding != "utf-8" else {})
         | ({"max_docs_spread": max_docs_spread} if max_docs is not None and len(paths) > 1 else {}),
     )
-    digest, position = hashlib.sha256(), itertools.count()
+    digest, position, bare = hashlib.sha256(), itertools.count(), Labels()
 
     keep_text = _no_text if labels_only else keep_text
     fingerprinting = keep_text is not None or not keep_examples  # texts go as they are read: hash them now
@@ -171,7 +170,7 @@ def read_dataset(
         if not keep_examples:
             return _PASSED  # the readers count it (for --max-docs); one shared object, not one per document
         if keep_text is not None and not keep_text(next(position)):
-            example.text = example.sentences = None
+            return bare(example.label, example.split)  # its text goes: a pointer to a shared one
         return example
 
     missing = [str(p) for p in paths if not Path(p).exists()]
@@ -268,7 +267,7 @@ def read_like(
     def keep_wanted(example: Example) -> None:  # the second pass gives the split's documents their texts back
         index = next(position)
         if index in wanted:
-            dataset.examples[index].text, dataset.examples[index].sentences = example.text, example.sentences
+            dataset.examples[index] = example  # the same label and split (the fingerprint says so), with its text
 
     if read(keep_examples=False, on_example=keep_wanted).fingerprint() != dataset.fingerprint():
         raise HanError(f"{', '.join(map(str, paths))} changed while being read; read it again")

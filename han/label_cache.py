@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import cache_folder, cache_path, write_atomically
-from .readers import Example
+from .readers import Example, Labels
 
 FORMAT = 1  # bump when the file's layout changes
 SPLIT_CODES = (None, "train", "dev", "test")  # a document's split, stored as its index here
@@ -56,8 +56,9 @@ def load(key: str) -> tuple[list[Example], list[dict], dict] | None:
             splits = stored["splits"]  # (n_docs,) index into SPLIT_CODES
             if record["format"] != FORMAT or not len(labels) == len(splits) == record["fingerprint"]["documents"]:
                 return None
+            bare = Labels()  # one shared Example per (label, split): a pointer per document
             examples = [
-                Example(label=names[label], split=SPLIT_CODES[split])
+                bare(names[label], SPLIT_CODES[split])
                 for label, split in zip(labels.tolist(), splits.tolist(), strict=True)
             ]
     except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):

@@ -20,6 +20,7 @@ import numpy as np
 from .classifier import Classifier
 from .data import Dataset, Example, check_same_data, split_indices
 from .errors import HanError
+from .readers import Labels
 from .splits import recorded_split
 from .store import Corpus, DamagedStore
 from .store_writer import cached_store
@@ -96,8 +97,12 @@ def collect(
     wanted = sorted(i for i in indices if dataset.examples[i].label in model.labels)
     collector = _Collector(model, len(wanted), on_progress)
     if all(_has_text(dataset.examples[i]) for i in wanted):
+        bare = Labels()
         for index in wanted:
-            collector.add(dataset.examples[index], release=release_texts)
+            example = dataset.examples[index]
+            if release_texts:  # its text goes once tokenised
+                dataset.examples[index] = bare(example.label, example.split)
+            collector.add(example)
     elif (corpus := _stored_corpus(dataset, model)) is not None:  # the tokens training stored: no file read again
         for done, index in enumerate(wanted, 1):
             collector.add_tokens(dataset.examples[index].label, Tokenized(corpus.sentences(index)))
@@ -165,11 +170,8 @@ class _Collector:
         self.seen = 0  # documents added
         self.documents = 0  # documents analysed (those with at least one sentence)
 
-    def add(self, example: Example, release: bool = False) -> None:
-        document = self.model.prepare(example)
-        if release:
-            example.text = example.sentences = None
-        self.add_tokens(example.label, document)
+    def add(self, example: Example) -> None:
+        self.add_tokens(example.label, self.model.prepare(example))
 
     def add_tokens(self, label: str, document: Tokenized) -> None:
         self.seen += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 
 import pytest
@@ -45,6 +46,24 @@ def test_a_second_labels_only_read_comes_from_the_cache_and_equals_a_full_read(t
     full = read_dataset([data], max_docs=40)  # texts kept: the fingerprint hashes them as read
     assert again.fingerprint() == full.fingerprint() == first.fingerprint()
     assert [e.label for e in full.examples] == [e.label for e in again.examples]
+
+
+def test_documents_without_text_share_one_immutable_example_per_label_and_split(tmp_path, cache):
+    """A labels-only read (parsed or cached) and a dataset whose texts were let go hold one Example per (label,
+    split), not one per document; an Example cannot be changed, so the sharing cannot leak a change."""
+    data = tmp_path / "reviews.csv.gz"
+    _write_reviews(data, [(1 + i % 5, f"review {i}.") for i in range(60)])
+    parsed = read_dataset([data], labels_only=True)
+    cached = read_dataset([data], labels_only=True)
+    full = read_dataset([data])
+    fingerprint = full.fingerprint()
+    full.release_texts()
+    for dataset in (parsed, cached, full):
+        assert len(dataset.examples) == 60 and len({id(e) for e in dataset.examples}) == 5
+        assert [e.label for e in dataset.examples] == [str(1 + i % 5) for i in range(60)]
+    assert full.fingerprint() == fingerprint == cached.fingerprint()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cached.examples[0].text = "a text for every document of this label"  # type: ignore[misc]
 
 
 def test_changed_files_or_read_options_are_read_again(tmp_path, cache):

@@ -7,6 +7,7 @@ import math
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +169,7 @@ def test_predict_and_evaluate_api(tiny_checkpoints):
     result = model.evaluate(data)
     assert result["n"] == 600 and 0 <= result["accuracy"] <= 1
     bad = read_dataset([YELP_10K], max_docs=5)
-    bad.examples[0].label = "7"
+    bad.examples[0] = replace(bad.examples[0], label="7")
     with pytest.raises(HanError, match="labels 7 are not among"):
         model.evaluate(bad)
 
