@@ -156,7 +156,8 @@ def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     from han.data import checkpoint_split, read_like
 
     model = load_model(Path(checkpoint))
-    return checkpoint_split(model.config, read_like(model.config, list(paths), splits=("test",)), "test")
+    dataset = read_like(model.config, list(paths), splits=("test",), directory=model.path)
+    return checkpoint_split(model.config, dataset, "test", model.path)
 
 
 def test_documents(model: han.Classifier) -> list[Example]:

@@ -89,7 +89,9 @@ def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, 
 
     if like_training:
         splits = None if split is None else (split,) if split else ()
-        return read_like(model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding, splits)
+        return read_like(
+            model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding, splits, model.path
+        )
     return read_dataset(
         args.data,
         args.text_col,
@@ -107,7 +109,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
 
     model = load(args.checkpoint)
     dataset = _read_for(model, args, like_training=args.split is not None, split=args.split)
-    examples = checkpoint_split(model.config, dataset, args.split) if args.split else dataset.examples
+    examples = checkpoint_split(model.config, dataset, args.split, model.path) if args.split else dataset.examples
     return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
 
 

@@ -104,14 +104,14 @@ def _document(model, args: argparse.Namespace) -> dict:
 def _dataset(model, args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
-    from .data import assign_splits, check_same_data, read_like
+    from .data import check_same_data, checkpoint_parts, read_like
     from .faithfulness import dataset_faithfulness
     from .polarity import categories, polarity_vs_attention
     from .prepare import tokenized_store
 
     dataset = read_like(model.config, args.data, args.text_col, args.label_col)
     check_same_data(model.config, dataset)
-    parts, _ = assign_splits(dataset.examples, model.split_seed)
+    parts = checkpoint_parts(model.config, dataset, model.path)
     chosen = [dataset.examples[i] for i in parts[args.split]]
     with tqdm(total=min(args.limit, len(chosen)), desc="faithfulness", unit="doc", file=sys.stderr) as bar:
         result = dataset_faithfulness(

@@ -11,17 +11,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import label_cache
 from .batches import Batch, bucket_batches, collate
 from .errors import HanError
 from .readers import Example, Labels, normalize_label, read_imdb, read_table, read_tang, sort_labels
-from .splits import SPLITS, assign_splits, split_indices, split_sizes, subset_size, train_subset
+from .splits import SPLITS, assign_splits, recorded_split, split_indices, split_sizes, subset_size, train_subset
 
 __all__ = [  # the readers, batches and splits are also reachable from here, where they lived before
     "SPLITS",
@@ -236,6 +239,7 @@ def read_like(
     max_docs: int | None = None,
     encoding: str | None = None,
     splits: Sequence[str] | None = None,
+    directory: Path | None = None,
 ) -> Dataset:
     """Re-read a checkpoint's data as it was read for training (same columns, --max-docs, seed).
 
@@ -244,6 +248,7 @@ def read_like(
     the documents of those splits of the checkpoint's own split keep their text: the files are read
     twice (labels and fingerprint first, checked against the checkpoint's), memory follows the split.
     With `splits=()` no document keeps its text (one pass; labels, split and fingerprint only).
+    `directory`: the checkpoint's folder, whose recorded split checks the re-made one (`checkpoint_parts`).
     """
     data = config.get("data", {})
     paths = paths or [s["path"] for s in data.get("sources", [])]
@@ -259,7 +264,7 @@ def read_like(
     check_same_data(config, dataset)
     if not splits:  # labels and fingerprint only: `han.stats.collect` reads the texts again as it goes
         return dataset
-    parts, _ = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
+    parts = checkpoint_parts(config, dataset, directory)
     wanted = {i for split in splits for i in parts[split]}
     del parts
     position = itertools.count()
@@ -290,11 +295,31 @@ def _recorded_reader(paths: Sequence[str | Path], recorded: dict, spread: str) -
     )
 
 
-def checkpoint_split(config: dict, dataset: Dataset, split: str) -> list[Example]:
-    """The documents of one split of a checkpoint's own train/dev/test split, re-made from `dataset`.
+def checkpoint_split(config: dict, dataset: Dataset, split: str, directory: Path | None = None) -> list[Example]:
+    """The documents of one split of a checkpoint's own train/dev/test split, re-made from `dataset`
+    (`checkpoint_parts`; `directory` is the checkpoint's folder).
 
     Refuses (HanError) when `dataset` is not the data the checkpoint was trained on.
     """
     check_same_data(config, dataset)
-    parts, _ = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
-    return [dataset.examples[i] for i in parts[split]]
+    return [dataset.examples[i] for i in checkpoint_parts(config, dataset, directory)[split]]
+
+
+def checkpoint_parts(config: dict, dataset: Dataset, directory: Path | None = None) -> dict[str, list[int]]:
+    """The indices of each split of a checkpoint's split of `dataset`, re-made in training's order, and checked
+    against the split training recorded in `directory` (split.npz) where there is one.
+
+    Should the two differ (a scikit-learn whose `train_test_split` draws differently), the re-made split would
+    put training documents into "test" and every figure would look right: the recorded one is used instead,
+    in corpus order, and stderr says so.
+    """
+    parts, record = assign_splits(dataset.examples, config.get("split", {}).get("seed", 0))
+    recorded = recorded_split(directory, len(dataset.examples), record["sizes"])
+    if recorded is None or all(np.array_equal(np.sort(parts[s]), recorded[s]) for s in SPLITS):
+        return parts
+    print(
+        f"warning: the train/dev/test split re-made here differs from the one {directory} recorded (another "
+        "scikit-learn version?); the recorded split is used",
+        file=sys.stderr,
+    )
+    return {s: recorded[s].tolist() for s in SPLITS}

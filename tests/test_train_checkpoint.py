@@ -268,6 +268,29 @@ def test_stats_take_the_split_training_recorded_and_re_make_it_without_a_usable_
         assert remade.words == from_record.words and np.array_equal(remade.attention, from_record.attention)
 
 
+def test_a_re_made_split_that_differs_from_the_recorded_one_gives_way_to_it(
+    tiny_checkpoints, yelp_slice, tmp_path, capsys
+):
+    """Evaluation, faithfulness and the app re-make the split in training's order; should it differ from the one
+    training recorded (e.g. another scikit-learn), the recorded documents are used, with a warning."""
+    from han.data import assign_splits, checkpoint_parts, checkpoint_split
+    from han.splits import SPLIT_FILE
+
+    model = han.load(tiny_checkpoints["att"])
+    remade, _ = assign_splits(yelp_slice.examples, model.split_seed)
+    assert checkpoint_parts(model.config, yelp_slice, model.path) == remade  # they agree: training's order
+    assert capsys.readouterr().err == ""
+    copy = shutil.copytree(tiny_checkpoints["att"], tmp_path / "copy")
+    codes = np.load(copy / SPLIT_FILE)["codes"].copy()
+    dev_doc, test_doc = np.flatnonzero(codes == 1)[0], np.flatnonzero(codes == 2)[0]
+    codes[dev_doc], codes[test_doc] = 2, 1  # the same sizes, one document swapped between dev and test
+    np.savez_compressed(copy / SPLIT_FILE, codes=codes)
+    test = checkpoint_split(model.config, yelp_slice, "test", copy)
+    assert "differs from the one" in capsys.readouterr().err
+    assert test == [yelp_slice.examples[i] for i in np.flatnonzero(codes == 2)]
+    assert yelp_slice.examples[dev_doc] in test and yelp_slice.examples[test_doc] not in test
+
+
 def test_columns_narrow_while_the_words_fit_widen_after_and_keep_head_rows():
     buffers = _Buffers()
     buffers.pending["word"].extend([1, 65535])
