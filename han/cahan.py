@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from .pooling import WeightOverride
+from .pooling import WeightOverride, pad
 
 DIRECTIONS = ("left", "bi")  # context from the sentences before; or before (one pass) and after (another)
 AGGREGATES = ("sum", "mean")  # how the other sentences' vectors make the context vector
@@ -94,16 +94,83 @@ class ContextAttention(nn.Module):
             if override is not None:
                 weights = torch.stack([_override_rows(override, weights[p], gather_t[t][p], mask) for p in range(P)])
             vectors = (weights.unsqueeze(-1) * states_t[t]).sum(dim=2)  # (P, k, d)
-            if k < context.size(1):  # out of place, so gradients flow through the context
-                context = torch.cat([context[:, :k] + vectors, context[:, k:]], dim=1)
-            else:
-                context = context + vectors
+            context = _add_read(context, vectors, dim=1)
             vectors_out.append(vectors)
             weights_out.append(weights)
         read_vectors, read_weights = torch.cat(vectors_out, dim=1), torch.cat(weights_out, dim=1)  # reading order
         pooled = torch.stack([h.new_zeros(n, d).index_copy(0, gather[p], read_vectors[p]) for p in range(P)])
         weights = torch.stack([h.new_zeros(n, T).index_copy(0, gather[p], read_weights[p]) for p in range(P)])
         return pooled, weights  # (P, n, d), (P, n, T) in input order
+
+    def forward_tokens(
+        self, states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int], counts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` from the real words alone: states (k, d) of the k real words, position (k,) the index of
+        each in the flattened (n, T) layout (`shape`), counts (n_docs,). The same outputs (P, n, d), (P, n, T).
+
+        T is the batch's longest sentence, so most of a padded (n, T, d) tensor is padding; here W h, the tanh,
+        the scores and their gradients cover the real words only. Each pass reads its words in its own order
+        (the words of the sentences read at a step differ between passes), so the passes run one after the
+        other; each step's softmax is one per sentence over that sentence's words (segments)."""
+        n, T = shape
+        d = states.size(-1)
+        row = torch.div(position, T, rounding_mode="floor")  # (k,) the sentence of each word
+        P = self.passes
+        # W h of every real word for every pass in one matmul: (k, d) @ (d, P * context_dim)
+        projected = (states @ self.project.transpose(0, 1).reshape(d, -1)).view(len(states), P, -1)  # (k, P, cdim)
+        gates = states @ self.gate_word.transpose(0, 1).reshape(d, P) + self.gate_bias.view(P) if self.gate else None
+        pooled, weights = [], []
+        for p in range(P):
+            order, sizes = reading_order(counts.cpu(), backwards=p == 1)  # (n,) rows in reading order
+            order = order.to(states.device)
+            steps = torch.arange(len(sizes), device=states.device)  # (steps,)
+            step_of = torch.repeat_interleave(steps, torch.tensor(sizes, device=states.device))  # (n,) per rank
+            first = torch.cumsum(torch.tensor(sizes, device=states.device), 0) - torch.tensor(
+                sizes, device=states.device
+            )
+            rank = torch.empty_like(order).index_copy_(0, order, torch.arange(n, device=states.device))  # (n,)
+            word_rank = rank[row]  # (k,) the reading rank of each word's sentence
+            read = torch.argsort(word_rank, stable=True)  # (k,) words in reading order, a sentence's together
+            word_step = step_of[word_rank[read]]  # (k,) the step that reads each word, in reading order
+            slot = word_rank[read] - first[word_step]  # (k,) its sentence among the step's (0 .. sizes[t]-1)
+            per_step = torch.bincount(word_step, minlength=len(sizes)).tolist()  # words read at each step
+            # per step: split, never sliced (a slice's backward fills a zero tensor the size of the whole)
+            states_t = states.index_select(0, read).split(per_step)
+            projected_t = projected[:, p].index_select(0, read).split(per_step)  # (m, context_dim) per step
+            gates_t = gates[:, p : p + 1].index_select(0, read).split(per_step) if gates is not None else None  # (m, 1)
+            slots_t = slot.split(per_step)
+            context = states.new_zeros(sizes[0], d)  # (n_docs, d), documents longest first: sum of vectors read
+            vectors_out, weights_out = [], []
+            for t, k in enumerate(sizes):
+                slots = slots_t[t]  # (m,) the sentence slot of each of the step's m words
+                c = context[:k] if self.aggregate == "sum" else context[:k] / max(t, 1)  # (k, d)
+                from_c = (c @ self.from_context[p]).index_select(0, slots)  # (m, context_dim): W_c c of its sentence
+                if gates_t is not None:
+                    keep = torch.sigmoid(gates_t[t] + (c @ self.gate_context[p]).index_select(0, slots))  # (m, 1)
+                    u = torch.tanh(keep * projected_t[t] + (1 - keep) * from_c + self.bias[p, 0])  # (m, cdim)
+                else:
+                    u = torch.tanh(projected_t[t] + from_c + self.bias[p, 0])  # (m, context_dim)
+                scores = (u @ self.context[p]).squeeze(1)  # (m,): u . u_w
+                top = scores.new_full((k,), float("-inf")).scatter_reduce(0, slots, scores.detach(), "amax")  # (k,)
+                e = torch.exp(scores - top.index_select(0, slots))  # (m,) a constant per sentence: same softmax
+                w = e / e.new_zeros(k).index_add(0, slots, e).index_select(0, slots)  # (m,) softmax per sentence
+                vectors = states.new_zeros(k, d).index_add(0, slots, w.unsqueeze(1) * states_t[t])  # (k, d)
+                context = _add_read(context, vectors)
+                vectors_out.append(vectors)
+                weights_out.append(w)
+            pooled.append(states.new_zeros(n, d).index_copy(0, order, torch.cat(vectors_out)))  # (n, d)
+            word_weights = states.new_zeros(n * T).index_copy(0, position.index_select(0, read), torch.cat(weights_out))
+            weights.append(word_weights.view(n, T))  # (n, T), 0 at padding
+        return torch.stack(pooled), torch.stack(weights)  # (P, n, d), (P, n, T) in input order
+
+
+def _add_read(context: torch.Tensor, vectors: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """The context after a step: the k vectors just read added to the first k documents' (the ones still being
+    read), out of place, so that gradients flow through the context."""
+    k = vectors.size(dim)
+    if k == context.size(dim):
+        return context + vectors
+    return torch.cat([context.narrow(dim, 0, k) + vectors, context.narrow(dim, k, context.size(dim) - k)], dim=dim)
 
 
 def reading_order(counts: torch.Tensor, backwards: bool) -> tuple[torch.Tensor, list[int]]:
@@ -150,7 +217,21 @@ class CahanPooling(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (n, T, d); mask: (n, T); counts: (n_docs,) sentences per document (None: all one document)
         counts = torch.tensor([h.size(0)]) if counts is None else counts
-        vectors, weights = self.attention(h, mask, counts, self.override)  # (P, n, d), (P, n, T)
+        return self._combine(*self.attention(h, mask, counts, self.override))  # from (P, n, d), (P, n, T)
+
+    def forward_tokens(
+        self, states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int], counts: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` from the real words' states (k, d) at `position` (k,) of the flattened (n, T) `shape`, what
+        the word encoder calls: no padded states in training and inference. With an override (faithfulness
+        tests, which change weights in the (n, T) layout) the padded path runs instead."""
+        if self.override is not None:
+            return self.forward(*pad(states, position, shape), counts)
+        counts = torch.tensor([shape[0]]) if counts is None else counts
+        return self._combine(*self.attention.forward_tokens(states, position, shape, counts))
+
+    def _combine(self, vectors: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(passes, n, d) vectors and (passes, n, T) weights -> the sentence vectors and the passes' mean weights."""
         self.head_weights = weights.permute(1, 2, 0)  # (n, T, passes)
         pooled = torch.cat(list(vectors), dim=-1)  # (n, passes * d): before, then after
         return pooled, self.head_weights.mean(dim=-1)  # (n, T): the passes' mean, a distribution

@@ -353,6 +353,39 @@ def test_cahan_padding_sentences_never_reach_a_context(real_docs, direction):
         assert torch.allclose(alone.logits[0], together.logits[i], atol=1e-5)
 
 
+@pytest.mark.parametrize("settings", CAHAN_SETTINGS, ids=lambda s: "-".join(str(v) for v in s.values()))
+def test_cahan_from_the_real_words_equals_the_padded_path_with_its_gradients(settings):
+    """The word encoder's path (real words only, a softmax per sentence over its words) gives the padded
+    path's sentence vectors and weights, and the same gradients for the states and every parameter."""
+    torch.manual_seed(0)
+    pool = CahanPooling(6, 5, settings["context_direction"], settings["context_aggregate"], settings["context_gate"])
+    counts = torch.tensor([3, 1, 4, 2])  # sentences per document: 10 rows, documents of unequal length
+    lengths = torch.tensor([4, 1, 7, 2, 5, 7, 3, 1, 6, 2])  # real words per sentence; T = 7
+    mask = torch.arange(7) < lengths.unsqueeze(1)  # (10, 7)
+    position = mask.flatten().nonzero().squeeze(1)  # (k,)
+    states = torch.randn(len(position), 6, requires_grad=True)  # (k, 6) the real words' states
+
+    def run(tokens: bool) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        if tokens:
+            vectors, weights = pool.forward_tokens(states, position, (10, 7), counts)
+        else:
+            padded = states.new_zeros(70, 6).index_copy(0, position, states).view(10, 7, 6)
+            vectors, weights = pool(padded, mask, counts)
+        weight = torch.linspace(-1, 1, weights.numel()).view_as(weights)
+        ((vectors**2).sum() + (weights * weight).sum()).backward()  # every output reaches the loss
+        grads = [t.grad.clone() for t in (states, *pool.parameters()) if t.grad is not None]
+        assert len(grads) == 1 + len(list(pool.parameters()))  # every parameter takes part
+        states.grad = None
+        pool.zero_grad()
+        assert pool.head_weights is not None
+        return [vectors.detach(), weights.detach(), pool.head_weights.detach()], grads
+
+    (padded_out, padded_grads), (token_out, token_grads) = run(tokens=False), run(tokens=True)
+    for expected, found in zip(padded_out + padded_grads, token_out + token_grads, strict=True):
+        assert torch.allclose(expected, found, atol=1e-6), (expected - found).abs().max()
+    assert (token_out[1][~mask] == 0).all()  # padding: weight exactly 0
+
+
 def test_cahan_round_trips_and_rejects_unknown_settings(real_docs, tmp_path):
     model = make_model("cahan", context_direction="bi", context_gate=True)
     checkpoint.save(tmp_path, model, Vocab([f"w{i}" for i in range(VOCAB - 2)]), {"labels": list("12345")}, {})
