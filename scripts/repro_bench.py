@@ -86,11 +86,14 @@ GUIDES = {  # what each benchmark's section says above its output
     "At 300,000 reviews the test split is 30,000; both savings grow with size (the indices with the corpus, the "
     "column with the split's word occurrences); the next section measures them at 1.5M reviews.",
     "scale-1.5M-stats": "The same at the paper's size, 1.5M Yelp-shaped reviews: `han stats` over the 150,000-review "
-    "test split (issue 13's target: under 1 GB), the code of 2026-12-01 (also: each column assembled part by part, "
-    "every part let go once copied) against commit d821c20's on the same store and checkpoint, in one invocation; "
-    "and that code's other stages at this size. Tokenising used 2 worker processes; trainings and a test suite "
-    "shared the 2 cores during the cold stage (its wall time overstates), a training during the warm and train "
-    "stages; the two stats stages ran alone.",
+    "test split (issue 13's target: under 1 GB), the code of commit a5bc4b9 against commit d821c20's on the same "
+    "store and checkpoint, in one invocation; and that code's other stages at this size. Since d821c20: the split's "
+    "indices as arrays, the word column in 2 bytes, each column assembled part by part; `han stats` takes the split "
+    "from the checkpoint's split.npz instead of re-making it with scikit-learn, and never imports NLTK when it reads "
+    "the token store (the two imports, ~170 MB, were most of the saving); sqrt(p_s) * p_w derived, not a column. "
+    "Not in this run: documents without text sharing one Example per label (commit e732d05, ~90 MB less at this "
+    "size by tracemalloc). Tokenising used 2 worker processes; a training and tests shared the 2 cores "
+    "throughout (wall times overstate; peak RSS is each stage's own).",
     "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
     "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, every "
     "document of the batch together, and from the real words alone (since 2026-12-01; before, its word level "
