@@ -98,8 +98,9 @@ GUIDES = {  # what each benchmark's section says above its output
     "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, every "
     "document of the batch together, and from the real words alone (since 2026-12-01; before, its word level "
     "read the padded states and CAHAN bi trained at 0.34 of HN-ATT); the two directions of 'bi' one after the "
-    "other. This run shared the 2 cores with a training and a benchmark (the note above): the models take turns "
-    "in each round, so the ratios compare, the docs/s do not.",
+    "other. A training used the other core during this run (the note above); the models take turns in each "
+    "round, so the ratios compare. An earlier run the same day with both cores busy gave 0.98 / 0.74 / 0.65 for "
+    "the three CAHAN rows: the ratios move by about 0.1 from run to run.",
     "speed": "One epoch on the training split of the first 3,000 reviews, then inference over all of them, each row in "
     "a process of its own. The yardstick is the nn.GRU row: nn.GRU + pad_packed_sequence with attention over the "
     "padded (n, T, d) states, the usual recipe, kept as first measured. The padded rows process padding sentences "
