@@ -104,8 +104,11 @@ GUIDES = {  # what each benchmark's section says above its output
     "speed": "One epoch on the training split of the first 3,000 reviews, then inference over all of them, each row in "
     "a process of its own. The yardstick is the nn.GRU row: nn.GRU + pad_packed_sequence with attention over the "
     "padded (n, T, d) states, the usual recipe, kept as first measured. The padded rows process padding sentences "
-    "(the paper reports 3x from bucketing); 'no bucketing' takes random batches. Peak MB is resident memory above "
-    "the process's size once the data is loaded.",
+    "(the paper reports 3x from bucketing); 'no bucketing' takes random batches. Inference is the median of 3 passes "
+    "over every document (since 2026-12-01; one pass gave rows of the same code 20 % apart). Peak MB is resident "
+    "memory above the process's size once the data is loaded. This run shared the cores with a training (1 "
+    "thread): every docs/s is about half of a quiet run's; the rows ran one after another, so ratios carry some "
+    "of that noise.",
     "faithfulness": "Every faithfulness method on one 30-sentence review (our own text), and the data-set "
     "figures (ERASER, agreement, flips, counterfactual attention, polarity) over the first 1,000 Yelp test "
     "reviews, HN-ATT demo checkpoint.",
