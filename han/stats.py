@@ -49,7 +49,8 @@ class WordStats:
         return (np.sqrt(self.sentence.astype(np.float32)) * self.attention.astype(np.float32)).astype(np.float16)
 
     def for_head(self, head: int) -> WordStats:
-        """The same statistics with one head's p_w as `attention` (0-based; display and p_s stay the mean's)."""
+        """The same statistics with one head's p_w as `attention` (0-based; p_s stays the mean's, so
+        `display` is sqrt(p_s) times the head's p_w)."""
         if self.head_attention is None or not 0 <= head < self.head_attention.shape[1]:
             raise HanError(f"these statistics have no head {head}")
         return replace(self, attention=self.head_attention[:, head], meta={**self.meta, "head": head})
