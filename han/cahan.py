@@ -121,19 +121,7 @@ class ContextAttention(nn.Module):
         gates = states @ self.gate_word.transpose(0, 1).reshape(d, P) + self.gate_bias.view(P) if self.gate else None
         pooled, weights = [], []
         for p in range(P):
-            order, sizes = reading_order(counts.cpu(), backwards=p == 1)  # (n,) rows in reading order
-            order = order.to(states.device)
-            steps = torch.arange(len(sizes), device=states.device)  # (steps,)
-            step_of = torch.repeat_interleave(steps, torch.tensor(sizes, device=states.device))  # (n,) per rank
-            first = torch.cumsum(torch.tensor(sizes, device=states.device), 0) - torch.tensor(
-                sizes, device=states.device
-            )
-            rank = torch.empty_like(order).index_copy_(0, order, torch.arange(n, device=states.device))  # (n,)
-            word_rank = rank[row]  # (k,) the reading rank of each word's sentence
-            read = torch.argsort(word_rank, stable=True)  # (k,) words in reading order, a sentence's together
-            word_step = step_of[word_rank[read]]  # (k,) the step that reads each word, in reading order
-            slot = word_rank[read] - first[word_step]  # (k,) its sentence among the step's (0 .. sizes[t]-1)
-            per_step = torch.bincount(word_step, minlength=len(sizes)).tolist()  # words read at each step
+            order, sizes, read, slot, per_step = word_reading_order(row, counts, backwards=p == 1)
             # per step: split, never sliced (a slice's backward fills a zero tensor the size of the whole)
             states_t = states.index_select(0, read).split(per_step)
             projected_t = projected[:, p].index_select(0, read).split(per_step)  # (m, context_dim) per step
@@ -151,9 +139,7 @@ class ContextAttention(nn.Module):
                 else:
                     u = torch.tanh(projected_t[t] + from_c + self.bias[p, 0])  # (m, context_dim)
                 scores = (u @ self.context[p]).squeeze(1)  # (m,): u . u_w
-                top = scores.new_full((k,), float("-inf")).scatter_reduce(0, slots, scores.detach(), "amax")  # (k,)
-                e = torch.exp(scores - top.index_select(0, slots))  # (m,) a constant per sentence: same softmax
-                w = e / e.new_zeros(k).index_add(0, slots, e).index_select(0, slots)  # (m,) softmax per sentence
+                w = segment_softmax(scores, slots, k)  # (m,) a distribution over each sentence's words
                 vectors = states.new_zeros(k, d).index_add(0, slots, w.unsqueeze(1) * states_t[t])  # (k, d)
                 context = _add_read(context, vectors)
                 vectors_out.append(vectors)
@@ -162,6 +148,34 @@ class ContextAttention(nn.Module):
             word_weights = states.new_zeros(n * T).index_copy(0, position.index_select(0, read), torch.cat(weights_out))
             weights.append(word_weights.view(n, T))  # (n, T), 0 at padding
         return torch.stack(pooled), torch.stack(weights)  # (P, n, d), (P, n, T) in input order
+
+
+def word_reading_order(
+    row: torch.Tensor, counts: torch.Tensor, backwards: bool
+) -> tuple[torch.Tensor, list[int], torch.Tensor, torch.Tensor, list[int]]:
+    """`reading_order` for the words: row (k,) the sentence of each real word; counts (n_docs,).
+
+    Returns the sentences' reading order (n,) and sentences per step (as `reading_order`), then the words in
+    reading order (k,) (a sentence's words together, in their order), each one's sentence slot among its step's
+    sentences (k,), and the words read at each step."""
+    order, sizes = reading_order(counts.cpu(), backwards)  # (n,) rows in reading order
+    device, n = row.device, len(order)
+    order, per_sentence_step = order.to(device), torch.tensor(sizes, device=device)  # (n,), (steps,)
+    step_of = torch.repeat_interleave(torch.arange(len(sizes), device=device), per_sentence_step)  # (n,) per rank
+    first = torch.cumsum(per_sentence_step, 0) - per_sentence_step  # (steps,) first rank read at each step
+    rank = torch.empty_like(order).index_copy_(0, order, torch.arange(n, device=device))  # (n,) of each row
+    word_rank = rank[row]  # (k,) the reading rank of each word's sentence
+    read = torch.argsort(word_rank, stable=True)  # (k,) words in reading order, a sentence's together
+    word_step = step_of[word_rank[read]]  # (k,) the step that reads each word, in reading order
+    slot = word_rank[read] - first[word_step]  # (k,) its sentence among the step's (0 .. sizes[t] - 1)
+    return order, sizes, read, slot, torch.bincount(word_step, minlength=len(sizes)).tolist()
+
+
+def segment_softmax(scores: torch.Tensor, segment: torch.Tensor, segments: int) -> torch.Tensor:
+    """Softmax of scores (m,) within each segment: segment (m,) gives each score's, 0 .. segments - 1."""
+    top = scores.new_full((segments,), float("-inf")).scatter_reduce(0, segment, scores.detach(), "amax")
+    e = torch.exp(scores - top.index_select(0, segment))  # (m,) minus a constant per segment: the same softmax
+    return e / e.new_zeros(segments).index_add(0, segment, e).index_select(0, segment)  # (m,)
 
 
 def _add_read(context: torch.Tensor, vectors: torch.Tensor, dim: int = 0) -> torch.Tensor:
