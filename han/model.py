@@ -86,9 +86,7 @@ class Encoder(nn.Module):
         states = self.gru(packed, projected)  # (tokens, 2*hidden) in packed order
         position = token_positions(packed, max_length)  # (tokens,) index of each in the flattened (n, T)
         shape = (int(packed.batch_sizes[0]), max_length)  # (n, T)
-        if isinstance(self.pool, CahanPooling):  # reads the real positions alone: no padded states
-            return self.pool.forward_tokens(states, position, shape, counts)  # (n, pooled dim), (n, T)
-        return self.pool.forward_tokens(states, position, shape)  # (n, pooled dim), (n, T)
+        return self.pool.forward_tokens(states, position, shape, counts)  # real positions alone: (n, pooled), (n, T)
 
 
 def token_positions(packed: PackedSequence, max_length: int) -> torch.Tensor:

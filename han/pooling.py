@@ -67,10 +67,15 @@ class Pooling(nn.Module):
         return self.forward_tokens(h.flatten(0, 1).index_select(0, position), position, mask.shape)
 
     def forward_tokens(
-        self, states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int] | torch.Size
+        self,
+        states: torch.Tensor,
+        position: torch.Tensor,
+        shape: tuple[int, int] | torch.Size,
+        counts: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` from the real positions alone, what the encoders call: states (k, d) of the k real
-        positions, position (k,) the index of each in the flattened (n, T) layout (shape).
+        positions, position (k,) the index of each in the flattened (n, T) layout (shape); counts as in
+        `forward` (not read here; CAHAN's pooling, which the encoder calls alike, reads it).
 
         Attention and average never build the padded (n, T, d) states nor their gradient: T is the batch's
         longest sentence, so most of that tensor is padding (about 6/7 of it in Yelp batches); the weights are

@@ -38,9 +38,7 @@ class Prepared:
     corpus: Corpus  # the tokenised labelled documents, in dataset order
     split: dict  # how the split was made, sizes and label counts
     dropped_empty: int  # documents without a single word, left out
-    split_codes: (
-        np.ndarray
-    )  # (n_docs,) uint8 split of every labelled document (0 train, 1 dev, 2 test), for the checkpoint
+    split_codes: np.ndarray  # (n_docs,) uint8: each labelled document's split (0 train, 1 dev, 2 test)
 
     def split_docs(self, *splits: str) -> np.ndarray:
         """The corpus indices of these splits' documents, split after split."""
