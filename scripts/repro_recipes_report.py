@@ -18,7 +18,14 @@ from repro_recipes import (
     EXPLORE_START,
     RECIPE_ROWS,
 )
-from repro_search_report import cell, imdb_search_lines, runs_in, yelp_default_search_lines, yelp_vectors_lines
+from repro_search_report import (
+    cell,
+    imdb_labelled_lines,
+    imdb_search_lines,
+    runs_in,
+    yelp_default_search_lines,
+    yelp_vectors_lines,
+)
 
 from han.data import assign_splits, read_dataset
 from han.recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS
@@ -48,7 +55,11 @@ def default_lines() -> list[str]:
         baselines = common.RESULTS / f"baselines-{name}.json"
         tfidf = json.loads(baselines.read_text())["tfidf_logreg"]["test"] if baselines.exists() else None
         lines += ["", *default_target(name, default, tfidf), *paired_lines(name, default), ""]
-        lines += imdb_search_lines() if name == "imdb" else yelp_vectors_lines() + yelp_default_search_lines()
+        lines += (
+            imdb_search_lines() + imdb_labelled_lines()
+            if name == "imdb"
+            else yelp_vectors_lines() + yelp_default_search_lines()
+        )
     return lines if len(lines) > 2 else []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import repro_common as common
 from repro_common import mean_std, pct
-from repro_recipes import EXPLORE_IMDB, EXPLORE_YELP_DEFAULT, EXPLORE_YELP_VECTORS
+from repro_recipes import EXPLORE_IMDB, EXPLORE_IMDB_LABELLED, EXPLORE_YELP_DEFAULT, EXPLORE_YELP_VECTORS
 
 from han.recipes import WORD2VEC_FROM_DOCUMENTS
 
@@ -47,6 +47,38 @@ def imdb_search_lines() -> list[str]:
         "",
     ]
     return [*lines, *search_table(found), ""]
+
+
+def imdb_labelled_lines() -> list[str]:
+    """aclImdb's labelled text alone (no unlabelled reviews): between the two sizes `auto` was set from."""
+    found = [
+        (what, runs_in(common.RESULTS / "explore-imdb-labelled" / slug, "att-seed*.json"))
+        for slug, what, _ in EXPLORE_IMDB_LABELLED
+    ]
+    if not all(runs for _, runs in found):
+        return []
+    dev = [statistics.mean(m["dev_accuracy"] for m in runs) for _, runs in found]
+    verdict = (
+        f"GloVe is ahead on dev ({pct(dev[0])} against {pct(dev[1])}): the crossing lies above 25,000 documents, "
+        f"so the threshold of {WORD2VEC_FROM_DOCUMENTS:,} is not too high"
+        if dev[0] >= dev[1]
+        else f"frozen word2vec is ahead on dev already here ({pct(dev[1])} against {pct(dev[0])}): the crossing lies "
+        f"below 25,000 documents, and `auto` picks the weaker vectors for sets of this size"
+    )
+    return [
+        "#### The middle of `--embeddings auto`: aclImdb's labelled reviews alone",
+        "",
+        "HN-ATT on aclImdb without its 50,000 unlabelled reviews (`read_dataset(..., with_unlabelled=False)`): "
+        f"25,000 labelled train + dev reviews of in-domain text, below the {WORD2VEC_FROM_DOCUMENTS:,} where `auto` "
+        "switches to word2vec and between the two sizes the threshold was set from "
+        "(`reproduce.py explore --only imdb_labelled_glove imdb_labelled_w2v_frozen`; the test split is aclImdb's "
+        "25,000 test reviews, as above).",
+        "",
+        *search_table(found),
+        "",
+        f"Read: {verdict} (means over the seeds run).",
+        "",
+    ]
 
 
 def yelp_vectors_lines() -> list[str]:

@@ -233,6 +233,7 @@ def main() -> None:
             + recipes.RECIPE_ROWS
             + recipes.EXPLORE
             + recipes.EXPLORE_IMDB
+            + recipes.EXPLORE_IMDB_LABELLED
             + recipes.EXPLORE_YELP_VECTORS
             + recipes.EXPLORE_YELP_DEFAULT
             + successors.SETTINGS
