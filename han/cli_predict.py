@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -50,7 +51,7 @@ def _texts(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         return
     path = Path(args.data)
     if not path.is_file():
-        raise HanError(f"{path}: no such file")
+        raise HanError(f"{path}: no such file" if not path.exists() else f"{path}: not a file of reviews")
     if path.name.removesuffix(".gz").lower().endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
         column = args.text_col or "text"
         for n, row in enumerate(_table_rows(path, args.encoding), start=1):
@@ -80,19 +81,36 @@ def run_predict(args: argparse.Namespace) -> None:
         raise HanError("--top-words cannot be negative")
     model = load(args.checkpoint)
     texts = _texts(args)
+    chunk = list(islice(texts, CHUNK))  # read before anything is written: a bad --data stops here
+    if not chunk:
+        raise HanError(f"{args.data}: no review with text in it")
     written = 0
     with contextlib.ExitStack() as stack:
-        out = sys.stdout if args.out == "-" else stack.enter_context(open(args.out, "w", encoding="utf-8", newline=""))
+        out = sys.stdout if args.out == "-" else stack.enter_context(_replaced_when_done(Path(args.out)))
         bar = stack.enter_context(tqdm(unit="review", file=sys.stderr, disable=args.quiet))
         writer = _Writer(out, "csv" if args.out.endswith(".csv") else "jsonl", model.labels, args.top_words)
-        while chunk := list(islice(texts, CHUNK)):
+        while chunk or (chunk := list(islice(texts, CHUNK))):
             docs = [_tokenized(model, text) for _, text in chunk]
             results = iter(model.analyse([d for d in docs if d is not None]))
             for (doc_id, _), doc in zip(chunk, docs, strict=True):
                 writer.write(doc_id, None if doc is None else next(results), doc)
             written += len(chunk)
             bar.update(len(chunk))
+            chunk = []
     print(f"{written} reviews scored by {model.name} -> {args.out}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _replaced_when_done(path: Path) -> Iterator[IO[str]]:
+    """A file written beside `path` that replaces it only when the whole run succeeded: an error half-way (a
+    malformed row in the millionth review, Ctrl-C) leaves an earlier `path` as it was, and no partial file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _tokenized(model: Any, text: str) -> Any:

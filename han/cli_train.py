@@ -38,7 +38,7 @@ def add_train_parser(
     commands: argparse._SubParsersAction, data_args: Callable[[argparse.ArgumentParser], None]
 ) -> None:
     """The `train` subcommand and its options; `data_args` adds the data options every command shares."""
-    train = add_command(commands, "train", "train HN-ATT / HN-AVE / HN-MAX and save a checkpoint")
+    train = add_command(commands, "train", "train a HAN (HN-ATT/AVE/MAX, CAHAN, multi-head) and save a checkpoint")
     data_args(train)
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--variant", choices=list(VARIANTS), default="att", help="pooling at both levels")

@@ -69,3 +69,22 @@ def test_info_describes_a_checkpoint(tiny_checkpoints, capsys):
     assert info["variant"] == "att" and info["recipe"] == "paper" and info["vocabulary"]["size"] > 2
     assert info["data"]["fingerprint"]["documents"] == 600 and info["split"]["seed"] == 0
     assert {"config.json", "model.safetensors", "vocab.txt", "metrics.json"} <= info["files"].keys()
+
+
+def test_predict_leaves_an_earlier_output_as_it_was_when_the_data_is_bad(tiny_checkpoints, tmp_path, capsys):
+    out = tmp_path / "predictions.jsonl"
+    out.write_text("an earlier run's predictions\n")
+    bad_row = tmp_path / "reviews.jsonl"  # fails after the first chunk of 1,000 has been written
+    bad_row.write_text('{"text": "Great tacos."}\n' * 1500 + "{not json\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,stars\n")
+    for data, message in [
+        (tmp_path / "missing.csv", "no such file"),
+        (tmp_path, "not a file of reviews"),
+        (empty, "no review with text"),
+        (bad_row, "line 1501"),
+    ]:
+        code = main(["predict", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(data), "--out", str(out)])
+        assert code == 2 and message in capsys.readouterr().err
+    assert out.read_text() == "an earlier run's predictions\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv", "predictions.jsonl", "reviews.jsonl"]
