@@ -293,7 +293,9 @@ def read_imdb(
         else:
             examples.append(Example(label=sys.intern(str(int(rating))), text=text, split=split))
     if not examples:
-        raise HanError(f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/ID_RATING.txt files found")
+        inside = sorted(f.name for f in path.iterdir() if f.is_file())[:3] if path.is_dir() else []
+        hint = f"; to read files of the folder, give them: {', '.join(str(path / f) for f in inside)}" if inside else ""
+        raise HanError(f"{path}: no aclImdb/{{train,test}}/{{pos,neg}}/ID_RATING.txt files found{hint}")
     if max_docs is not None and max_docs < len(examples):
         examples = random.Random(seed).sample(examples, max_docs)
         unlabelled = unlabelled[:max_docs]

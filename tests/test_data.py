@@ -111,8 +111,8 @@ def test_empty_inputs_are_clear_errors(tmp_path):
         read_dataset([blank])
     with pytest.raises(HanError, match="no such file"):
         read_dataset([tmp_path / "nope.csv"])
-    with pytest.raises(HanError, match=r"no aclImdb/.*files found"):
-        read_dataset([YELP_10K.parent])  # a folder that is not aclImdb
+    with pytest.raises(HanError, match=r"no aclImdb/.*files found; to read files of the folder, give them: .*yelp_10k"):
+        read_dataset([YELP_10K.parent])  # a folder that is not aclImdb: its files are named
     with pytest.raises(HanError, match="unknown format"):
         (tmp_path / "data.xlsx").write_bytes(b"PK")
         read_dataset([tmp_path / "data.xlsx"])
