@@ -77,11 +77,13 @@ class Pooling(nn.Module):
         positions, position (k,) the index of each in the flattened (n, T) layout (shape); counts as in
         `forward` (not read here; CAHAN's pooling, which the encoder calls alike, reads it).
 
-        Attention and average never build the padded (n, T, d) states nor their gradient: T is the batch's
-        longest sentence, so most of that tensor is padding (about 6/7 of it in Yelp batches); the weights are
-        still (n, T), exactly 0 at padding."""
-        if self.variant == "max":
+        No pooling builds the padded (n, T, d) states nor their gradient (max only does under a weight override,
+        which works in that layout): T is the batch's longest sentence, so most of that tensor is padding
+        (about 6/7 of it in Yelp batches); the weights are still (n, T), exactly 0 at padding."""
+        if self.variant == "max" and self.override is not None:  # overrides work in the (n, T) layout
             return self._max(*pad(states, position, shape))  # (n, T, d) padded states and their mask
+        if self.variant == "max":
+            return max_tokens(states, position, shape)
         n, T = shape
         mask = real_mask(position, shape)  # (n, T) True at real positions
         if self.variant == "ave":
@@ -152,6 +154,29 @@ def redundancy(heads: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     gram = a @ a.transpose(1, 2)  # (n, r, r)
     eye = torch.eye(r, dtype=heads.dtype, device=heads.device)
     return ((gram - eye) ** 2).sum(dim=(1, 2)).mean()
+
+
+def max_tokens(
+    states: torch.Tensor, position: torch.Tensor, shape: tuple[int, int] | torch.Size
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """HN-MAX from the real positions alone: the same pooled vectors (n, d), weights (n, T) and gradients as
+    `Pooling._max` over the padded states, without building them (nor the (n, d, T) one-hot of the winners).
+
+    states (k, d) and position (k,) as in `Pooling.forward_tokens`. Where several positions tie for a
+    dimension's maximum, the first wins, as `argmax` and `max` pick it in the padded layout."""
+    n, T = shape
+    k, d = states.shape
+    row = torch.div(position, T, rounding_mode="floor").unsqueeze(1).expand(k, d)  # (k, d) each state's sequence
+    top = states.new_full((n, d), float("-inf")).scatter_reduce(0, row, states.detach(), "amax")  # (n, d)
+    attains = states.detach() == top.gather(0, row)  # (k, d) True where a position attains its dimension's max
+    last = n * T  # larger than every position: never the first
+    candidates = torch.where(attains, position.unsqueeze(1), last)  # (k, d)
+    winner = position.new_full((n, d), last).scatter_reduce(0, row, candidates, "amin")  # (n, d) first position
+    token_at = position.new_empty(n * T)  # the row of `states` at each real position of the (n, T) layout
+    token_at[position] = torch.arange(k, device=position.device)
+    pooled = states[token_at[winner], torch.arange(d, device=states.device)]  # (n, d): gradient to the winner
+    wins = states.new_zeros(n * T).index_add_(0, winner.flatten(), states.new_ones(n * d))  # (n*T,) dims won
+    return pooled, (wins / d).view(n, T)  # (n, d), (n, T): each position's share of the d dimensions
 
 
 def max_weights(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

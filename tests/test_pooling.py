@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from han.pooling import Pooling
+from han.pooling import Pooling, pad
 
 SETTINGS = [("att", 1, "mean"), ("att", 3, "mean"), ("att", 3, "concat"), ("ave", 1, "mean"), ("max", 1, "mean")]
 
@@ -63,3 +63,26 @@ def test_padded_entry_ignores_whatever_sits_at_padding(variant, heads, combine):
     clean_pooled, clean_weights = pool(h, mask)
     noisy_pooled, noisy_weights = pool(noisy, mask)
     assert torch.allclose(clean_pooled, noisy_pooled) and torch.equal(clean_weights, noisy_weights)
+
+
+def test_max_from_the_real_positions_breaks_ties_as_the_padded_max_does():
+    """Exact ties (a word repeated in the same context, saturated states): the first position wins a dimension,
+    its pooled value and its gradient, as argmax and max over the padded states pick it; tokens come in packed
+    (time-major) order, as the encoder gives them."""
+    torch.manual_seed(2)
+    n, T, d = 6, 8, 5
+    lengths = torch.tensor([8, 1, 5, 8, 2, 3])
+    mask = torch.arange(T) < lengths.unsqueeze(1)  # (n, T)
+    position = mask.flatten().nonzero().squeeze(1)  # (k,) in row-major order
+    position = position[torch.argsort(position % T * n + position // T)]  # time-major, as packed data is
+    states = torch.randint(-1, 2, (len(position), d)).float().requires_grad_()  # values -1, 0, 1: many ties
+    pool = Pooling("max", d, 4)
+    pooled, weights = pool.forward_tokens(states, position, (n, T))
+    h, real = pad(states, position, (n, T))
+    expected_pooled, expected_weights = pool._max(h, real)  # the padded computation
+    assert torch.equal(pooled, expected_pooled) and torch.equal(weights, expected_weights)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(n))  # each dimension won by exactly one position
+    probe = torch.randn(n, d)
+    ours = torch.autograd.grad((pooled * probe).sum(), states)[0]
+    reference = torch.autograd.grad((expected_pooled * probe).sum(), states)[0]
+    assert torch.equal(ours, reference)
