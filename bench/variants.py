@@ -1,11 +1,11 @@
-"""Training and inference cost of the successors of HN-ATT against HN-ATT, on the same batches of real reviews.
+"""Training and inference cost of every variant against HN-ATT, on the same batches of real reviews.
 
     python bench/variants.py [--docs 1500] [--threads 1] [--rounds 3]
 
-Models: HN-ATT; multi-head attention with 4 heads at both levels (mean, and concatenated + penalty);
-CAHAN left-to-right (sum), bidirectional (sum, the shipped one) and bidirectional gated (mean). All get
-the same bucketed batches of 32 documents (the first `--docs` yelp_10k reviews, vocabulary from them,
-random 50-d embeddings). The models take turns
+Models: HN-ATT; the paper's other two, HN-AVE and HN-MAX; multi-head attention with 4 heads at both
+levels (mean, and concatenated + penalty); CAHAN left-to-right (sum), bidirectional (sum, the shipped
+one) and bidirectional gated (mean). All get the same bucketed batches of 32 documents (the first
+`--docs` yelp_10k reviews, vocabulary from them, random 50-d embeddings). The models take turns
 within each round, so machine noise hits all alike; the table gives the median over rounds of training
 docs/s (forward, backward, Adam step) and inference docs/s, and each as a share of HN-ATT's.
 Goal (issue 12): each successor at most 2x HN-ATT's training cost (ratio >= 0.5). Nothing is asserted.
@@ -34,6 +34,8 @@ from han.prepare import prepare
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data")) / "yelp" / "yelp_10k.csv.gz"
 MODELS: dict[str, dict[str, Any]] = {
     "HN-ATT": {},
+    "HN-AVE": {"variant": "ave"},
+    "HN-MAX": {"variant": "max"},
     "4 heads, mean": {"heads": 4},
     "4 heads, concat (+ penalty)": {"heads": 4, "head_combine": "concat"},
     "CAHAN left, sum": {"variant": "cahan"},

@@ -94,13 +94,14 @@ GUIDES = {  # what each benchmark's section says above its output
     "Not in this run: documents without text sharing one Example per label (commit e732d05, ~90 MB less at this "
     "size by tracemalloc). Tokenising used 2 worker processes; a training and tests shared the 2 cores "
     "throughout (wall times overstate; peak RSS is each stage's own).",
-    "variants": "The successors of HN-ATT against it on the same batches (issue 12's goal: at most 2x HN-ATT's "
-    "training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, every "
-    "document of the batch together, and from the real words alone (since 2026-12-01; before, its word level "
+    "variants": "Every variant against HN-ATT on the same batches (issue 12's goal for the successors: at most 2x "
+    "HN-ATT's training cost, a ratio of at least 0.5). CAHAN reads a document one sentence position at a time, "
+    "every document of the batch together, and from the real words alone (since 2026-12-01; before, its word level "
     "read the padded states and CAHAN bi trained at 0.34 of HN-ATT); the two directions of 'bi' one after the "
-    "other. A training used the other core during this run (the note above); the models take turns in each "
-    "round, so the ratios compare. An earlier run the same day with both cores busy gave 0.98 / 0.74 / 0.65 for "
-    "the three CAHAN rows: the ratios move by about 0.1 from run to run.",
+    "other. HN-MAX pools from the real positions too since 2026-12-01 (`max_tokens`; before, it padded the states "
+    "and built an (n, d, T) one-hot of the winners: an A/B on 20 batches gave 1.87x training and 2.47x inference "
+    "for the change). Two trainings used both cores during this run; the models take turns in each round, so the "
+    "ratios compare, but they move by about 0.1 from run to run.",
     "speed": "One epoch on the training split of the first 3,000 reviews, then inference over all of them, each row in "
     "a process of its own. The yardstick is the nn.GRU row: nn.GRU + pad_packed_sequence with attention over the "
     "padded (n, T, d) states, the usual recipe, kept as first measured. The padded rows process padding sentences "
