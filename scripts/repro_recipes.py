@@ -119,7 +119,8 @@ EXPLORE_YELP_VECTORS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 # Between the two sizes `--embeddings auto` was measured at (13,500 and 75,000 documents): aclImdb without its 50k
 # unlabelled reviews, i.e. its labelled train + dev text alone, below WORD2VEC_FROM_DOCUMENTS. GloVe is what `auto`
-# picks there; does frozen word2vec on that text already win, which would put the threshold lower?
+# picks there; does frozen word2vec on that text already win, which would put the threshold lower? (GloVe never
+# reads the unlabelled reviews: its row is EXPLORE_IMDB's imdb_default configuration again, run with later code.)
 EXPLORE_IMDB_LABELLED: list[tuple[str, str, dict[str, Any]]] = [
     (
         "imdb_labelled_glove",
