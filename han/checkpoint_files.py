@@ -59,7 +59,7 @@ def read_metrics(path: Path) -> dict:
 
 def auto_reason(record: dict) -> str:
     """Why `--embeddings auto` chose as it did, from its record in config.json ("embeddings" -> "auto"):
-    "75,000 documents of in-domain text >= 30,000". The training log and the app's model card both say it."""
+    "75,000 documents of in-domain text >= 20,000". The training log and the app's model card both say it."""
     side = ">=" if record["chose"] == "word2vec" else "<"
     return f"{record['in_domain_documents']:,} documents of in-domain text {side} {record['word2vec_from_documents']:,}"
 

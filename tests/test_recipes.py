@@ -76,8 +76,8 @@ def test_default_recipe_is_what_train_uses_without_flags():
 @pytest.mark.parametrize(
     "documents, given, expected",
     [
-        (29_999, {}, {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "epochs": 6}),
-        (30_000, {}, {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 8}),
+        (19_999, {}, {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "epochs": 6}),
+        (20_000, {}, {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 8}),
         (75_000, {"epochs": 3}, {"embeddings": "word2vec", "freeze_embeddings": True, "epochs": 3}),
         (75_000, {"freeze_embeddings": False}, {"embeddings": "word2vec", "freeze_embeddings": False, "epochs": 6}),
         (
