@@ -6,8 +6,11 @@ are written atomically and a damaged or unwritable cache only costs the speed-up
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 
 def cache_folder() -> Path | None:
@@ -25,8 +28,22 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader never sees half a file; errors are ignored."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        with replaced_when_done(path, "wb") as f:
+            f.write(data)
     except OSError:
         pass  # a read-only or full disk only costs the speed-up
+
+
+@contextlib.contextmanager
+def replaced_when_done(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """A file written beside `path` (named by this process, so that concurrent writers do not mix) that
+    replaces `path` only when the block finished without error: an error half-way (a full disk, a malformed
+    row in the millionth review, Ctrl-C) leaves an earlier `path` as it was, and no partial file."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    text: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+    try:
+        with open(partial, mode, **text) as f:
+            yield f
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

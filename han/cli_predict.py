@@ -10,14 +10,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import itertools
 import json
-import os
 import sys
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from .cache import replaced_when_done
 from .cli_common import add_command
 from .errors import HanError, check_output_file
 
@@ -81,36 +82,23 @@ def run_predict(args: argparse.Namespace) -> None:
         raise HanError("--top-words cannot be negative")
     model = load(args.checkpoint)
     texts = _texts(args)
-    chunk = list(islice(texts, CHUNK))  # read before anything is written: a bad --data stops here
-    if not chunk:
+    first = list(islice(texts, CHUNK))  # read before anything is written: a bad --data stops here
+    if not first:
         raise HanError(f"{args.data}: no review with text in it")
+    chunks = itertools.chain([first], iter(lambda: list(islice(texts, CHUNK)), []))  # until a chunk comes back empty
     written = 0
     with contextlib.ExitStack() as stack:
-        out = sys.stdout if args.out == "-" else stack.enter_context(_replaced_when_done(Path(args.out)))
+        out = sys.stdout if args.out == "-" else stack.enter_context(replaced_when_done(Path(args.out)))
         bar = stack.enter_context(tqdm(unit="review", file=sys.stderr, disable=args.quiet))
         writer = _Writer(out, "csv" if args.out.endswith(".csv") else "jsonl", model.labels, args.top_words)
-        while chunk or (chunk := list(islice(texts, CHUNK))):
+        for chunk in chunks:
             docs = [_tokenized(model, text) for _, text in chunk]
             results = iter(model.analyse([d for d in docs if d is not None]))
             for (doc_id, _), doc in zip(chunk, docs, strict=True):
                 writer.write(doc_id, None if doc is None else next(results), doc)
             written += len(chunk)
             bar.update(len(chunk))
-            chunk = []
     print(f"{written} reviews scored by {model.name} -> {args.out}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def _replaced_when_done(path: Path) -> Iterator[IO[str]]:
-    """A file written beside `path` that replaces it only when the whole run succeeded: an error half-way (a
-    malformed row in the millionth review, Ctrl-C) leaves an earlier `path` as it was, and no partial file."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as f:
-            yield f
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _tokenized(model: Any, text: str) -> Any:
