@@ -80,10 +80,12 @@ class Pooling(nn.Module):
         No pooling builds the padded (n, T, d) states nor their gradient (max only does under a weight override,
         which works in that layout): T is the batch's longest sentence, so most of that tensor is padding
         (about 6/7 of it in Yelp batches); the weights are still (n, T), exactly 0 at padding."""
-        if self.variant == "max" and self.override is not None:  # overrides work in the (n, T) layout
-            return self._max(*pad(states, position, shape))  # (n, T, d) padded states and their mask
-        if self.variant == "max":
-            return max_tokens(states, position, shape)
+        if self.variant == "max":  # a weight override works in the padded (n, T) layout
+            return (
+                max_tokens(states, position, shape)
+                if self.override is None
+                else self._max(*pad(states, position, shape))
+            )
         n, T = shape
         mask = real_mask(position, shape)  # (n, T) True at real positions
         if self.variant == "ave":

@@ -65,16 +65,17 @@ def imdb_labelled_lines() -> list[str]:
     same = bool(before) and before[0]["test_predictions"] == found[0][1][0]["test_predictions"]
     again = (
         "GloVe never reads the unlabelled reviews, so its row is the first row of the table above trained again "
-        f"(seed 0, with the code of a later day): {'the same' if same else 'other'} predictions for all 25,000 test "
-        "reviews. "
+        f"(seed 0, with the code of a later day): {'the same' if same else 'other'} predictions for all "
+        f"{len(found[0][1][0]['test_predictions']):,} test reviews. "
     )
     glove_ahead = dev[0] >= dev[1]
     picks_glove = LABELLED_IMDB < WORD2VEC_FROM_DOCUMENTS
     verdict = (
-        f"GloVe is ahead on dev ({pct(dev[0])} against {pct(dev[1])}): the crossing lies above 25,000 documents"
+        f"GloVe is ahead on dev ({pct(dev[0])} against {pct(dev[1])}): the crossing lies above {LABELLED_IMDB:,} "
+        "documents"
         if glove_ahead
         else f"frozen word2vec is ahead on dev already here ({pct(dev[1])} against {pct(dev[0])}): the crossing lies "
-        "below 25,000 documents"
+        f"below {LABELLED_IMDB:,} documents"
     ) + (
         f"; with the threshold at {WORD2VEC_FROM_DOCUMENTS:,}, `auto` picks {'GloVe' if picks_glove else 'word2vec'} "
         f"here, {'the better' if picks_glove == glove_ahead else 'the weaker'} of the two"
