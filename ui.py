@@ -181,6 +181,22 @@ def load_stats(path: Path) -> WordStats:
     return _stats(str(path), path.stat().st_mtime if path.exists() else 0.0)
 
 
+@st.cache_data(show_spinner=False)
+def _weights_digest(folder: str, stamp: float) -> str:
+    from han.checkpoint_files import weights_digest
+
+    return weights_digest(Path(folder))
+
+
+def describes_other_weights(folder: Path, recorded: str | None) -> bool:
+    """Whether a record beside a checkpoint (word statistics, faithfulness figures) was computed from other
+    weights than the folder's, e.g. model.safetensors copied over by hand. Records from before digests were
+    kept (`recorded` None) cannot tell and count as current."""
+    if recorded is None:
+        return False
+    return recorded != _weights_digest(str(folder), (folder / "model.safetensors").stat().st_mtime)
+
+
 # ----------------------------------------------------------------------------- inputs
 
 

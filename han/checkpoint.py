@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_files import (  # the parts that need no torch, re-exported: han.checkpoint.discover etc.
     FILES,
     FORMAT,
+    RECORDS,
     REQUIRED,
     check_directory,
     discover,
@@ -30,7 +31,7 @@ from .checkpoint_files import (  # the parts that need no torch, re-exported: ha
 )
 from .errors import HanError
 from .model import HAN, ModelConfig
-from .splits import save_split
+from .splits import SPLIT_FILE, save_split
 from .vocab import Vocab
 
 __all__ = ["FILES", "REQUIRED", "check_directory", "discover", "load", "normal_permissions", "read_json", "save"]
@@ -44,10 +45,18 @@ def save(
     metrics: dict,
     half: bool = False,
     split: np.ndarray | None = None,
-) -> None:
+) -> list[str]:
     """Write a checkpoint; `half` stores fp16 weights (half the size, loaded back as fp32); `split` (the
-    `split_codes` of the training data) is kept as split.npz, for later readers of the same data."""
+    `split_codes` of the training data) is kept as split.npz, for later readers of the same data.
+
+    A checkpoint replaced in place loses its `RECORDS` (word statistics, faithfulness figures): they
+    describe the old weights, and shown beside the new ones they would look right and be wrong.
+    Returns the names of the records removed.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    stale = [name for name in RECORDS if (directory / name).is_file()]
+    for name in stale:
+        (directory / name).unlink()
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -59,6 +68,10 @@ def save(
     write_json(directory / "metrics.json", metrics)
     if split is not None:
         save_split(directory, split)
+    elif (directory / SPLIT_FILE).is_file():  # the old weights' split: not this model's record
+        (directory / SPLIT_FILE).unlink()
+        stale.append(SPLIT_FILE)
+    return stale
 
 
 def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:

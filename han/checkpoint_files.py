@@ -6,6 +6,7 @@ loads the weights).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -17,7 +18,17 @@ from .variants import VARIANTS, model_key
 
 FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json", SPLIT_FILE)  # what training writes
 REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # the others are records: a model loads without them
+RECORDS = ("word_stats.npz", "faithfulness.json")  # figures computed from the weights: stale once they change
 FORMAT = "han-checkpoint/1"
+
+
+def weights_digest(directory: Path) -> str:
+    """sha256 of the checkpoint's model.safetensors: what `RECORDS` carry to say which weights they describe."""
+    digest = hashlib.sha256()
+    with (directory / "model.safetensors").open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def normal_permissions(path: Path) -> None:

@@ -14,6 +14,7 @@ import torch
 
 from . import checkpoint
 from .batches import within_budget
+from .checkpoint_files import weights_digest
 from .data import Batch, Dataset, Example, bucket_batches, collate
 from .errors import HanError
 from .explain import display_weights
@@ -61,6 +62,12 @@ class Classifier:
     def load(cls, directory: str | Path) -> Classifier:
         model, vocab, config, metrics = checkpoint.load(directory)
         return cls(model, vocab, config, metrics, Path(directory))
+
+    @property
+    def weights_digest(self) -> str | None:
+        """sha256 of the weights file loaded (None for a model not loaded from a folder): records computed from
+        this model (word statistics, faithfulness figures) keep it, so that a retrained model is not shown them."""
+        return weights_digest(self.path) if self.path else None
 
     @property
     def variant(self) -> str:

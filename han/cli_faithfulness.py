@@ -128,4 +128,4 @@ def _dataset(model, args: argparse.Namespace) -> dict:
     train_docs = (store.sentences(i) for i in range(len(store)))
     measured = [model.prepare(e) for e in chosen[: args.limit]]
     result["polarity"] = polarity_vs_attention(model, measured, categories(model, train_docs, [e.label for e in train]))
-    return result | {"split": args.split, "data": [str(p) for p in args.data]}
+    return result | {"split": args.split, "data": [str(p) for p in args.data], "model_sha256": model.weights_digest}

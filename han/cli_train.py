@@ -189,13 +189,27 @@ def train_config(args: argparse.Namespace) -> Any:
 
 
 def check_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """--out must be a folder we may write: not a file, not a finished checkpoint unless --overwrite."""
+    """--out must be a folder we may write: new or empty, or a checkpoint we were told to replace, or an
+    interrupted run we were told to continue or start again. Never a folder of other files: the checkpoint's
+    (config.json, vocab.txt, metrics.json ...) would land beside them, or over files of the same name."""
     if out.exists() and not out.is_dir():
         raise HanError(f"--out {out} is a file; give a folder for the checkpoint")
-    if resume and not (out / ".resume" / "state.json").is_file():
+    interrupted = (out / ".resume" / "state.json").is_file()
+    if resume and not interrupted:
         raise HanError(f"{out}: nothing to resume (no .resume/state.json)")
-    if (out / "config.json").exists() and not (resume or overwrite):
-        raise HanError(f"--out {out} already holds a checkpoint; give --overwrite to replace it, or another folder")
+    if (out / "config.json").exists():
+        if not (resume or overwrite):
+            raise HanError(f"--out {out} already holds a checkpoint; give --overwrite to replace it, or another folder")
+    elif interrupted:
+        if not (resume or overwrite):
+            raise HanError(
+                f"--out {out} holds an interrupted run; give --resume to continue it, --overwrite to start again, "
+                "or another folder"
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        others = sorted(p.name for p in out.iterdir())
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise HanError(f"--out {out} holds other files ({shown}), not a checkpoint; give a new or empty folder")
 
 
 def run_train(args: argparse.Namespace) -> dict:

@@ -127,6 +127,7 @@ def collect(
         head_attention=columns.get("head_attention"),
         meta={
             "checkpoint": str(model.path) if model.path else None,
+            "model_sha256": model.weights_digest,  # the weights these figures describe
             "model": model.name,
             "split": split,
             "sampled": max_docs is not None and max_docs < split_documents,

@@ -229,7 +229,9 @@ def train(
         _log(cfg, dist, collapse_warning(None, info["best"]["dev_accuracy"], dev_majority, final=True))
     if dist.main:
         config = checkpoint_config(dataset, data, cfg, limits, info["embeddings"])
-        checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half, split=data.split_codes)
+        stale = checkpoint.save(out, model, data.vocab, config, metrics, half=cfg.half, split=data.split_codes)
+        if stale:  # the replaced model's statistics and faithfulness figures: recompute them for this one
+            _log(cfg, dist, f"removed {', '.join(stale)} of the replaced model from {out}: they described its weights")
         state.clear()
     dist.barrier()
     return metrics

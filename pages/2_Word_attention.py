@@ -18,13 +18,22 @@ COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
 BINS = dict(start=0.0, end=1.0, size=0.05)
 
 
-def current_stats(model) -> word_stats.WordStats | None:
-    """Recomputed statistics of this session if any, else those shipped beside the checkpoint."""
+def current_stats(model) -> tuple[word_stats.WordStats | None, str]:
+    """Recomputed statistics of this session if any, else those shipped beside the checkpoint; else None
+    and why there are none."""
     recomputed = st.session_state.get("recomputed_stats", {}).get(str(model.path))
     if recomputed is not None:
-        return recomputed
+        return recomputed, ""
     path = model.path / "word_stats.npz"
-    return ui.load_stats(path) if path.exists() else None
+    if not path.exists():
+        return None, f"No word statistics for {model.name} ({path})."
+    table = ui.load_stats(path)
+    if ui.describes_other_weights(model.path, table.meta.get("model_sha256")):
+        return None, (
+            f"{path} was computed from other weights than this checkpoint's (its model.safetensors has been "
+            "replaced since): its figures would not be this model's."
+        )
+    return table, ""
 
 
 def recompute(model) -> None:
@@ -133,12 +142,9 @@ def page() -> None:
     models = ui.choose_set()
     _, model = ui.choose_model(models)
     recompute(model)
-    table = current_stats(model)
+    table, why_none = current_stats(model)
     if table is None:
-        st.warning(
-            f"No word statistics for {model.name} ({model.path}/word_stats.npz). "
-            "Recompute them from a data set above, or with `python -m han stats`."
-        )
+        st.warning(f"{why_none} Recompute them from a data set above, or with `python -m han stats`.")
         return
     if table.head_attention is not None:  # multi-head attention: one head's p_w, or the mean
         head = ui.choose_head(model.head_names, "stats_head")

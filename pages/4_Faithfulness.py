@@ -118,6 +118,13 @@ def model_section(path: Path) -> None:
         )
         return
     figures = read_figures(str(file), file.stat().st_mtime)
+    if ui.describes_other_weights(path, figures.get("model_sha256")):
+        st.warning(
+            f"{file} was computed from other weights than this checkpoint's (its model.safetensors has been "
+            f"replaced since): its figures would not be this model's. Compute them again with `python -m han "
+            f"faithfulness --checkpoint {path} --data <its data> --out {file}`."
+        )
+        return
     st.caption(
         f"{figures['n']:,} {figures.get('split', 'test')} documents; 'attention' is the {figures['attention_label']}."
     )

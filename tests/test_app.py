@@ -286,12 +286,35 @@ def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints,
     figures["polarity"] = polarity_vs_attention(
         model, [model.prepare(e) for e in yelp_slice.examples[:20]], min_count=1
     )
-    (folder / "att" / "faithfulness.json").write_text(json.dumps(figures))
+    (folder / "att" / "faithfulness.json").write_text(json.dumps(figures | {"model_sha256": model.weights_digest}))
     at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
     assert [h.value for h in at.header] == ["HN-MAX", "HN-ATT"]
     assert any("No precomputed figures" in i.value for i in at.info)  # HN-MAX has none
     assert len(at.get("plotly_chart")) == 3  # word AOPC, sentence AOPC, polarity
     assert any("Kendall τ" in m.value for m in at.markdown)
+    # HN-ATT's figures beside HN-MAX's weights (copied over by hand): refused, not shown as HN-MAX's
+    (folder / "max" / "faithfulness.json").write_text(json.dumps(figures | {"model_sha256": model.weights_digest}))
+    at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    refused = [w.value for w in at.warning if "computed from other weights" in w.value]
+    assert len(refused) == 1 and str(folder / "max" / "faithfulness.json") in refused[0]
+    assert len(at.get("plotly_chart")) == 3  # HN-ATT's still shown
+
+
+def test_word_attention_refuses_statistics_of_other_weights(tmp_path, tiny_checkpoints, yelp_slice):
+    from han import stats
+
+    folder = tmp_path / "set"
+    shutil.copytree(tiny_checkpoints["att"], folder / "att")
+    model = __import__("han").load(folder / "att")
+    table = stats.collect(model, yelp_slice, split="test", max_docs=10)
+    assert table.meta["model_sha256"] == model.weights_digest
+    stats.save(table, folder / "att" / "word_stats.npz")
+    at = run("words", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    assert not [w for w in at.warning if "other weights" in w.value] and at.get("plotly_chart")  # its own: shown
+    shutil.copy(tiny_checkpoints["ave"] / "model.safetensors", folder / "att" / "model.safetensors")
+    shutil.copy(tiny_checkpoints["ave"] / "config.json", folder / "att" / "config.json")
+    at = run("words", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    assert any("computed from other weights" in w.value for w in at.warning) and not at.get("plotly_chart")
 
 
 def test_navigation_names_every_page():

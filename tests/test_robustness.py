@@ -97,9 +97,28 @@ def test_out_that_is_a_file_or_a_checkpoint_is_refused_before_reading(tmp_path, 
     code, _, err = cli(capsys, "train", "--data", "/missing.csv", "--out", existing)
     one_line_error(code, err, "already holds a checkpoint; give --overwrite")
     assert (existing / "model.safetensors").read_bytes() == before
+    (existing / "faithfulness.json").write_text("{}")  # records of the old weights
+    (existing / "word_stats.npz").write_bytes(b"old")
     code, _, err = cli(capsys, *TINY_TRAIN, "--out", existing, "--overwrite", "--epochs", "1")
     assert code == 0, err
     assert (existing / "model.safetensors").read_bytes() != before
+    assert not (existing / "faithfulness.json").exists() and not (existing / "word_stats.npz").exists()
+    assert "removed word_stats.npz, faithfulness.json of the replaced model" in err
+
+
+def test_out_that_holds_other_files_or_an_interrupted_run_is_refused(tmp_path, capsys):
+    theirs = tmp_path / "mine"
+    theirs.mkdir()
+    (theirs / "metrics.json").write_text("my own")
+    code, _, err = cli(capsys, *TINY_TRAIN, "--out", theirs, "--overwrite")
+    one_line_error(code, err, "holds other files (metrics.json), not a checkpoint")
+    assert [p.name for p in theirs.iterdir()] == ["metrics.json"] and (theirs / "metrics.json").read_text() == "my own"
+    interrupted = tmp_path / "run"
+    (interrupted / ".resume").mkdir(parents=True)
+    (interrupted / ".resume" / "state.json").write_text("{}")
+    code, _, err = cli(capsys, *TINY_TRAIN, "--out", interrupted)
+    one_line_error(code, err, "holds an interrupted run; give --resume to continue it, --overwrite to start again")
+    assert (interrupted / ".resume" / "state.json").read_text() == "{}"
 
 
 @pytest.mark.parametrize(
