@@ -34,7 +34,7 @@ from torch import _VF, nn
 from torch.autograd.function import once_differentiable
 from torch.nn.utils.rnn import PackedSequence
 
-__all__ = ["BACKENDS", "BiGRU", "Recurrence", "gru_loop", "per_step", "previous_rows", "reverse_index"]
+__all__ = ["BACKENDS", "BiGRU", "Recurrence", "gru_loop", "gru_step", "per_step", "previous_rows", "reverse_index"]
 
 BACKENDS = ("auto", "loop", "autograd", "cudnn")
 
@@ -121,17 +121,21 @@ def gru_loop(x_gates: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, size
     direction's sequences reversed); w_hh: (2, H, 3H); b_hh: (2, 1, 3H); sizes: rows running per step.
     Returns (2, tokens, H): every step's hidden state, in packed order.
     """
-    H = w_hh.size(1)
-    h = x_gates.new_zeros(2, sizes[0], H)  # (2, n, H)
+    h = x_gates.new_zeros(2, sizes[0], w_hh.size(1))  # (2, n, H)
     outputs = []
     for x_t in x_gates.split(sizes, dim=1):  # (2, k, 3H); sorted longest first: a prefix runs
-        h_prev = h[:, : x_t.size(1)]  # (2, k, H)
-        hidden = torch.baddbmm(b_hh, h_prev, w_hh)  # (2, k, 3H): h W + b for all three gates
-        reset, update = torch.sigmoid(x_t[..., : 2 * H] + hidden[..., : 2 * H]).chunk(2, dim=-1)  # (2, k, H) each
-        candidate = torch.tanh(torch.addcmul(x_t[..., 2 * H :], reset, hidden[..., 2 * H :]))  # (2, k, H)
-        h = torch.lerp(candidate, h_prev, update)  # n + z * (h_prev - n): (2, k, H)
+        h = gru_step(x_t, h[:, : x_t.size(1)], w_hh, b_hh)  # (2, k, H)
         outputs.append(h)
     return torch.cat(outputs, dim=1)  # (2, tokens, H)
+
+
+def gru_step(x_t: torch.Tensor, h_prev: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    """One time step of both directions: x_t (2, k, 3H) input projections, h_prev (2, k, H) -> h (2, k, H)."""
+    H = w_hh.size(1)
+    hidden = torch.baddbmm(b_hh, h_prev, w_hh)  # (2, k, 3H): h W + b for all three gates
+    reset, update = torch.sigmoid(x_t[..., : 2 * H] + hidden[..., : 2 * H]).chunk(2, dim=-1)  # (2, k, H) each
+    candidate = torch.tanh(torch.addcmul(x_t[..., 2 * H :], reset, hidden[..., 2 * H :]))  # (2, k, H)
+    return torch.lerp(candidate, h_prev, update)  # n + z * (h_prev - n): (2, k, H)
 
 
 class Recurrence(torch.autograd.Function):
