@@ -188,13 +188,16 @@ def _weights_digest(folder: str, stamp: float) -> str:
     return weights_digest(Path(folder))
 
 
-def describes_other_weights(folder: Path, recorded: str | None) -> bool:
-    """Whether a record beside a checkpoint (word statistics, faithfulness figures) was computed from other
-    weights than the folder's, e.g. model.safetensors copied over by hand. Records from before digests were
-    kept (`recorded` None) cannot tell and count as current."""
-    if recorded is None:
-        return False
-    return recorded != _weights_digest(str(folder), (folder / "model.safetensors").stat().st_mtime)
+def other_weights(folder: Path, record: Path, recorded: str | None) -> str | None:
+    """Why a record beside a checkpoint (word statistics, faithfulness figures) must not be shown: it was computed
+    from other weights than the folder's, e.g. model.safetensors copied over by hand. None when it describes these
+    weights, or when it is from before digests were kept (`recorded` None) and cannot tell."""
+    if recorded is None or recorded == _weights_digest(str(folder), (folder / "model.safetensors").stat().st_mtime):
+        return None
+    return (
+        f"{record} was computed from other weights than this checkpoint's (its model.safetensors has been "
+        "replaced since): its figures would not be this model's."
+    )
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -209,8 +209,7 @@ def check_out(out: Path, resume: bool, overwrite: bool) -> None:
                 f"--out {out} holds an interrupted run; give --resume to continue it, --overwrite to start again, "
                 "or another folder"
             )
-    elif out.is_dir() and any(out.iterdir()):
-        others = sorted(p.name for p in out.iterdir())
+    elif out.is_dir() and (others := sorted(p.name for p in out.iterdir())):
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise HanError(f"--out {out} holds other files ({shown}), not a checkpoint; give a new or empty folder")
 

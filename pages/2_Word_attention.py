@@ -28,12 +28,8 @@ def current_stats(model) -> tuple[word_stats.WordStats | None, str]:
     if not path.exists():
         return None, f"No word statistics for {model.name} ({path})."
     table = ui.load_stats(path)
-    if ui.describes_other_weights(model.path, table.meta.get("model_sha256")):
-        return None, (
-            f"{path} was computed from other weights than this checkpoint's (its model.safetensors has been "
-            "replaced since): its figures would not be this model's."
-        )
-    return table, ""
+    refused = ui.other_weights(model.path, path, table.meta.get("model_sha256"))
+    return (None, refused) if refused else (table, "")
 
 
 def recompute(model) -> None:

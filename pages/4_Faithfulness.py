@@ -118,11 +118,11 @@ def model_section(path: Path) -> None:
         )
         return
     figures = read_figures(str(file), file.stat().st_mtime)
-    if ui.describes_other_weights(path, figures.get("model_sha256")):
+    refused = ui.other_weights(path, file, figures.get("model_sha256"))
+    if refused:
         st.warning(
-            f"{file} was computed from other weights than this checkpoint's (its model.safetensors has been "
-            f"replaced since): its figures would not be this model's. Compute them again with `python -m han "
-            f"faithfulness --checkpoint {path} --data <its data> --out {file}`."
+            f"{refused} Compute them again with `python -m han faithfulness --checkpoint {path} --data <its data> "
+            f"--out {file}`."
         )
         return
     st.caption(
