@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, overload
 
 import numpy as np
@@ -37,13 +38,14 @@ def collate(docs: Sequence[list[list[int]]], labels: Sequence[int] | None = None
         width = max(counts)
         docs = [list(d) + [[0]] * (width - len(d)) for d in docs]
     sentences = [s for doc in docs for s in doc]  # all rows, document after document
-    max_words = max(len(s) for s in sentences)
-    words = torch.zeros(len(sentences), max_words, dtype=torch.long)  # (n_sentences, max_words)
-    for row, sentence in enumerate(sentences):
-        words[row, : len(sentence)] = torch.tensor(sentence, dtype=torch.long)
+    lengths = torch.tensor([len(s) for s in sentences])  # (n_sentences,)
+    real = torch.arange(int(lengths.max())) < lengths.unsqueeze(1)  # (n_sentences, max_words), row-major
+    words = torch.zeros(real.shape, dtype=torch.long)  # (n_sentences, max_words)
+    # one tensor of every word id, sentence after sentence: the real positions in row-major order
+    words[real] = torch.tensor(list(chain.from_iterable(sentences)), dtype=torch.long)
     return Batch(
         words=words,
-        word_counts=torch.tensor([len(s) for s in sentences]),  # (n_sentences,)
+        word_counts=lengths,  # (n_sentences,)
         sentence_counts=torch.tensor(counts),  # (n_docs,)
         labels=None if labels is None else torch.tensor(labels, dtype=torch.long),  # (n_docs,)
         padded=padded,

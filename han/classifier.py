@@ -129,7 +129,7 @@ class Classifier:
 
     # -------------------------------------------------------------------- model out
 
-    @torch.no_grad()
+    @torch.inference_mode()  # no autograd bookkeeping at all (~10 % faster than no_grad): results are lists
     def analyse(self, docs: Sequence[Tokenized], batch_size: int = 64) -> Iterator[DocResult]:
         """Run the model on tokenised documents, yielding results in input order.
 

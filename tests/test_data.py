@@ -10,6 +10,7 @@ import tarfile
 from collections import Counter
 
 import pytest
+import torch
 
 from han.data import (
     Example,
@@ -331,3 +332,18 @@ def test_csv_rows_read_as_csv_dictreader_reads_them(tmp_path):
     unlabelled.write_text("text,stars\nfine,5\nno label\n")
     with pytest.raises(HanError, match=r"row 2 has no value in column 'stars'"):
         read_dataset([unlabelled])
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_collate_places_every_word_id_in_its_sentence_row(padded):
+    from han.data import collate
+
+    docs = [[[4, 5, 6], [7]], [[8, 9]], [[10], [11, 12, 13, 14], [15, 16]]]  # 3, 1 and 3 sentences
+    batch = collate(docs, [2, 0, 1], padded=padded)
+    rows = [s for d in docs for s in d + ([[PAD_ID]] * (3 - len(d)) if padded else [])]  # padding: one PAD word
+    assert batch.words.shape == (len(rows), 4) and batch.words.dtype == torch.long
+    for row, sentence in enumerate(rows):  # each id in its row and column, zeros after it
+        assert batch.words[row].tolist() == sentence + [PAD_ID] * (4 - len(sentence))
+    assert batch.word_counts.tolist() == [len(s) for s in rows]
+    assert batch.labels is not None and batch.labels.tolist() == [2, 0, 1]
+    assert batch.sentence_counts.tolist() == [2, 1, 3]
