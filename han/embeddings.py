@@ -47,8 +47,10 @@ WITH_WORD2VEC = "+word2vec"  # suffix: pretrained vectors concatenated with word
 
 
 def pretrained_part(source: str) -> tuple[str, bool]:
-    """(the pretrained vectors' source, whether word2vec vectors are concatenated to them)."""
-    if source.endswith(WITH_WORD2VEC):
+    """(the pretrained vectors' source, whether word2vec vectors are concatenated to them).
+
+    A vectors file whose own name ends in "+word2vec" is that file alone: an existing file wins."""
+    if source.endswith(WITH_WORD2VEC) and not Path(source).is_file():
         return source[: -len(WITH_WORD2VEC)], True
     return source, False
 

@@ -193,6 +193,15 @@ def test_pretrained_plus_word2vec_puts_both_vectors_side_by_side(small, tmp_path
     assert model.predict(texts) == han.load(tmp_path / "both").predict(texts)
 
 
+def test_a_vectors_file_named_like_a_combination_is_that_file_alone(tmp_path):
+    from han.embeddings import pretrained_part
+
+    named = vectors_file(tmp_path / "mine+word2vec", ["food", "good"], dim=4)  # the file's own name
+    assert pretrained_part(str(named)) == (str(named), False)
+    assert pretrained_part(str(tmp_path / "v.txt") + "+word2vec") == (str(tmp_path / "v.txt"), True)
+    assert pretrained_part("glove-6b-50d+word2vec") == ("glove-6b-50d", True)
+
+
 @pytest.mark.parametrize(
     "embeddings, extra, message",
     [
