@@ -1,9 +1,11 @@
 """Training and inference speed and peak memory of batching choices, on a fixed slice of real Yelp data.
 
-    python bench/speed.py [--docs 3000] [--threads 2] [--epochs 1]
+    python bench/speed.py [--docs 3000] [--threads 2] [--epochs 1] [--rounds 3]
 
 Each configuration runs in its own process (so peak memory is its own), one after the other in
-one invocation, so ratios compare like with like on the same machine:
+one invocation, so ratios compare like with like on the same machine. With --rounds N every
+configuration runs once per round, the rounds one after the other, and each figure is the median
+of its N runs: a slow spell of the machine then touches every row alike instead of one.
 
 - layout: `real` = only real sentences go through the word GRU (ours); `padded` = every document
   padded to the batch's sentence count, padding sentences processed (the naive layout);
@@ -23,7 +25,8 @@ one invocation, so ratios compare like with like on the same machine:
   kernel for the gates instead of six), compiled in an untimed first pass (training unchanged).
 
 Prints a table: training docs/s, inference docs/s (the median of INFER_PASSES passes), peak RSS over
-the data-loaded baseline, and each speed relative to the first row. Nothing is asserted.
+the data-loaded baseline (medians over the rounds), each speed relative to the first row, and the
+spread of training docs/s over the rounds (slowest and fastest run over the median). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -178,44 +181,47 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=3000, help="first N reviews of yelp_10k")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every configuration; figures are medians")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child), args.docs, args.epochs, args.threads)))
         return
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     print(
         f"machine: {platform.processor() or platform.machine()}, {args.threads} torch threads; "
-        f"data: first {args.docs} reviews of {DATA.name}, {args.epochs} epoch(s)"
+        f"data: first {args.docs} reviews of {DATA.name}, {args.epochs} epoch(s); "
+        f"median of {args.rounds} round(s)"
     )
-    header = f"{'configuration':40} {'train docs/s':>12} {'x':>5} {'infer docs/s':>12} {'x':>5} {'peak MB':>8}"
+    runs: dict[str, list[dict]] = {config["name"]: [] for config in CONFIGS}
+    for _ in range(args.rounds):  # every configuration once per round: the machine's slow spells hit all rows
+        for config in CONFIGS:
+            runs[config["name"]].append(run_child(config, args))
+    header = (
+        f"{'configuration':40} {'train docs/s':>12} {'x':>5} {'infer docs/s':>12} {'x':>5} {'peak MB':>8} "
+        f"{'train spread':>13}"
+    )
     print(header + "\n" + "-" * len(header))
     first = None
-    for config in CONFIGS:
-        output = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                json.dumps(config),
-                "--docs",
-                str(args.docs),
-                "--epochs",
-                str(args.epochs),
-                "--threads",
-                str(args.threads),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(output.stdout.strip().splitlines()[-1])
-        first = first or result
+    for name, results in runs.items():
+        median = {key: statistics.median(r[key] for r in results) for key in results[0]}
+        first = first or median
+        trains = [r["train_docs_per_s"] / median["train_docs_per_s"] for r in results]
         print(
-            f"{config['name']:40} {result['train_docs_per_s']:12.0f} "
-            f"{result['train_docs_per_s'] / first['train_docs_per_s']:5.2f} {result['infer_docs_per_s']:12.0f} "
-            f"{result['infer_docs_per_s'] / first['infer_docs_per_s']:5.2f} {result['peak_over_baseline_mb']:8.0f}"
+            f"{name:40} {median['train_docs_per_s']:12.0f} "
+            f"{median['train_docs_per_s'] / first['train_docs_per_s']:5.2f} {median['infer_docs_per_s']:12.0f} "
+            f"{median['infer_docs_per_s'] / first['infer_docs_per_s']:5.2f} {median['peak_over_baseline_mb']:8.0f} "
+            f"{min(trains):6.2f}-{max(trains):.2f}"
         )
+
+
+def run_child(config: dict, args: argparse.Namespace) -> dict:
+    """One configuration in a fresh process: its result dictionary."""
+    command = [sys.executable, __file__, "--child", json.dumps(config), "--docs", str(args.docs)]
+    command += ["--epochs", str(args.epochs), "--threads", str(args.threads)]
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

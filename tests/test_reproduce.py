@@ -189,6 +189,10 @@ def test_speed_reading_divides_ours_by_the_yardstick_and_judges_both_goals(repro
     slower = reproduce.bench.speed_reading(table.replace(" 780 ", " 540 ").replace(" 2700 ", " 1300 "))
     assert "training 4.2x, inference 1.2x" in slower and slower.count("not met") == 2
     assert "lacks" in reproduce.bench.speed_reading(table.splitlines()[0])
+    spreads = "\n".join(
+        line + ("  train spread" if i == 0 else "   0.91-1.08") for i, line in enumerate(table.splitlines())
+    )
+    assert reproduce.bench.speed_reading(spreads) == reading  # bench/speed.py --rounds adds the spread column
 
 
 def test_stats_reading_judges_ours_against_one_gigabyte(reproduce):
