@@ -41,10 +41,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data")) / "yelp" / "yelp_10k.csv.gz"
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     {"name": "real sentences + bucketing (ours)", "padded": False, "bucket": True, "gru": "fused"},
     {"name": "ours, autograd GRU step", "padded": False, "bucket": True, "gru": "fused", "backend": "autograd"},
     {"name": "padded documents + bucketing", "padded": True, "bucket": True, "gru": "fused"},
