@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cli_common import add_command
+from .cli_common import add_command, add_overwrite, inputs_of, read_document
 from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
 from .cli_predict import add_predict_parsers, run_info, run_predict
 from .cli_train import add_train_parser, run_train
@@ -23,7 +23,6 @@ from .train import Interrupted
 if TYPE_CHECKING:
     from .classifier import Classifier
     from .data import Dataset
-from .text import decode_text
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--text")
     source.add_argument("--file", help="a UTF-8 text file ('-' for standard input)")
     explain.add_argument("--html", help="also write the rendering as standalone HTML here (default: none)")
+    add_overwrite(explain)
 
     stats = add_command(commands, "stats", "word-attention statistics of a split (.npz)")
     stats.add_argument("--checkpoint", required=True)
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--split", choices=["train", "dev", "test"], default="test", help="the checkpoint's own split")
     stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split (default: all)")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
+    add_overwrite(stats)
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)
     return parser
@@ -118,11 +119,8 @@ def run_explain(args: argparse.Namespace) -> dict:
     from .explain import to_html
 
     if args.html:
-        check_output_file("--html", args.html)
-    text = args.text
-    if args.file is not None:
-        raw = sys.stdin.buffer.read() if args.file == "-" else _read_bytes(Path(args.file))
-        text = decode_text(raw, args.file)
+        check_output_file("--html", args.html, args.overwrite, inputs_of(args))
+    text = args.text if args.file is None else read_document(args.file)
     model = load(args.checkpoint)
     explanation = model.explain(text)
     for caveat in explanation["warnings"]:
@@ -136,17 +134,16 @@ def run_stats(args: argparse.Namespace) -> dict:
     from . import load
     from .stats import collect, save
 
+    if not args.out.endswith(".npz"):  # numpy would add the suffix itself: the file written must be the one named
+        raise HanError(f"--out {args.out}: give a file name ending in .npz")
+    check_output_file("--out", args.out, args.overwrite, inputs_of(args))
+    if args.sample is not None and args.sample < 1:
+        raise HanError("--sample must be at least 1")
     model = load(args.checkpoint)
     dataset = _read_for(model, args, like_training=True, split="")  # labels only: collect reads texts as it goes
     table = collect(model, dataset, split=args.split, max_docs=args.sample)
     save(table, Path(args.out))
     return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise HanError(f"{path}: no such file")
-    return path.read_bytes()
 
 
 COMMANDS = {

@@ -81,9 +81,11 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
     config = read_json(directory / "config.json")
     metrics = read_metrics(directory / "metrics.json")
     model_config = _model_config(directory / "config.json", config)
-    if len(config.get("labels", [])) != model_config.n_classes:
+    labels = config.get("labels", [])
+    if len(labels) != model_config.n_classes or len(set(map(str, labels))) != len(labels):
         raise HanError(
-            f"{directory / 'config.json'}: 'labels' must list {model_config.n_classes} class names (model.n_classes)"
+            f"{directory / 'config.json'}: 'labels' must list {model_config.n_classes} different class names "
+            "(model.n_classes)"
         )
     try:
         vocab = Vocab.load(directory / "vocab.txt")
@@ -94,7 +96,10 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
             f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says "
             f"vocab_size {model_config.vocab_size}"
         )
-    model = HAN(model_config)
+    try:
+        model = HAN(model_config)
+    except (TypeError, ValueError) as e:  # e.g. a hand-edited variant or level this version does not build
+        raise HanError(f"{directory / 'config.json'}: bad 'model' section ({e})") from None
     model.load_state_dict(_load_weights(directory / "model.safetensors", model))
     model.eval()
     return model, vocab, config, metrics

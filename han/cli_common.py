@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):
@@ -24,3 +25,32 @@ def add_command(commands: argparse._SubParsersAction, name: str, help: str) -> a
     """A sub-command whose --help shows every option's default."""
     parser: argparse.ArgumentParser = commands.add_parser(name, help=help, formatter_class=DefaultsHelpFormatter)
     return parser
+
+
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    """--overwrite: without it a command refuses an output file that already exists (nothing is lost by mistake)."""
+    parser.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
+
+
+def inputs_of(args: argparse.Namespace) -> list[str]:
+    """What a command reads (its --data, --file and the checkpoint's files): no output may be written over them."""
+    from .checkpoint_files import FILES
+
+    data = args.data if isinstance(getattr(args, "data", None), list) else [getattr(args, "data", None)]
+    checkpoint = [str(Path(args.checkpoint) / name) for name in FILES] if getattr(args, "checkpoint", None) else []
+    return [path for path in [*data, getattr(args, "file", None), *checkpoint] if path]
+
+
+def read_document(file: str) -> str:
+    """The text of --file (a UTF-8 text file, or '-' for standard input)."""
+    import sys
+
+    from .errors import HanError
+    from .text import decode_text
+
+    path = Path(file)
+    if file != "-" and path.is_dir():
+        raise HanError(f"--file {file} is a folder; give a text file")
+    if file != "-" and not path.is_file():
+        raise HanError(f"{file}: no such file")
+    return decode_text(sys.stdin.buffer.read() if file == "-" else path.read_bytes(), file)

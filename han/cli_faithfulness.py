@@ -13,9 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import add_command
+from .cli_common import add_command, add_overwrite, inputs_of, read_document
 from .errors import HanError, check_output_file
-from .text import decode_text
+
+LIMIT = 1000  # --data: documents measured when --limit is not given
+PERMUTATIONS = 5  # --data: attention permutations per document when --permutations is not given
+DATA_OPTIONS = ("split", "limit", "permutations", "text_col", "label_col")  # options that only --data reads
 
 
 def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,25 +30,21 @@ def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--text", help="one document")
     source.add_argument("--file", help="one document from a UTF-8 text file ('-' for standard input)")
     source.add_argument("--data", nargs="+", metavar="PATH", help="labelled data: the data-set figures")
-    parser.add_argument(
-        "--split",
-        choices=["train", "dev", "test"],
-        default="test",
-        help="with --data: the split of the checkpoint's own split (default: test)",
-    )
+    parser.add_argument("--split", choices=["train", "dev", "test"], help="with --data: which split (default: test)")
     parser.add_argument("--text-col", help="with --data: text column (default: as in training)")
     parser.add_argument("--label-col", help="with --data: label column (default: as in training)")
-    parser.add_argument("--limit", type=int, default=1000, help="with --data: the first N documents (default: 1000)")
+    parser.add_argument("--limit", type=int, help=f"with --data: the first N documents (default: {LIMIT})")
     parser.add_argument(
         "--methods", nargs="+", metavar="METHOD", help=f"with --text/--file: any of {', '.join(METHODS)} (default: all)"
     )
     parser.add_argument("--n-steps", type=int, default=20, help="integrated-gradients steps (default: 20)")
     parser.add_argument("--seed", type=int, default=0, help="random floor and permutations (default: 0)")
-    parser.add_argument("--permutations", type=int, default=5, help="with --data: permutations per document")
+    parser.add_argument("--permutations", type=int, help=f"with --data: permutations per doc (default: {PERMUTATIONS})")
     parser.add_argument("--html", help="also write a standalone HTML report here (default: none)")
     parser.add_argument(
         "--out", help="also write the JSON here, e.g. CHECKPOINT/faithfulness.json (default: stdout only)"
     )
+    add_overwrite(parser)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -56,6 +55,14 @@ def _check(args: argparse.Namespace) -> None:
         check_methods(args.methods)
         if args.data:
             raise HanError("--methods applies to one document (--text/--file); --data measures every method")
+    if not args.data:  # one document: the data-set options would be silently ignored
+        given = [f"--{name.replace('_', '-')}" for name in DATA_OPTIONS if getattr(args, name) is not None]
+        if given:
+            raise HanError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to --data, not to one document")
+    args.split, args.limit = args.split or "test", LIMIT if args.limit is None else args.limit
+    args.permutations = PERMUTATIONS if args.permutations is None else args.permutations
+    if args.seed < 0:
+        raise HanError("--seed must be 0 or more")
     if args.limit < 1:
         raise HanError("--limit must be at least 1")
     if args.n_steps < 1 or args.permutations < 1:
@@ -64,7 +71,7 @@ def _check(args: argparse.Namespace) -> None:
         raise HanError("the text is empty")
     for option in ("html", "out"):
         if getattr(args, option):
-            check_output_file(f"--{option}", getattr(args, option))
+            check_output_file(f"--{option}", getattr(args, option), args.overwrite, inputs_of(args))
 
 
 def run_faithfulness(args: argparse.Namespace) -> dict:
@@ -92,12 +99,7 @@ def _document(model, args: argparse.Namespace) -> dict:
     from .attribution import METHODS
     from .faithfulness import explain_faithfulness
 
-    text = args.text
-    if args.file is not None:
-        if args.file != "-" and not Path(args.file).is_file():
-            raise HanError(f"{args.file}: no such file")
-        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-        text = decode_text(raw, args.file)
+    text = args.text if args.file is None else read_document(args.file)
     return explain_faithfulness(model, text, args.methods or METHODS, args.n_steps, args.seed)
 
 

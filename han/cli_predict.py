@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cache import replaced_when_done
-from .cli_common import add_command
+from .cli_common import add_command, add_overwrite, inputs_of
 from .errors import HanError, check_output_file
 
 CHUNK = 1000  # reviews read, scored and written at a time: a file of any size never sits in memory
@@ -39,6 +39,7 @@ def add_predict_parsers(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--out", required=True, help="predictions.csv, predictions.jsonl, or - (JSON lines on stdout)")
     predict.add_argument("--top-words", type=int, default=0, help="also the K words with most attention (default: 0)")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_overwrite(predict)
     info = add_command(commands, "info", "what a checkpoint is: variant, recipe, data, split, metrics, files")
     info.add_argument("checkpoint")
 
@@ -47,13 +48,16 @@ def _texts(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     """(id, text) of every review of --data, streamed; rows without text are skipped."""
     from .readers import _decoding, _open_text, _table_rows
 
+    table = args.data.removesuffix(".gz").lower().endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson"))
+    if args.text_col and not table:
+        raise HanError(f"--text-col names a column of a CSV/TSV/JSON file; {args.data} is plain text, a review a line")
     if args.data == "-":
         yield from ((str(n), line.rstrip("\n")) for n, line in enumerate(sys.stdin, start=1) if line.strip())
         return
     path = Path(args.data)
     if not path.is_file():
         raise HanError(f"{path}: no such file" if not path.exists() else f"{path}: not a file of reviews")
-    if path.name.removesuffix(".gz").lower().endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
+    if table:
         column = args.text_col or "text"
         for n, row in enumerate(_table_rows(path, args.encoding), start=1):
             if column not in row:
@@ -75,7 +79,7 @@ def run_predict(args: argparse.Namespace) -> None:
     from . import load
 
     if args.out != "-":
-        check_output_file("--out", args.out)
+        check_output_file("--out", args.out, args.overwrite, inputs_of(args))
         if not args.out.endswith((".csv", ".jsonl")):
             raise HanError("--out must end in .csv or .jsonl, or be - for standard output")
     if args.top_words < 0:
@@ -86,7 +90,7 @@ def run_predict(args: argparse.Namespace) -> None:
     if not first:
         raise HanError(f"{args.data}: no review with text in it")
     chunks = itertools.chain([first], iter(lambda: list(islice(texts, CHUNK)), []))  # until a chunk comes back empty
-    written = 0
+    written = without_words = 0
     with contextlib.ExitStack() as stack:
         out = sys.stdout if args.out == "-" else stack.enter_context(replaced_when_done(Path(args.out)))
         bar = stack.enter_context(tqdm(unit="review", file=sys.stderr, disable=args.quiet))
@@ -97,8 +101,13 @@ def run_predict(args: argparse.Namespace) -> None:
             for (doc_id, _), doc in zip(chunk, docs, strict=True):
                 writer.write(doc_id, None if doc is None else next(results), doc)
             written += len(chunk)
+            without_words += docs.count(None)
             bar.update(len(chunk))
-    print(f"{written} reviews scored by {model.name} -> {args.out}", file=sys.stderr)
+    unscored = f", {without_words} of them without a word (their rows say so, with no label)" if without_words else ""
+    print(
+        f"{written - without_words} of {written} reviews scored by {model.name}{unscored} -> {args.out}",
+        file=sys.stderr,
+    )
 
 
 def _tokenized(model: Any, text: str) -> Any:
@@ -151,7 +160,7 @@ def run_info(args: argparse.Namespace) -> dict:
     from . import checkpoint
 
     directory = Path(args.checkpoint)
-    checkpoint.check_directory(directory)
+    checkpoint.load(directory)  # a damaged checkpoint is named here, not described as if it were whole
     config = checkpoint.read_json(directory / "config.json")
     metrics = checkpoint.read_metrics(directory / "metrics.json")
     model, training = config.get("model", {}), config.get("training", {})

@@ -221,6 +221,9 @@ def run_train(args: argparse.Namespace) -> dict:
 
     cfg = train_config(args)
     check_config(cfg)  # bad settings are refused before any data is read
+    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
+    if limits.max_sentences < 1 or limits.max_words < 1:
+        raise HanError("--max-sentences and --max-words must be at least 1: a document needs a sentence of a word")
     check_out(Path(args.out), args.resume, args.overwrite)
     dataset = read_dataset(
         args.data,
@@ -232,7 +235,6 @@ def run_train(args: argparse.Namespace) -> dict:
         encoding=args.encoding or "utf-8",
         labels_only=True,  # labels and fingerprint only: the token store reads the texts itself
     )
-    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
     metrics = train(dataset, args.out, cfg, limits, resume=args.resume, release_texts=True)
     if cfg.epochs == 0:
         return metrics

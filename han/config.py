@@ -139,6 +139,11 @@ def check_numbers(cfg: TrainConfig) -> None:
             raise HanError(f"{option} must be at least 1, not {count}")
     if cfg.w2v_epochs < 1:
         raise HanError(f"word2vec needs at least one pass over the text, not {cfg.w2v_epochs}")
+    if cfg.patience is not None and cfg.patience < 1:
+        raise HanError(f"--patience is the epochs without a dev gain before stopping, at least 1, not {cfg.patience}")
+    for option, seed in (("--seed", cfg.seed), ("--split-seed", cfg.split_seed)):
+        if not 0 <= seed < 2**32:  # what numpy's and scikit-learn's generators take
+            raise HanError(f"{option} must be a whole number from 0 to {2**32 - 1}, not {seed}")
 
 
 def check_heads(cfg: TrainConfig) -> None:

@@ -123,6 +123,19 @@ def check_same_data(config: dict, dataset: Dataset) -> None:
         )
 
 
+def check_sources(paths: Sequence[str | Path], text_col: str | None, label_col: str | None) -> None:
+    """Mistakes that would read without complaint into a wrong answer: the same file twice (its reviews would
+    land in train and test alike, so test accuracy would measure memory) or one column as text and label."""
+    seen: dict[Path, str | Path] = {}
+    for path in paths:
+        resolved = Path(path).expanduser().resolve()
+        if resolved in seen:
+            raise HanError(f"--data names {seen[resolved]} twice ({path}): its reviews would be in train and test")
+        seen[resolved] = path
+    if text_col is not None and text_col == label_col:
+        raise HanError(f"--text-col and --label-col are both {text_col!r}: the text would be its own label")
+
+
 def read_dataset(
     paths: Sequence[str | Path],
     text_col: str | None = None,
@@ -154,6 +167,7 @@ def read_dataset(
         raise HanError("--max-docs must be at least 1")
     if max_docs_spread not in ("even", "first"):
         raise HanError(f"unknown max_docs_spread {max_docs_spread!r}")
+    check_sources(paths, text_col, label_col)
     dataset = Dataset(
         examples=[],
         read_args={"text_col": text_col, "label_col": label_col, "max_docs": max_docs, "seed": seed}

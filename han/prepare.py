@@ -141,7 +141,13 @@ MIN_PER_CLASS = 5  # training documents a class needs: below it a model cannot l
 
 
 def check_class_sizes(dataset: Dataset, train: list[int]) -> None:
-    """Refuse a training split in which some class has fewer than MIN_PER_CLASS documents (e.g. --max-docs 5)."""
+    """Refuse data of a single label, and a training split in which some class has fewer than MIN_PER_CLASS
+    documents (e.g. --max-docs 5)."""
+    if len(dataset.labels) < 2:
+        raise HanError(
+            f"the data has a single label ({', '.join(map(repr, dataset.labels)) or 'none'}): a classifier needs at "
+            "least two to tell apart; check --label-col, or add documents of the other labels"
+        )
     counts = Counter(dataset.examples[i].label for i in train)
     small = {label: counts.get(label, 0) for label in dataset.labels if counts.get(label, 0) < MIN_PER_CLASS}
     if small:

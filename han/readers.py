@@ -24,6 +24,7 @@ import random
 import re
 import sys
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,8 @@ def _decoding(path: Path, lines: Iterator[str], encoding: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def _naming_bad_bytes(path: Path, encoding: str) -> Iterator[None]:
-    """UnicodeDecodeError raised inside -> a HanError naming the file and the first line that is not `encoding`."""
+    """UnicodeDecodeError raised inside -> a HanError naming the file and the first line that is not `encoding`;
+    a damaged or cut-short .gz and a malformed CSV -> a HanError naming the file."""
     try:
         yield
     except UnicodeDecodeError as e:
@@ -123,6 +125,10 @@ def _naming_bad_bytes(path: Path, encoding: str) -> Iterator[None]:
             f"{path}: line {_first_bad_line(path, encoding)} is not valid {encoding} ({e.reason}); give the file's "
             "encoding with --encoding (e.g. --encoding latin-1)"
         ) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # gzip's errors for a truncated or non-gzip file
+        raise HanError(f"{path}: the compressed file is damaged or cut short ({e}); get a complete copy") from None
+    except csv.Error as e:
+        raise HanError(f"{path}: not a readable CSV/TSV file ({e})") from None
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:

@@ -152,7 +152,7 @@ def recorded_split(directory: Path | None, n_docs: int, sizes: dict[str, int]) -
     try:
         with np.load(path, allow_pickle=False) as data:
             codes = data["codes"]  # (n_docs,) uint8
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):  # EOFError: an empty file
         return None
     if codes.shape != (n_docs,) or codes.dtype != np.uint8:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -277,8 +278,8 @@ def load(path: str | Path) -> WordStats:
             header = json.loads(str(data["header"]))
             arrays = {name: data[name] for name in ARRAYS}
             heads = data["head_attention"] if "head_attention" in data.files else None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-        raise HanError(f"{path}: not a readable word-statistics file ({e})") from None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:  # EOF: empty
+        raise HanError(f"{path}: not a readable word-statistics file ({e or type(e).__name__})") from None
     return WordStats(
         words=header["words"],
         labels=header["labels"],

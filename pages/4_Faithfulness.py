@@ -122,7 +122,7 @@ def model_section(path: Path) -> None:
     if refused:
         st.warning(
             f"{refused} Compute them again with `python -m han faithfulness --checkpoint {path} --data <its data> "
-            f"--out {file}`."
+            f"--out {file} --overwrite`."
         )
         return
     st.caption(

@@ -47,6 +47,7 @@ def run_faithfulness(limit: int = LIMIT) -> None:
             str(min(limit, CAHAN_LIMIT) if variant == "cahan" else limit),
             "--out",
             str(path / "faithfulness.json"),
+            "--overwrite",  # the figures of the retrained weights replace the old ones
         ]
         print(" ".join(command), flush=True)
         subprocess.run(command, cwd=common.ROOT, check=True, stdout=subprocess.DEVNULL)

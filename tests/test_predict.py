@@ -31,7 +31,7 @@ def test_predict_a_csv_file_to_csv(tiny_checkpoints, tmp_path, capsys):
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["id", "label", "p_1", "p_2", "p_3", "p_4", "p_5"] and len(rows) == 5001
     assert all(abs(sum(float(p) for p in row[2:]) - 1) < 1e-4 for row in rows[1:50])
-    assert "5000 reviews scored" in capsys.readouterr().err
+    assert "5000 of 5000 reviews scored" in capsys.readouterr().err
 
 
 def test_predict_from_stdin_to_json_lines_with_top_words(tiny_checkpoints, monkeypatch, capsys):
@@ -84,7 +84,8 @@ def test_predict_leaves_an_earlier_output_as_it_was_when_the_data_is_bad(tiny_ch
         (empty, "no review with text"),
         (bad_row, "line 1501"),
     ]:
-        code = main(["predict", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(data), "--out", str(out)])
+        args = ["predict", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(data), "--out", str(out)]
+        code = main([*args, "--overwrite"])  # told to replace it: still kept, since the run fails
         assert code == 2 and message in capsys.readouterr().err
     assert out.read_text() == "an earlier run's predictions\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv", "predictions.jsonl", "reviews.jsonl"]
