@@ -118,8 +118,8 @@ def check_same_data(config: dict, dataset: Dataset) -> None:
         raise HanError(
             f"the data given ({found['documents']} documents) is not the data this checkpoint was trained on "
             f"({recorded['documents']} documents, another content hash): its train/dev/test split cannot be made "
-            "again from it, and a 'test' split of other data would hold training documents. Give the training "
-            "files (same files, same order, same --max-docs), or evaluate without --split"
+            "again from it, and a test or dev split of other data would hold training documents. Give the training "
+            "files (same files, same order, same --max-docs); `han evaluate` without --split scores any data"
         )
 
 

@@ -288,7 +288,8 @@ def test_stats_from_the_token_store_never_imports_nltk(tiny_checkpoints, tmp_pat
     args = ["stats", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(YELP_10K), "--max-docs", "600"]
     script = (
         "import sys; from han.__main__ import main; "
-        f"code = main({[*args, '--out', str(out)]!r}); print(code, 'nltk' in sys.modules, 'sklearn' in sys.modules)"
+        f"code = main({[*args, '--out', str(out), '--overwrite']!r}); "  # the second run replaces the first's file
+        "print(code, 'nltk' in sys.modules, 'sklearn' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
