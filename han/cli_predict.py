@@ -46,9 +46,9 @@ def add_predict_parsers(commands: argparse._SubParsersAction) -> None:
 
 def _texts(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     """(id, text) of every review of --data, streamed; rows without text are skipped."""
-    from .readers import _decoding, _open_text, _table_rows
+    from .readers import TABLE_SUFFIXES, _decoding, _open_text, _table_rows
 
-    table = args.data.removesuffix(".gz").lower().endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson"))
+    table = args.data.removesuffix(".gz").lower().endswith(TABLE_SUFFIXES)
     if args.text_col and not table:
         raise HanError(f"--text-col names a column of a CSV/TSV/JSON file; {args.data} is plain text, a review a line")
     if args.data == "-":
@@ -160,9 +160,7 @@ def run_info(args: argparse.Namespace) -> dict:
     from . import checkpoint
 
     directory = Path(args.checkpoint)
-    checkpoint.load(directory)  # a damaged checkpoint is named here, not described as if it were whole
-    config = checkpoint.read_json(directory / "config.json")
-    metrics = checkpoint.read_metrics(directory / "metrics.json")
+    _, _, config, metrics = checkpoint.load(directory)  # a damaged checkpoint is named, not described as whole
     model, training = config.get("model", {}), config.get("training", {})
     return {
         "checkpoint": str(directory),

@@ -221,9 +221,7 @@ def run_train(args: argparse.Namespace) -> dict:
 
     cfg = train_config(args)
     check_config(cfg)  # bad settings are refused before any data is read
-    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)
-    if limits.max_sentences < 1 or limits.max_words < 1:
-        raise HanError("--max-sentences and --max-words must be at least 1: a document needs a sentence of a word")
+    limits = TextLimits(max_sentences=args.max_sentences, max_words=args.max_words)  # refuses limits below 1
     check_out(Path(args.out), args.resume, args.overwrite)
     dataset = read_dataset(
         args.data,

@@ -23,7 +23,16 @@ import numpy as np
 from . import label_cache
 from .batches import Batch, bucket_batches, collate
 from .errors import HanError
-from .readers import Example, Labels, normalize_label, read_imdb, read_table, read_tang, sort_labels
+from .readers import (
+    TABLE_SUFFIXES,
+    Example,
+    Labels,
+    normalize_label,
+    read_imdb,
+    read_table,
+    read_tang,
+    sort_labels,
+)
 from .splits import SPLITS, assign_splits, recorded_split, split_indices, split_sizes, subset_size, train_subset
 
 __all__ = [  # the readers, batches and splits are also reachable from here, where they lived before
@@ -208,7 +217,7 @@ def read_dataset(
             dataset.unlabelled.extend(unlabelled)
         elif name.endswith((".ss", ".ss.gz")):
             examples, info = read_tang(path, remaining, encoding, through)
-        elif name.removesuffix(".gz").endswith((".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
+        elif name.removesuffix(".gz").endswith(TABLE_SUFFIXES):
             examples, info = read_table(path, text_col, label_col, remaining, encoding, through)
         else:
             raise HanError(

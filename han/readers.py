@@ -97,6 +97,9 @@ def _normalize(raw: str) -> str:
     return sys.intern(text)  # one string per class, not one per document (~50 bytes each at 1.5M documents)
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson")  # files read as tables of rows (.gz of them too)
+
+
 def _open_text(path: Path, encoding: str = "utf-8") -> io.TextIOBase:
     """Open plain or gzip text in `encoding`; undecodable bytes raise (see `_decoding`), never become U+FFFD."""
     try:

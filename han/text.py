@@ -77,6 +77,13 @@ class TextLimits:
     max_words: int = 100  # words kept per sentence (the rest are dropped)
     lowercase: bool = True  # the paper lower-cases everything
 
+    def __post_init__(self) -> None:  # from the command line or a checkpoint's config: checked wherever made
+        if self.max_sentences < 1 or self.max_words < 1:
+            raise HanError(
+                "--max-sentences and --max-words must be at least 1: a document needs a sentence of a word "
+                f"(not {self.max_sentences} and {self.max_words})"
+            )
+
 
 @dataclass
 class Tokenized:

@@ -160,3 +160,12 @@ def test_predict_refuses_a_column_name_for_plain_text(tiny_checkpoints, tmp_path
     data.write_text("Great tacos.\n", encoding="utf-8")
     args = ["predict", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(data), "--text-col", "review"]
     refused([*args, "--out", str(tmp_path / "p.csv")], capsys, "is plain text")
+
+
+def test_text_limits_below_one_are_refused_wherever_they_come_from(tiny_checkpoints, tmp_path, capsys):
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoints["att"], checkpoint)
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["text"]["max_words"] = -5  # a hand-edited checkpoint: before, "the text has no words"
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "must be at least 1")
