@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .checkpoint_files import (  # the parts that need no torch, re-exported: han.checkpoint.discover etc.
@@ -33,6 +33,8 @@ from .errors import HanError
 from .model import HAN, ModelConfig
 from .splits import SPLIT_FILE, save_split
 from .vocab import Vocab
+
+VOCAB_DIGEST = "vocab_sha256"  # safetensors metadata key: `Vocab.digest()` of the vocabulary saved with the weights
 
 __all__ = ["FILES", "REQUIRED", "check_directory", "discover", "load", "normal_permissions", "read_json", "save"]
 
@@ -61,7 +63,8 @@ def save(
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     config = {"format": FORMAT, **config, "model": asdict(model.config)}
-    save_file(state, str(directory / "model.safetensors"), metadata={"format": FORMAT})
+    metadata = {"format": FORMAT, VOCAB_DIGEST: vocab.digest()}  # binds the embedding rows to vocab.txt's order
+    save_file(state, str(directory / "model.safetensors"), metadata=metadata)
     normal_permissions(directory / "model.safetensors")
     vocab.save(directory / "vocab.txt")
     write_json(directory / "config.json", config)
@@ -101,8 +104,22 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
     except (TypeError, ValueError) as e:  # e.g. a hand-edited variant or level this version does not build
         raise HanError(f"{directory / 'config.json'}: bad 'model' section ({e})") from None
     model.load_state_dict(_load_weights(directory / "model.safetensors", model))
+    _check_vocab_digest(directory, vocab)
     model.eval()
     return model, vocab, config, metrics
+
+
+def _check_vocab_digest(directory: Path, vocab: Vocab) -> None:
+    """vocab.txt is the word list the weights were saved with: same words, same order. Of the same size, another
+    list (re-sorted, edited, another model's) would load and give wrong predictions that look right.
+    Checkpoints saved before the digest was kept carry none and are not checked."""
+    with safe_open(str(directory / "model.safetensors"), framework="pt") as weights:
+        recorded = (weights.metadata() or {}).get(VOCAB_DIGEST)
+    if recorded is not None and recorded != vocab.digest():
+        raise HanError(
+            f"{directory / 'vocab.txt'}: not the vocabulary model.safetensors was saved with (its words or their "
+            "order differ), so every word would get another word's vector; restore the checkpoint's own vocab.txt"
+        )
 
 
 def _model_config(path: Path, config: dict) -> ModelConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Container, Iterable
 from pathlib import Path
@@ -64,6 +65,11 @@ class Vocab:
     def encode(self, sentence: list[str]) -> list[int]:
         """Word tokens -> ids, UNK for words outside the vocabulary."""
         return [self.stoi.get(w, UNK_ID) for w in sentence]
+
+    def digest(self) -> str:
+        """sha256 of the words in id order: checkpoints keep it beside the weights, whose embedding rows
+        follow this order, so a vocab.txt edited, re-sorted or taken from another model is caught on load."""
+        return hashlib.sha256("\n".join(self.itos).encode("utf-8")).hexdigest()
 
     def save(self, path: Path) -> None:
         path.write_text("\n".join(self.itos) + "\n", encoding="utf-8")

@@ -169,3 +169,28 @@ def test_text_limits_below_one_are_refused_wherever_they_come_from(tiny_checkpoi
     config["text"]["max_words"] = -5  # a hand-edited checkpoint: before, "the text has no words"
     (checkpoint / "config.json").write_text(json.dumps(config))
     refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "must be at least 1")
+
+
+def test_a_vocab_txt_other_than_the_weights_own_is_refused(tiny_checkpoints, tmp_path, capsys):
+    """Same size, other order: every word would read another word's embedding row, and predictions would look fine."""
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoints["att"], checkpoint)
+    vocab = checkpoint / "vocab.txt"
+    words = vocab.read_text(encoding="utf-8").split("\n")
+    words[2], words[3] = words[3], words[2]  # two real words swapped (PAD and UNK stay first)
+    vocab.write_text("\n".join(words), encoding="utf-8")
+    refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "vocab.txt: not the vocab")
+    refused(["info", str(checkpoint)], capsys, "restore the checkpoint's own vocab.txt")
+
+
+def test_checkpoints_saved_before_the_vocab_digest_still_load(tiny_checkpoints, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    import han
+    from han.checkpoint_files import FORMAT
+
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoints["att"], checkpoint)
+    weights = checkpoint / "model.safetensors"
+    save_file(load_file(str(weights)), str(weights), metadata={"format": FORMAT})  # no digest, as before
+    assert han.load(checkpoint).predict("Good food.") == han.load(tiny_checkpoints["att"]).predict("Good food.")
