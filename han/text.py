@@ -78,10 +78,12 @@ class TextLimits:
     lowercase: bool = True  # the paper lower-cases everything
 
     def __post_init__(self) -> None:  # from the command line or a checkpoint's config: checked wherever made
-        if self.max_sentences < 1 or self.max_words < 1:
+        counts = (self.max_chars, self.max_sentences, self.max_words)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in counts):
             raise HanError(
-                "--max-sentences and --max-words must be at least 1: a document needs a sentence of a word "
-                f"(not {self.max_sentences} and {self.max_words})"
+                "text limits max_chars, max_sentences and max_words (han train's --max-sentences and --max-words, "
+                'the "text" section of a checkpoint\'s config.json) must be whole numbers of at least 1: a document '
+                f"needs a sentence of a word (not {self.max_chars!r}, {self.max_sentences!r} and {self.max_words!r})"
             )
 
 

@@ -69,7 +69,7 @@ def test_stats_checks_its_output_before_reading_anything(tiny_checkpoints, tmp_p
         (["--patience", "0"], "--patience"),
         (["--split-seed", "-1"], "--split-seed must be a whole number"),
         (["--seed", str(2**64)], "--seed must be a whole number"),
-        (["--max-words", "0"], "--max-sentences and --max-words must be at least 1"),
+        (["--max-words", "0"], '--max-sentences and --max-words, the "text" section'),
         (["--text-col", "stars", "--label-col", "stars"], "the text would be its own label"),
     ],
     ids=["patience-0", "negative-split-seed", "huge-seed", "no-words", "text-is-label"],
@@ -166,9 +166,10 @@ def test_text_limits_below_one_are_refused_wherever_they_come_from(tiny_checkpoi
     checkpoint = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoints["att"], checkpoint)
     config = json.loads((checkpoint / "config.json").read_text())
-    config["text"]["max_words"] = -5  # a hand-edited checkpoint: before, "the text has no words"
-    (checkpoint / "config.json").write_text(json.dumps(config))
-    refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "must be at least 1")
+    for bad in (-5, "50", 2.5, None):  # a hand-edited checkpoint: before, "the text has no words" or a traceback
+        config["text"]["max_words"] = bad
+        (checkpoint / "config.json").write_text(json.dumps(config))
+        refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "config.json) must be")
 
 
 def test_a_vocab_txt_other_than_the_weights_own_is_refused(tiny_checkpoints, tmp_path, capsys):
