@@ -8,6 +8,7 @@
     python scripts/reproduce.py curve                    # learning curve, default vs paper vs TF-IDF
     python scripts/reproduce.py recipes                  # the paper recipe with one default change at a time
     python scripts/reproduce.py successors --set yelp    # CAHAN and multi-head beside HN-ATT (issue 12)
+    python scripts/reproduce.py focus                    # how concentrated the heads are (successors' checkpoints)
     python scripts/reproduce.py baselines --set yelp
     python scripts/reproduce.py bench
     python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro_* modules 
 import repro_bench as bench
 import repro_common as common
 import repro_faithfulness as faithfulness
+import repro_focus as focus
 import repro_investigation as investigation
 import repro_recipes as recipes
 import repro_recipes_report as recipes_report
@@ -187,6 +189,7 @@ def report() -> None:
         target_lines()
         + recipes_report.section()
         + successors.section()
+        + focus.section()
         + faithfulness.section()
         + investigation.investigation_section()
     )
@@ -222,7 +225,7 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
-    steps += ["successors", "faithfulness", "bench"]
+    steps += ["successors", "focus", "faithfulness", "bench"]
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
@@ -272,6 +275,8 @@ def main() -> None:
         recipes.run_recipes(args.seeds or recipes.SEEDS, args.only, variants)
     if args.step in ("all", "successors"):
         successors.run_successors(sets, args.seeds or successors.SEEDS, args.only)
+    if args.step in ("all", "focus"):
+        focus.run_focus(sets, args.only)
     if args.step in ("all", "faithfulness"):
         faithfulness.run_faithfulness()
     if args.step in ("all", "bench"):

@@ -1,0 +1,47 @@
+"""han.focus: how concentrated attention is, per level and head."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import han
+from han.focus import attention_focus, concentration
+
+
+def test_one_hot_and_uniform_weights_are_the_two_ends():
+    one_hot = concentration("word", "mean", [[0, 1, 0], [1, 0]])
+    assert (one_hot.units, one_hot.items, one_hot.top, one_hot.effective, one_hot.one_hot) == (2, 2.5, 1, 1, 1)
+    uniform = concentration("word", "mean", [[0.25] * 4])
+    assert (uniform.top, uniform.one_hot) == (0.25, 0)
+    assert uniform.effective == pytest.approx(4)
+    mixed = concentration("sentence", "head 1", [[0.5, 0.5], [0.95, 0.05], [1.0]])  # the unit of one is left out
+    assert mixed.units == 2 and mixed.one_hot == 0.5
+    assert mixed.top == pytest.approx((0.5 + 0.95) / 2)
+    assert math.isnan(concentration("word", "mean", [[1.0]]).top)  # nothing to measure: not a 0 that looks real
+
+
+REVIEWS = ["Great tacos. Slow service but worth it.", "Cold soup. Rude staff. Never again.", "Fine."]
+
+
+def test_focus_of_a_model_is_that_of_its_explanations(tiny_checkpoints):
+    model = han.load(tiny_checkpoints["att"])
+    found = {(f.level, f.head): f for f in attention_focus(model, [model.tokenize(t) for t in REVIEWS])}
+    assert set(found) == {("word", "mean"), ("sentence", "mean")}  # one head: no per-head rows
+    explained = [model.explain(t) for t in REVIEWS]
+    words = [s["word_weights"] for e in explained for s in e["sentences"] if len(s["word_weights"]) > 1]
+    documents = [[s["weight"] for s in e["sentences"]] for e in explained if len(e["sentences"]) > 1]
+    assert found["word", "mean"].units == len(words) and found["sentence", "mean"].units == len(documents) == 2
+    assert found["word", "mean"].top == pytest.approx(sum(map(max, words)) / len(words), abs=1e-6)
+    assert found["sentence", "mean"].top == pytest.approx(sum(map(max, documents)) / len(documents), abs=1e-6)
+
+
+def test_every_head_is_measured_on_its_own_weights(tiny_checkpoints):
+    model = han.load(tiny_checkpoints["att-2h"])
+    docs = [model.tokenize(t) for t in REVIEWS]
+    found = {(f.level, f.head): f for f in attention_focus(model, docs)}
+    assert set(found) == {(level, head) for level in ("word", "sentence") for head in ("mean", "head 1", "head 2")}
+    explained = [model.explain(t) for t in REVIEWS]
+    second = [s["head_word_weights"][1] for e in explained for s in e["sentences"] if len(s["word_weights"]) > 1]
+    assert found["word", "head 2"].top == pytest.approx(sum(map(max, second)) / len(second), abs=1e-6)
