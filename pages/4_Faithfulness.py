@@ -6,13 +6,14 @@ Reads the figures precomputed beside each checkpoint (`faithfulness.json`, writt
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from han.checkpoint_files import read_json
+from han.errors import HanError
 from han.faithfulness_report import METHOD_NAMES
 
 st.set_page_config(page_title="Faithfulness - HAN explorer", layout="wide")
@@ -21,7 +22,7 @@ COLORS = {"positive": "#16a34a", "negative": "#dc2626", "neutral": "#9ca3af", "u
 
 @st.cache_data
 def read_figures(path: str, stamp: float) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return read_json(Path(path))  # a truncated or hand-edited file: HanError naming it
 
 
 def aopc_chart(figures: dict, level: str) -> go.Figure:
@@ -109,30 +110,8 @@ def reading(figures: dict) -> list[str]:
     return lines
 
 
-def model_section(path: Path) -> None:
-    file = path / "faithfulness.json"
-    if not file.exists():
-        st.info(
-            f"No precomputed figures for this model. Compute them with `python -m han faithfulness --checkpoint "
-            f"{path} --data <its data> --out {file}`."
-        )
-        return
-    figures = read_figures(str(file), file.stat().st_mtime)
-    refused = ui.other_weights(path, file, figures.get("model_sha256"))
-    if refused:
-        st.warning(
-            f"{refused} Compute them again with `python -m han faithfulness --checkpoint {path} --data <its data> "
-            f"--out {file} --overwrite`."
-        )
-        return
-    st.caption(
-        f"{figures['n']:,} {figures.get('split', 'test')} documents; 'attention' is the {figures['attention_label']}."
-    )
-    for line in reading(figures):
-        st.markdown(f"- {line}")
-    left, right = st.columns(2)
-    left.plotly_chart(aopc_chart(figures, "word"), key=f"aopc_word_{path}")
-    right.plotly_chart(aopc_chart(figures, "sentence"), key=f"aopc_sentence_{path}")
+def flip_rows(figures: dict) -> list[dict]:
+    """The decision-flip table: a row per level and order of zeroing."""
     rows = []
     for level in ("word", "sentence"):
         for ordering, v in (figures[level]["flips"] or {}).items():
@@ -145,11 +124,60 @@ def model_section(path: Path) -> None:
                     "never flips": v["never_flipped"],
                 }
             )
-    if rows:
+    return rows
+
+
+def prepared(figures: dict, file: Path, again: str) -> dict:
+    """Everything the section draws, made before any of it is drawn: a file with parts missing (another han
+    version, a hand edit) is then refused whole, with what to do, instead of breaking off half drawn."""
+    try:
+        return {
+            "caption": f"{figures['n']:,} {figures.get('split', 'test')} documents; 'attention' is the "
+            f"{figures['attention_label']}.",
+            "lines": reading(figures),
+            "aopc": [aopc_chart(figures, "word"), aopc_chart(figures, "sentence")],
+            "flips": flip_rows(figures),
+            "polarity": polarity_chart(figures["polarity"]) if figures.get("polarity") else None,
+        }
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        detail = f"no {e} in it" if isinstance(e, KeyError) else str(e)
+        raise HanError(
+            f"{file} is incomplete or from another version of han ({detail}): its figures cannot be shown. {again}"
+        ) from None
+
+
+def model_section(path: Path) -> None:
+    file = path / "faithfulness.json"
+    if not file.exists():
+        st.info(
+            f"No precomputed figures for this model. Compute them with `python -m han faithfulness --checkpoint "
+            f"{path} --data <its data> --out {file}`."
+        )
+        return
+    again = (
+        f"Compute them again with `python -m han faithfulness --checkpoint {path} --data <its data> --out {file} "
+        "--overwrite`."
+    )
+    try:
+        figures = read_figures(str(file), file.stat().st_mtime)
+    except HanError as e:  # truncated, not JSON: what to do added
+        raise HanError(f"{e}: its figures cannot be shown. {again}") from None
+    refused = ui.other_weights(path, file, figures.get("model_sha256"))
+    if refused:
+        st.warning(f"{refused} {again}")
+        return
+    shown = prepared(figures, file, again)
+    st.caption(shown["caption"])
+    for line in shown["lines"]:
+        st.markdown(f"- {line}")
+    left, right = st.columns(2)
+    left.plotly_chart(shown["aopc"][0], key=f"aopc_word_{path}")
+    right.plotly_chart(shown["aopc"][1], key=f"aopc_sentence_{path}")
+    if shown["flips"]:
         st.markdown("**Decision flips** (Serrano & Smith 2019): attention weights zeroed and renormalised.")
-        st.dataframe(rows, hide_index=True)
-    if figures.get("polarity"):
-        st.plotly_chart(polarity_chart(figures["polarity"]), key=f"polarity_{path}")
+        st.dataframe(shown["flips"], hide_index=True)
+    if shown["polarity"] is not None:
+        st.plotly_chart(shown["polarity"], key=f"polarity_{path}")
     st.download_button(
         "Figures (JSON)",
         file.read_text(encoding="utf-8"),
@@ -170,7 +198,10 @@ def page() -> None:
     models = ui.choose_set()
     for path in models.values():
         st.header(ui.load_model(path).name)
-        model_section(path)
+        try:
+            model_section(path)
+        except HanError as e:  # one model's unreadable figures: said there, the other models still shown
+            st.error(str(e))
 
 
 ui.guard(page)

@@ -1,0 +1,51 @@
+"""Realistic mistakes in the Streamlit app, driven by AppTest on copies of the shipped demo checkpoints: each must
+get a clear message saying what to do, the rest of the page still working, never the generic last resort."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+from .test_app import run
+
+YELP = ROOT / "assets" / "yelp"
+OTHER = "Another checkpoint folder..."
+
+
+def copy_set(tmp_path: Path, *variants: str, source: Path = YELP) -> Path:
+    """A set of copies of shipped checkpoints (each in a folder of its name), to damage without harm."""
+    folder = tmp_path / "set"
+    for variant in variants:
+        shutil.copytree(source / variant, folder / variant)
+    return folder
+
+
+def messages(at) -> list[str]:
+    return [e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+
+
+def no_last_resort(at) -> None:
+    """The generic message of ui.guard is for the unforeseen: a realistic mistake must not reach it."""
+    assert not at.exception and not [e for e in at.error if "Something went wrong" in e.value], messages(at)
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ('{"n": 1000, "word": {"aopc"', "not valid JSON"),  # a copy cut short
+        ("[]", "expected a JSON object"),
+        ("{}", "no 'n' in it"),  # from another han version, or hand-edited
+    ],
+)
+def test_faithfulness_file_unreadable_is_said_for_that_model_and_the_others_still_shown(tmp_path, content, says):
+    folder = copy_set(tmp_path, "att", "ave")
+    (folder / "ave" / "faithfulness.json").write_text(content)
+    at = run("faithfulness", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert [h.value for h in at.header] == ["HN-AVE", "HN-ATT"]
+    assert len(at.error) == 1 and says in at.error[0].value and "--overwrite" in at.error[0].value
+    assert str(folder / "ave" / "faithfulness.json") in at.error[0].value
+    assert len(at.get("plotly_chart")) == 3  # HN-ATT's figures: word AOPC, sentence AOPC, polarity
