@@ -43,6 +43,10 @@ def embeddings_summary(embeddings: dict) -> str:
     return text
 
 
+def percent(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:.1%}"  # not "nan%": metrics.json missing or older
+
+
 def card(path: Path) -> None:
     """What a model is, what it was trained on and how well it does: from its JSON files alone, without torch."""
     config, metrics = ui.checkpoint_record(path)
@@ -52,8 +56,13 @@ def card(path: Path) -> None:
     with st.container(border=True):
         st.subheader(model_name(config.get("model", {})))
         left, right = st.columns(2)
-        left.metric("Test accuracy", f"{metrics.get('test_accuracy', float('nan')):.1%}")
-        right.metric("Dev accuracy", f"{metrics.get('dev_accuracy', float('nan')):.1%}")
+        left.metric("Test accuracy", percent(metrics.get("test_accuracy")))
+        right.metric("Dev accuracy", percent(metrics.get("dev_accuracy")))
+        if not metrics:
+            st.warning(
+                f"{path / 'metrics.json'} is missing or unreadable: the model works, but its training record is not "
+                "shown; copy metrics.json with the checkpoint."
+            )
         sizes = split.get("sizes", {})
         st.markdown(
             f"**Data:** {sources or 'unknown'}  \n"
@@ -66,7 +75,7 @@ def card(path: Path) -> None:
             f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
             f"**Vocabulary:** {config.get('model', {}).get('vocab_size', 0):,} words; "
             f"embeddings: {embeddings_summary(embeddings)}  \n"
-            f"**Majority class on test:** {metrics.get('majority_test_accuracy', float('nan')):.1%}"
+            f"**Majority class on test:** {percent(metrics.get('majority_test_accuracy'))}"
         )
 
 

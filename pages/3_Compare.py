@@ -42,6 +42,19 @@ def paper_dataset_columns(model) -> list[str]:
     return ["Yelp 2013", "Yelp 2014", "Yelp 2015"]
 
 
+def test_accuracy(model) -> float | None:
+    """Test accuracy in %, None when metrics.json is missing or unreadable (the model loads without it)."""
+    accuracy = model.metrics.get("test_accuracy")
+    return None if accuracy is None else round(100 * accuracy, 1)
+
+
+def unrecorded(model) -> str:
+    return (
+        f"no test results recorded ({model.path / 'metrics.json'} is missing or unreadable): copy it with the "
+        "checkpoint to see them here (`python -m han evaluate --split test` scores the model on its data)"
+    )
+
+
 def accuracy_table(models: dict) -> None:
     st.subheader("Test accuracy beside the paper's Table 2")
     loaded = {v: ui.load_model(p) for v, p in models.items()}
@@ -51,7 +64,7 @@ def accuracy_table(models: dict) -> None:
         model = loaded.get(variant)
         row = {
             "model": name,
-            "ours (test, %)": None if model is None else round(100 * model.metrics["test_accuracy"], 1),
+            "ours (test, %)": None if model is None else test_accuracy(model),
         }
         for dataset in columns:
             row[f"paper: {dataset}"] = paper.reference(name, dataset)
@@ -59,7 +72,7 @@ def accuracy_table(models: dict) -> None:
         rows.append(row)
     for key, model in loaded.items():  # successors (CAHAN, several heads): no Table 2 row
         if key not in PAPER_VARIANTS:
-            rows.append({"model": model.name, "ours (test, %)": round(100 * model.metrics["test_accuracy"], 1)})
+            rows.append({"model": model.name, "ours (test, %)": test_accuracy(model)})
     st.dataframe(rows, hide_index=True)
     st.caption(
         "The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "
@@ -69,6 +82,9 @@ def accuracy_table(models: dict) -> None:
     items = list(loaded.items())
     for chart, (key, model) in zip(grid(len(items)), items, strict=False):
         with chart:
+            if "test_confusion_matrix" not in model.metrics:
+                st.info(f"{model.name}: {unrecorded(model)}")
+                continue
             st.plotly_chart(
                 ui.confusion_chart(
                     model.metrics["test_confusion_matrix"], model.labels, f"{model.name}: test confusion"

@@ -49,3 +49,21 @@ def test_faithfulness_file_unreadable_is_said_for_that_model_and_the_others_stil
     assert len(at.error) == 1 and says in at.error[0].value and "--overwrite" in at.error[0].value
     assert str(folder / "ave" / "faithfulness.json") in at.error[0].value
     assert len(at.get("plotly_chart")) == 3  # HN-ATT's figures: word AOPC, sentence AOPC, polarity
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_metrics_file_missing_leaves_the_model_usable_and_says_so(tmp_path, damage):
+    folder = copy_set(tmp_path, "att", "ave")
+    metrics = folder / "ave" / "metrics.json"
+    metrics.unlink() if damage == "missing" else metrics.write_text('{"test_accuracy": 0.5')
+    at = run("home", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert "nan%" not in [m.value for m in at.metric] and "not recorded" in [m.value for m in at.metric]
+    assert any(str(metrics) in w.value for w in at.warning)
+    at = run("compare", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    table = at.dataframe[0].value
+    assert table.set_index("model").loc["HN-ATT", "ours (test, %)"] > 0  # HN-ATT's still there
+    assert table.set_index("model")["ours (test, %)"].isna()["HN-AVE"]
+    assert any("HN-AVE: no test results recorded" in i.value for i in at.info)
+    assert sum("test confusion" in str(c.proto.spec) for c in at.get("plotly_chart")) == 1  # HN-ATT's
