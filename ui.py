@@ -99,8 +99,26 @@ def choose_set() -> dict[str, Path]:
         folder = remembered(st.sidebar.text_input, "Folder of checkpoints (or one checkpoint)", "custom_folder", "")
         if not folder.strip():
             raise HanError("Enter a checkpoint folder in the sidebar.")
-        return discover(Path(folder.strip()).expanduser())
-    return discover(SETS[choice])
+        return usable(Path(folder.strip()).expanduser())
+    return usable(SETS[choice])
+
+
+def usable(folder: Path) -> dict[str, Path]:
+    """The set's checkpoints whose files are sound; each damaged one is named with what to do and left out, so
+    that one bad copy does not hide the others. Refused only when none is left."""
+    problems: list[str] = []
+    models = discover(folder, problems)
+    for key, path in list(models.items()):
+        try:
+            checkpoint_record(path)
+        except HanError as e:
+            problems.append(str(e))
+            del models[key]
+    if not models:
+        raise HanError("\n\n".join(problems))
+    for problem in problems:
+        st.error(f"Left out of the set, the others are shown: {problem}")
+    return models
 
 
 def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, han.Classifier]:

@@ -97,14 +97,18 @@ def check_weights_file(path: Path) -> None:
         raise HanError(f"{path}: truncated or corrupt safetensors file ({e})") from None
 
 
-def discover(folder: str | Path) -> dict[str, Path]:
+def discover(folder: str | Path, problems: list[str] | None = None) -> dict[str, Path]:
     """The checkpoints of a set: {key: folder} (key: `model_key`, e.g. "att", "att-4h-c0.1"), for a checkpoint
     or a folder of them. Two checkpoints of the same setting are both kept, the second keyed by its folder too.
 
     A set is a folder whose sub-folders are checkpoints (e.g. assets/yelp/{att,ave,max});
     a single checkpoint folder is a set of one. Variants are read from each config.json.
+    With `problems`, a checkpoint whose config.json is unreadable is left out and why appended there (the
+    app shows the rest of the set); without, it is refused.
     """
     folder = Path(folder)
+    if folder.is_file():  # e.g. the path of its config.json or model.safetensors
+        raise HanError(f"{folder} is a file: give the checkpoint folder that holds it ({folder.parent})")
     if not folder.is_dir():
         raise HanError(f"{folder}: no such folder")
     candidates = (
@@ -115,7 +119,13 @@ def discover(folder: str | Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     variant_of: dict[str, str] = {}
     for path in candidates:
-        config = read_json(path / "config.json")
+        try:
+            config = read_json(path / "config.json")
+        except HanError as e:
+            if problems is None or len(candidates) == 1:
+                raise
+            problems.append(str(e))
+            continue
         model = config.get("model", {})
         if model.get("variant") in VARIANTS:
             key = model_key(config)

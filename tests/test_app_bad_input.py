@@ -67,3 +67,37 @@ def test_metrics_file_missing_leaves_the_model_usable_and_says_so(tmp_path, dama
     assert table.set_index("model")["ours (test, %)"].isna()["HN-AVE"]
     assert any("HN-AVE: no test results recorded" in i.value for i in at.info)
     assert sum("test confusion" in str(c.proto.spec) for c in at.get("plotly_chart")) == 1  # HN-ATT's
+
+
+DAMAGES = {  # one checkpoint of a set damaged: what its message must say
+    "corrupt weights": (lambda c: (c / "model.safetensors").write_bytes(b"not safetensors"), "model.safetensors"),
+    "truncated config": (lambda c: (c / "config.json").write_text('{"format": "han-'), "not valid JSON"),
+    "no vocabulary": (lambda c: (c / "vocab.txt").unlink(), "missing vocab.txt; copy the whole checkpoint folder"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+@pytest.mark.parametrize("page", ["home", "document", "words", "compare", "faithfulness"])
+def test_one_damaged_checkpoint_is_named_and_the_rest_of_the_set_still_works(tmp_path, damage, page):
+    folder = copy_set(tmp_path, "att", "max")
+    make, says = DAMAGES[damage]
+    make(folder / "max")
+    at = run(page, set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert len(at.error) == 1 and says in at.error[0].value and str(folder / "max") in at.error[0].value
+    assert "Left out of the set" in at.error[0].value
+    shown = {
+        "home": lambda: [h.value for h in at.subheader] == ["HN-ATT"],
+        "document": lambda: at.metric[0].label == "HN-ATT predicts",
+        "words": lambda: len(at.get("plotly_chart")) == 2,
+        "compare": lambda: list(at.dataframe[0].value["ours (test, %)"].notna()) == [False, False, True],
+        "faithfulness": lambda: [h.value for h in at.header] == ["HN-ATT"],
+    }
+    assert shown[page](), page
+
+
+def test_a_file_instead_of_a_folder_says_which_folder_to_give():
+    at = run("home", set_choice=OTHER, custom_folder=str(YELP / "att" / "config.json"))
+    no_last_resort(at)
+    assert at.error and "is a file: give the checkpoint folder that holds it" in at.error[0].value
+    assert str(YELP / "att") + ")" in at.error[0].value
