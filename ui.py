@@ -121,16 +121,24 @@ def usable(folder: Path) -> dict[str, Path]:
     return models
 
 
+def shown_names(models: dict[str, Path]) -> dict[str, str]:
+    """The name shown for each model of a set: the paper's (HN-ATT), with its folder where two share a name
+    (two seeds of one setting, or checkpoints of two data sets in one folder): told apart by nothing else."""
+    names = {key: model_name(checkpoint_record(path)[0].get("model", {})) for key, path in models.items()}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {key: f"{name} ({models[key].name})" if name in shared else name for key, name in names.items()}
+
+
 def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, han.Classifier]:
     """Sidebar picker of one model of the set (HN-ATT by default)."""
-    variants = list(models)
+    variants, names = list(models), shown_names(models)
     variant = remembered(
         st.sidebar.radio,
         "Model",
         key,
         "att" if "att" in variants else variants[-1],
         variants,
-        format_func=lambda shown: model_name(checkpoint_record(models[shown])[0].get("model", {})),
+        format_func=names.get,
         horizontal=True,
     )
     return variant, load_model(models[variant])

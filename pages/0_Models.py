@@ -8,7 +8,6 @@ import streamlit as st
 
 import ui
 from han.checkpoint_files import auto_reason
-from han.variants import model_name
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 
@@ -47,14 +46,14 @@ def percent(value: float | None) -> str:
     return "not recorded" if value is None else f"{value:.1%}"  # not "nan%": metrics.json missing or older
 
 
-def card(path: Path) -> None:
+def card(path: Path, name: str) -> None:
     """What a model is, what it was trained on and how well it does: from its JSON files alone, without torch."""
     config, metrics = ui.checkpoint_record(path)
     embeddings = config.get("embeddings", {})
     split = config.get("split", {})
     sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
     with st.container(border=True):
-        st.subheader(model_name(config.get("model", {})))
+        st.subheader(name)
         left, right = st.columns(2)
         left.metric("Test accuracy", percent(metrics.get("test_accuracy")))
         right.metric("Dev accuracy", percent(metrics.get("dev_accuracy")))
@@ -86,10 +85,10 @@ def page() -> None:
         "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare, Faithfulness (left)."
     )
     models = ui.choose_set()
-    columns = st.columns(len(models))
-    for column, path in zip(columns, models.values(), strict=True):
+    columns, names = st.columns(len(models)), ui.shown_names(models)
+    for column, (key, path) in zip(columns, models.items(), strict=True):
         with column:
-            card(path)
+            card(path, names[key])
 
 
 ui.guard(page)

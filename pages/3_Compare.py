@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from han import paper
+from han.errors import HanError
 from han.variants import PAPER_VARIANTS
 
 st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
@@ -24,13 +25,13 @@ def grid(n: int) -> list:
 
 
 def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
-    items = list(models.items())
+    items, names = list(models.items()), ui.shown_names(models)
     for column, (variant, path) in zip(grid(len(items)), items, strict=False):
         model = ui.load_model(path)
         explanation = model.explain(text)
         with column:
             verdict = "" if gold is None else (" (correct)" if explanation["label"] == gold else f" (gold {gold})")
-            st.subheader(f"{model.name}: {explanation['label']}{verdict}")
+            st.subheader(f"{names[variant]}: {explanation['label']}{verdict}")
             st.plotly_chart(ui.probability_chart(explanation, gold, height=220), key=f"p_{variant}")
             ui.show_document(explanation, raw=raw)
 
@@ -57,13 +58,13 @@ def unrecorded(model) -> str:
 
 def accuracy_table(models: dict) -> None:
     st.subheader("Test accuracy beside the paper's Table 2")
-    loaded = {v: ui.load_model(p) for v, p in models.items()}
+    loaded, names = {v: ui.load_model(p) for v, p in models.items()}, ui.shown_names(models)
     columns = paper_dataset_columns(next(iter(loaded.values())))
     rows = []
     for variant, name in PAPER_VARIANTS.items():  # the paper's three, a row each (a set may lack some)
         model = loaded.get(variant)
         row = {
-            "model": name,
+            "model": name if model is None else names[variant],
             "ours (test, %)": None if model is None else test_accuracy(model),
         }
         for dataset in columns:
@@ -72,7 +73,7 @@ def accuracy_table(models: dict) -> None:
         rows.append(row)
     for key, model in loaded.items():  # successors (CAHAN, several heads): no Table 2 row
         if key not in PAPER_VARIANTS:
-            rows.append({"model": model.name, "ours (test, %)": test_accuracy(model)})
+            rows.append({"model": names[key], "ours (test, %)": test_accuracy(model)})
     st.dataframe(rows, hide_index=True)
     st.caption(
         "The paper's figures are for its own, much larger data sets (Yelp 2013-2015: 335k-1.1M "
@@ -83,18 +84,18 @@ def accuracy_table(models: dict) -> None:
     for chart, (key, model) in zip(grid(len(items)), items, strict=False):
         with chart:
             if "test_confusion_matrix" not in model.metrics:
-                st.info(f"{model.name}: {unrecorded(model)}")
+                st.info(f"{names[key]}: {unrecorded(model)}")
                 continue
             st.plotly_chart(
                 ui.confusion_chart(
-                    model.metrics["test_confusion_matrix"], model.labels, f"{model.name}: test confusion"
+                    model.metrics["test_confusion_matrix"], model.labels, f"{names[key]}: test confusion"
                 ),
                 key=f"cm_{key}",
             )
 
 
 @st.cache_data(show_spinner="Running every model over the test split...", max_entries=2)
-def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> list[dict]:
+def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...], names: tuple[str, ...]) -> list[dict]:
     """Test documents on which the models' predictions differ."""
     documents = ui.test_split(model_paths[0], data_paths)
     models = [ui.load_model(Path(p)) for p in model_paths]
@@ -107,7 +108,7 @@ def disagreements(model_paths: tuple[str, ...], data_paths: tuple[str, ...]) -> 
                 {
                     "test document": index,
                     "gold": example.label,
-                    **{m.name: label for m, label in zip(models, labels, strict=True)},
+                    **dict(zip(names, labels, strict=True)),  # shown names: two HN-ATT, two columns
                     "beginning": text[:140].replace("\n", " "),
                 }
             )
@@ -124,14 +125,45 @@ def disagreement_list(models: dict) -> None:
         st.info("The test data is not present on this machine: " + ", ".join(map(str, ui.data_paths(reference))))
         return
     if st.toggle("Find them (runs every model over the test split)", key="find_disagreements"):
-        rows = disagreements(tuple(str(p) for p in models.values()), tuple(str(p) for p in ui.data_paths(reference)))
+        rows = disagreements(
+            tuple(str(p) for p in models.values()),
+            tuple(str(p) for p in ui.data_paths(reference)),
+            tuple(ui.shown_names(models).values()),
+        )
         st.write(f"{len(rows)} documents; open one in the Document view by its number (source: Test document).")
         st.dataframe(rows, hide_index=True)
+
+
+def trained_on(config: dict) -> tuple:
+    """What must be the same for models to be compared: classes, data (its fingerprint) and split."""
+    data, split = config.get("data", {}), config.get("split", {})
+    files = tuple(Path(s.get("path", "?")).name for s in data.get("sources", []))
+    return tuple(config.get("labels", [])), files, data.get("fingerprint", {}).get("sha256"), split.get("seed")
+
+
+def check_one_data_set(models: dict) -> None:
+    """Refuse a set mixing checkpoints of different data (or splits): side by side their test accuracies,
+    confusions and disagreements would look comparable and are not (one's test documents, another's training)."""
+    names, groups = ui.shown_names(models), {}
+    for key, path in models.items():
+        groups.setdefault(trained_on(ui.checkpoint_record(path)[0]), []).append(names[key])
+    if len(groups) > 1:
+        described = "; ".join(
+            f"{', '.join(shown)}: classes {'/'.join(map(str, labels))}, data {', '.join(files) or 'unknown'}"
+            + ("" if seed is None else f", split seed {seed}")
+            for (labels, files, _, seed), shown in groups.items()
+        )
+        raise HanError(
+            f"These checkpoints were not trained on the same data and split, so their results cannot be compared "
+            f"({described}). Choose a folder holding the checkpoints of one data set; the Document, Word attention "
+            "and Faithfulness pages show each model on its own."
+        )
 
 
 def page() -> None:
     st.title("The variants side by side")
     models = ui.choose_set()
+    check_one_data_set(models)
     raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False)
     st.caption(
         "HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "

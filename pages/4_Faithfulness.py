@@ -196,8 +196,9 @@ def page() -> None:
         "2019) and polarity against attention (Sun & Lu 2020)."
     )
     models = ui.choose_set()
-    for path in models.values():
-        st.header(ui.load_model(path).name)
+    names = ui.shown_names(models)
+    for key, path in models.items():
+        st.header(names[key])
         try:
             model_section(path)
         except HanError as e:  # one model's unreadable figures: said there, the other models still shown

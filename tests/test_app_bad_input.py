@@ -101,3 +101,31 @@ def test_a_file_instead_of_a_folder_says_which_folder_to_give():
     no_last_resort(at)
     assert at.error and "is a file: give the checkpoint folder that holds it" in at.error[0].value
     assert str(YELP / "att") + ")" in at.error[0].value
+
+
+def test_two_checkpoints_of_one_setting_are_told_apart_by_their_folder(tmp_path):
+    folder = tmp_path / "seeds"
+    for seed in ("seed-1", "seed-2"):  # e.g. two seeds of HN-ATT, trained into folders of their own
+        shutil.copytree(YELP / "att", folder / seed)
+    at = run("home", set_choice=OTHER, custom_folder=str(folder))
+    assert [h.value for h in at.subheader] == ["HN-ATT (seed-1)", "HN-ATT (seed-2)"]
+    at = run("document", set_choice=OTHER, custom_folder=str(folder))
+    assert at.sidebar.radio(key="variant").options == ["HN-ATT (seed-1)", "HN-ATT (seed-2)"]
+    at = run("compare", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert list(at.dataframe[0].value["model"])[2:] == ["HN-ATT (seed-1)", "HN-ATT (seed-2)"]
+    at = run("faithfulness", set_choice=OTHER, custom_folder=str(folder))
+    assert [h.value for h in at.header] == ["HN-ATT (seed-1)", "HN-ATT (seed-2)"]
+
+
+def test_compare_refuses_checkpoints_of_different_data_and_says_which(tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(YELP / "att", folder / "yelp-att")
+    shutil.copytree(ROOT / "assets" / "imdb" / "att", folder / "imdb-att")
+    at = run("compare", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert at.error and "not trained on the same data" in at.error[0].value
+    assert "HN-ATT (yelp-att): classes 1/2/3/4/5" in at.error[0].value and "aclImdb_v1.tar.gz" in at.error[0].value
+    assert not at.dataframe  # no table that would put the Yelp model under the paper's IMDB figure
+    at = run("document", set_choice=OTHER, custom_folder=str(folder))  # each on its own: still fine
+    assert not at.error and at.metric
