@@ -246,6 +246,12 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
     sources = ["Example review", "Paste text", "Upload .txt"]
     if data_present(model):
         sources.append("Test document")
+    elif st.session_state.get("data_override", "").strip():  # a typo would otherwise just hide the test documents
+        missing = ", ".join(str(p) for p in data_paths(model) if not p.exists()) or "no file name"
+        st.error(
+            f"Data files for test documents: {missing} not found. Check the path (several files separated by ';'), "
+            "or clear the field to use the data recorded in the checkpoint."
+        )
     source = remembered(st.radio, "Document", f"{key}_source", sources[0], sources, horizontal=True)
     if source == "Example review":
         options = examples()

@@ -129,3 +129,14 @@ def test_compare_refuses_checkpoints_of_different_data_and_says_which(tmp_path):
     assert not at.dataframe  # no table that would put the Yelp model under the paper's IMDB figure
     at = run("document", set_choice=OTHER, custom_folder=str(folder))  # each on its own: still fine
     assert not at.error and at.metric
+
+
+@pytest.mark.parametrize("typed", ["/no/such/yelp_10k.csv.gz", " ; "])
+def test_a_data_location_not_found_is_said_not_silently_ignored(typed):
+    at = run("document", data_override=typed)
+    assert "Test document" not in at.radio(key="doc_source").options
+    assert at.error and "not found. Check the path" in at.error[0].value
+    assert (typed.strip(" ;") or "no file name") in at.error[0].value
+    assert at.metric  # the example review is still explained
+    at.text_input(key="data_override").input("").run()
+    assert not at.error and "Test document" in at.radio(key="doc_source").options
