@@ -147,6 +147,10 @@ def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, ha
 def choose_head(names: list[str], key: str) -> int | None:
     """Sidebar picker of one attention head (0-based), or None for the heads' mean (what is drawn by default)."""
     options = [None, *range(len(names))]
+    if st.session_state.get(f"{key}_names", names) != names:  # another model's heads: its "head 2" is not
+        st.session_state.pop(key, None)  # CAHAN's "context after", nor any choice made here: the mean again
+        st.session_state.pop(f"saved:{key}", None)
+    st.session_state[f"{key}_names"] = names
     return remembered(
         st.sidebar.radio,
         "Attention head",

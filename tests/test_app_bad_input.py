@@ -140,3 +140,19 @@ def test_a_data_location_not_found_is_said_not_silently_ignored(typed):
     assert at.metric  # the example review is still explained
     at.text_input(key="data_override").input("").run()
     assert not at.error and "Test document" in at.radio(key="doc_source").options
+
+
+@pytest.mark.parametrize("page, key", [("document", "head"), ("words", "stats_head")])
+def test_a_head_chosen_for_one_model_is_not_carried_to_another_models_heads(page, key):
+    at = run(page, variant="att-2h-c0.1")
+    at.sidebar.radio(key=key).set_value(1).run()  # "head 2" of the two-head HN-ATT
+    assert at.sidebar.radio(key=key).value == 1
+    at.sidebar.radio(key="variant").set_value("cahan-bi-sum").run()  # its passes: context before, after
+    no_last_resort(at)
+    assert at.sidebar.radio(key=key).value is None  # the mean, not "context after" unasked
+    at.sidebar.radio(key="variant").set_value("att").run()  # one head: no picker
+    at.sidebar.radio(key="variant").set_value("cahan-bi-sum").run()
+    at.sidebar.radio(key=key).set_value(0).run()
+    at.sidebar.radio(key="variant").set_value("att").run()
+    at.sidebar.radio(key="variant").set_value("cahan-bi-sum").run()
+    assert at.sidebar.radio(key=key).value == 0  # the same model's choice is still remembered
