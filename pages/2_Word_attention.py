@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 import ui
 from han import stats as word_stats
 from han.data import read_like
+from han.errors import HanError
 
 st.set_page_config(page_title="Word attention - HAN explorer", layout="wide")
 COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
@@ -27,7 +28,10 @@ def current_stats(model) -> tuple[word_stats.WordStats | None, str]:
     path = model.path / "word_stats.npz"
     if not path.exists():
         return None, f"No word statistics for {model.name} ({path})."
-    table = ui.load_stats(path)
+    try:
+        table = ui.load_stats(path)
+    except HanError as e:  # truncated or not a statistics file: the caller says how to make them again
+        return None, f"{e}."
     refused = ui.other_weights(model.path, path, table.meta.get("model_sha256"))
     return (None, refused) if refused else (table, "")
 
@@ -36,6 +40,10 @@ def recompute(model) -> None:
     """Run the model over a data set's test split, with a progress bar."""
     with st.expander("Recompute from a data set"):
         default = "; ".join(str(p) for p in ui.data_paths(model))
+        if st.session_state.get("recompute_for", str(model.path)) != str(model.path):  # paths typed for another
+            st.session_state.pop("recompute_paths", None)  # model: this one's data instead, not theirs
+            st.session_state.pop("saved:recompute_paths", None)
+        st.session_state["recompute_for"] = str(model.path)
         paths = ui.remembered(st.text_input, "Data file(s), separated by ';'", "recompute_paths", default)
         sample = ui.remembered(
             st.number_input,
@@ -129,6 +137,17 @@ def means_chart(table: word_stats.WordStats, words: list[str]) -> go.Figure:
     return fig
 
 
+def why_missing(model, word: str) -> str:
+    """Why a word entered has no statistics, in words a user can act on: "good food", "don't" and "good," are
+    more than one token to the model, which has statistics of single tokens only."""
+    from han.text import tokenize_words  # NLTK: imported only when a word is not found
+
+    tokens = tokenize_words(word, model.limits.lowercase)
+    if tokens != [word]:
+        return f"is read by the model as {len(tokens)} tokens ({' '.join(tokens)}): enter one of them"
+    return "is not in the model's vocabulary" if word not in model.vocab else "never occurs in this split"
+
+
 def page() -> None:
     st.title("Word attention by rating")
     st.caption(
@@ -156,8 +175,7 @@ def page() -> None:
         return
     missing = [w for w in words if not table.occurrences(w).any()]
     for word in missing:
-        where = "is not in the model's vocabulary" if word not in model.vocab else "never occurs in this split"
-        st.warning(f'"{word}" {where}; nothing to show for it.')
+        st.warning(f'"{word}" {why_missing(model, word)}; nothing to show for it.')
     words = [w for w in words if w not in missing]
     if not words:
         return

@@ -156,3 +156,40 @@ def test_a_head_chosen_for_one_model_is_not_carried_to_another_models_heads(page
     at.sidebar.radio(key="variant").set_value("att").run()
     at.sidebar.radio(key="variant").set_value("cahan-bi-sum").run()
     assert at.sidebar.radio(key=key).value == 0  # the same model's choice is still remembered
+
+
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("good food", "read by the model as 2 tokens (good food): enter one of them"),
+        ("Don't", "read by the model as 2 tokens (do n't)"),
+        ("good,", "read by the model as 2 tokens (good ,)"),
+        ("zzzzqx", "is not in the model's vocabulary"),
+    ],
+)
+def test_word_attention_says_why_an_entry_has_no_statistics(typed, says):
+    at = run("words", word_a=typed, word_b="")
+    no_last_resort(at)
+    assert any(says in w.value for w in at.warning), messages(at)
+    at.text_input(key="word_a").input("good").run()
+    assert not at.warning and len(at.get("plotly_chart")) == 2
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"])
+def test_unreadable_word_statistics_say_how_to_make_them_again(tmp_path, content):
+    folder = copy_set(tmp_path, "att")
+    (folder / "att" / "word_stats.npz").write_bytes(content)
+    at = run("words", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    shown = " ".join(messages(at))
+    assert "not a readable word-statistics file" in shown and "Recompute them from a data set above" in shown
+    assert at.text_input(key="recompute_paths").value  # the recompute form is there to do it
+
+
+def test_recompute_paths_follow_the_model_not_the_set_before():
+    at = run("words")
+    yelp_paths = at.text_input(key="recompute_paths").value
+    assert "yelp_10k" in yelp_paths
+    at.sidebar.selectbox(key="set_choice").set_value("IMDB reviews (1-10)").run()
+    no_last_resort(at)
+    assert "aclImdb" in at.text_input(key="recompute_paths").value  # not the Yelp files, which it would refuse
