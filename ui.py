@@ -287,6 +287,8 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
         upload = st.file_uploader("A UTF-8 text file", type=["txt"], key=f"{key}_upload", max_upload_size=MAX_UPLOAD_MB)
         if upload is None:
             return None, None
+        if upload.size == 0:
+            raise HanError(f"{upload.name} is empty: upload a text file with a review in it")
         if upload.size > MAX_UPLOAD_MB * 2**20:  # the browser enforces it too; a script or proxy may not
             raise HanError(
                 f"{upload.name} is {upload.size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit; the model reads "

@@ -132,9 +132,11 @@ def discover(folder: str | Path, problems: list[str] | None = None) -> dict[str,
             key = key if key not in found else f"{key} ({path.name})"  # e.g. two seeds: both shown, by folder
             found[key], variant_of[key] = path, model["variant"]
     if not found:
+        sets = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*/config.json")))  # a level up
         raise HanError(
             f"{folder}: holds no HAN checkpoint (a folder with config.json, vocab.txt, "
             "model.safetensors and metrics.json)"
+            + (f"; its sub-folders {', '.join(sets)} hold checkpoints: give one of them" if sets else "")
         )
     order = list(VARIANTS)  # Table 2's order, then more heads after fewer
     return dict(sorted(found.items(), key=lambda item: (order.index(variant_of[item[0]]), len(item[0]), item[0])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -54,7 +55,10 @@ def recompute(model) -> None:
             max_value=100_000,
         )
         if st.button("Recompute"):
-            files = [p.strip() for p in paths.split(";") if p.strip()]
+            files = [str(Path(p.strip()).expanduser()) for p in paths.split(";") if p.strip()]
+            # field cleared: the recorded data, found where the app finds it (recorded paths are relative to the
+            # project, not to the folder streamlit was started from)
+            files = files or [str(p) for p in ui.data_paths(model)]
             bar = st.progress(0.0, text="Reading data...")
             dataset = read_like(model.config, files, splits=())  # labels only; texts are read as analysed
             table = word_stats.collect(

@@ -193,3 +193,32 @@ def test_recompute_paths_follow_the_model_not_the_set_before():
     at.sidebar.selectbox(key="set_choice").set_value("IMDB reviews (1-10)").run()
     no_last_resort(at)
     assert "aclImdb" in at.text_input(key="recompute_paths").value  # not the Yelp files, which it would refuse
+
+
+def test_a_folder_of_sets_names_the_sets_to_give():
+    at = run("home", set_choice=OTHER, custom_folder=str(ROOT / "assets"))  # one level too high
+    no_last_resort(at)
+    assert at.error and "its sub-folders imdb, yelp hold checkpoints: give one of them" in at.error[0].value
+
+
+def test_an_empty_upload_says_which_file_and_what_to_do():
+    at = run("document")
+    at.radio(key="doc_source").set_value("Upload .txt").run()
+    at.file_uploader[0].set_value(("notes.txt", b"", "text/plain")).run()
+    no_last_resort(at)
+    assert at.error and "notes.txt is empty: upload a text file with a review in it" in at.error[0].value
+
+
+@pytest.mark.parametrize("typed", ["", "~/yelp/yelp_10k.csv.gz; ~/yelp/yelp_open_5k.csv.gz"])
+def test_recompute_finds_the_data_from_anywhere(tmp_path, monkeypatch, typed):
+    """Streamlit started from another folder, the field cleared (the recorded data) or with ~ in the paths."""
+    from .conftest import DATA
+
+    monkeypatch.chdir(tmp_path)  # recorded paths (../shared/data/...) are relative to the project, not here
+    monkeypatch.setenv("HOME", str(DATA))
+    at = run("words")
+    at.text_input(key="recompute_paths").input(typed)
+    at.number_input(key="recompute_sample").set_value(20)
+    at.button[0].click().run()
+    no_last_resort(at)
+    assert not at.error and any("20 documents" in s.value for s in at.success), messages(at)
