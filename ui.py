@@ -64,6 +64,16 @@ def remembered(
     return value
 
 
+def typed_path(text: str) -> Path:
+    """A path as typed or pasted: surrounding spaces and quotes dropped (a file manager's "copy as path" adds
+    them), ~ expanded; a relative path not found from where streamlit was started is taken from the project."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    path = Path(text).expanduser()
+    return ROOT / path if not path.is_absolute() and not path.exists() and (ROOT / path).exists() else path
+
+
 # ----------------------------------------------------------------------------- models
 
 
@@ -99,7 +109,7 @@ def choose_set() -> dict[str, Path]:
         folder = remembered(st.sidebar.text_input, "Folder of checkpoints (or one checkpoint)", "custom_folder", "")
         if not folder.strip():
             raise HanError("Enter a checkpoint folder in the sidebar.")
-        return usable(Path(folder.strip()).expanduser())
+        return usable(typed_path(folder))
     return usable(SETS[choice])
 
 
@@ -170,7 +180,7 @@ def data_paths(model: han.Classifier) -> list[Path]:
     """The data the checkpoint was trained on, if it is present here (or the user's override)."""
     override = st.session_state.get("data_override", "").strip()
     if override:
-        return [Path(p.strip()).expanduser() for p in override.split(";") if p.strip()]
+        return [typed_path(p) for p in override.split(";") if p.strip()]
     recorded = [Path(s["path"]) for s in model.config.get("data", {}).get("sources", [])]
     return [p if p.is_absolute() else ROOT / p for p in recorded]
 

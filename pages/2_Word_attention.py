@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -55,7 +54,7 @@ def recompute(model) -> None:
             max_value=100_000,
         )
         if st.button("Recompute"):
-            files = [str(Path(p.strip()).expanduser()) for p in paths.split(";") if p.strip()]
+            files = [str(ui.typed_path(p)) for p in paths.split(";") if p.strip()]
             # field cleared: the recorded data, found where the app finds it (recorded paths are relative to the
             # project, not to the folder streamlit was started from)
             files = files or [str(p) for p in ui.data_paths(model)]

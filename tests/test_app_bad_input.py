@@ -222,3 +222,20 @@ def test_recompute_finds_the_data_from_anywhere(tmp_path, monkeypatch, typed):
     at.button[0].click().run()
     no_last_resort(at)
     assert not at.error and any("20 documents" in s.value for s in at.success), messages(at)
+
+
+@pytest.mark.parametrize("typed", ['"{yelp}"', "'{yelp}'  ", "assets/yelp", " ~/yelp "])
+def test_checkpoint_folder_as_pasted_quoted_relative_or_with_tilde(tmp_path, monkeypatch, typed):
+    monkeypatch.chdir(tmp_path)  # streamlit started from another folder: assets/yelp is the project's
+    monkeypatch.setenv("HOME", str(ROOT / "assets"))
+    at = run("home", set_choice=OTHER, custom_folder=typed.format(yelp=YELP))
+    no_last_resort(at)
+    assert not at.error and len(at.subheader) == 5, messages(at)
+
+
+def test_data_location_pasted_with_quotes():
+    from .conftest import DATA
+
+    typed = " ; ".join(f'"{DATA / "yelp" / name}"' for name in ("yelp_10k.csv.gz", "yelp_open_5k.csv.gz"))
+    at = run("document", data_override=typed)
+    assert not at.error and "Test document" in at.radio(key="doc_source").options
