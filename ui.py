@@ -181,7 +181,7 @@ def data_paths(model: han.Classifier) -> list[Path]:
     override = st.session_state.get("data_override", "").strip()
     if override:
         return [typed_path(p) for p in override.split(";") if p.strip()]
-    recorded = [Path(s["path"]) for s in model.config.get("data", {}).get("sources", [])]
+    recorded = [Path(s["path"]) for s in model.config.get("data", {}).get("sources", []) if "path" in s]
     return [p if p.is_absolute() else ROOT / p for p in recorded]
 
 

@@ -118,19 +118,29 @@ def discover(folder: str | Path, problems: list[str] | None = None) -> dict[str,
     )
     found: dict[str, Path] = {}
     variant_of: dict[str, str] = {}
+    unknown: list[str] = []  # config.json of a model this version does not build (newer han, another tool)
     for path in candidates:
         try:
             config = read_json(path / "config.json")
+            model = config.get("model", {})
+            if not isinstance(model, dict):  # hand-edited: every reader of the checkpoint would trip on it
+                raise HanError(f"{path / 'config.json'}: 'model' must be an object of settings, not {model!r}")
         except HanError as e:
             if problems is None or len(candidates) == 1:
                 raise
             problems.append(str(e))
             continue
-        model = config.get("model", {})
         if model.get("variant") in VARIANTS:
             key = model_key(config)
             key = key if key not in found else f"{key} ({path.name})"  # e.g. two seeds: both shown, by folder
             found[key], variant_of[key] = path, model["variant"]
+        else:
+            unknown.append(f"{path / 'config.json'} names model variant {model.get('variant')!r}")
+    if not found and unknown:
+        raise HanError(
+            f"{folder}: holds no checkpoint this version of han reads ({'; '.join(unknown)}; known: "
+            f"{', '.join(VARIANTS)}); a checkpoint of a newer han needs that version"
+        )
     if not found:
         sets = sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*/config.json")))  # a level up
         raise HanError(

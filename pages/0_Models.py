@@ -51,7 +51,7 @@ def card(path: Path, name: str) -> None:
     config, metrics = ui.checkpoint_record(path)
     embeddings = config.get("embeddings", {})
     split = config.get("split", {})
-    sources = ", ".join(s["path"].split("/")[-1] for s in config.get("data", {}).get("sources", []))
+    sources = ", ".join(Path(s.get("path", "?")).name for s in config.get("data", {}).get("sources", []))
     with st.container(border=True):
         st.subheader(name)
         left, right = st.columns(2)
@@ -67,7 +67,7 @@ def card(path: Path, name: str) -> None:
             f"**Data:** {sources or 'unknown'}  \n"
             f"**Split:** {split.get('method', '?')} (seed {split.get('seed', '?')}): "
             f"{sizes.get('train', '?')} train / {sizes.get('dev', '?')} dev / {sizes.get('test', '?')} test  \n"
-            f"**Classes:** {', '.join(config.get('labels', []))}  \n"
+            f"**Classes:** {', '.join(map(str, config.get('labels', [])))}  \n"
             f"**Training:** {metrics.get('epochs_run', '?')} epochs over {len(metrics.get('lr_grid', []))} "
             f"learning rate(s); best on dev: lr {metrics.get('lr', '?')}, epoch {metrics.get('best_epoch', '?')}; "
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"

@@ -3,6 +3,7 @@ get a clear message saying what to do, the rest of the page still working, never
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -239,3 +240,37 @@ def test_data_location_pasted_with_quotes():
     typed = " ; ".join(f'"{DATA / "yelp" / name}"' for name in ("yelp_10k.csv.gz", "yelp_open_5k.csv.gz"))
     at = run("document", data_override=typed)
     assert not at.error and "Test document" in at.radio(key="doc_source").options
+
+
+HAND_EDITS = {  # config.json edited by hand: what the message must say (every page)
+    "model not an object": (lambda c: c.update(model="att"), "'model' must be an object of settings"),
+    "unknown variant": (lambda c: c["model"].update(variant="lstm"), "names model variant 'lstm'"),
+}
+
+
+@pytest.mark.parametrize("edit", list(HAND_EDITS))
+@pytest.mark.parametrize("page", ["home", "document", "words", "compare", "faithfulness"])
+def test_a_hand_edited_config_is_named_with_its_fault(tmp_path, edit, page):
+    folder = copy_set(tmp_path, "att")
+    change, says = HAND_EDITS[edit]
+    config = json.loads((folder / "att" / "config.json").read_text())
+    change(config)
+    (folder / "att" / "config.json").write_text(json.dumps(config))
+    at = run(page, set_choice=OTHER, custom_folder=str(folder / "att"))
+    no_last_resort(at)
+    assert at.error and says in at.error[0].value and str(folder / "att" / "config.json") in at.error[0].value
+
+
+@pytest.mark.parametrize("edit", ["labels as numbers", "a source without its path"])
+def test_a_hand_edited_config_the_model_still_loads_from_is_shown(tmp_path, edit):
+    folder = copy_set(tmp_path, "att")
+    config = json.loads((folder / "att" / "config.json").read_text())
+    if edit == "labels as numbers":
+        config["labels"] = [1, 2, 3, 4, 5]
+    else:
+        del config["data"]["sources"][1]["path"]
+    (folder / "att" / "config.json").write_text(json.dumps(config))
+    for page in ("home", "document"):
+        at = run(page, set_choice=OTHER, custom_folder=str(folder))
+        no_last_resort(at)
+        assert not at.error, (page, messages(at))
