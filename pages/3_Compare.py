@@ -144,7 +144,7 @@ def trained_on(config: dict) -> tuple:
 def check_one_data_set(models: dict) -> None:
     """Refuse a set mixing checkpoints of different data (or splits): side by side their test accuracies,
     confusions and disagreements would look comparable and are not (one's test documents, another's training)."""
-    names, groups = ui.shown_names(models), {}
+    names, groups = ui.shown_names(models), dict[tuple, list[str]]()
     for key, path in models.items():
         groups.setdefault(trained_on(ui.checkpoint_record(path)[0]), []).append(names[key])
     if len(groups) > 1:
