@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import charts
 import han
 import ui
 from han.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
@@ -34,7 +35,7 @@ def evidence(model: han.Classifier, text: str) -> dict:
         for m, a in result["agreement"].items()
     ]
     st.dataframe(rows, hide_index=True)
-    st.plotly_chart(ui.erasure_chart(result["erasure_curve"]), key="erasure")
+    st.plotly_chart(charts.erasure_chart(result["erasure_curve"]), key="erasure")
     st.caption(
         "Probability of the predicted class as the top words by each method are removed. The method whose "
         "curve falls fastest found the words the decision rests on; random is the floor."
@@ -103,7 +104,7 @@ def page() -> None:
             st.write(f"Gold rating: **{gold}**")
         if model.model.reads_context:
             context_effect(model, text)
-        st.plotly_chart(ui.probability_chart(explanation, gold), key="probabilities")
+        st.plotly_chart(charts.probability_chart(explanation, gold), key="probabilities")
     with right:
         evidence(model, text)
     st.subheader("Export")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+import charts
 import ui
 from han import paper
 from han.errors import HanError
@@ -32,7 +33,7 @@ def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
         with column:
             verdict = "" if gold is None else (" (correct)" if explanation["label"] == gold else f" (gold {gold})")
             st.subheader(f"{names[variant]}: {explanation['label']}{verdict}")
-            st.plotly_chart(ui.probability_chart(explanation, gold, height=220), key=f"p_{variant}")
+            st.plotly_chart(charts.probability_chart(explanation, gold, height=220), key=f"p_{variant}")
             ui.show_document(explanation, raw=raw)
 
 
@@ -87,7 +88,7 @@ def accuracy_table(models: dict) -> None:
                 st.info(f"{names[key]}: {unrecorded(model)}")
                 continue
             st.plotly_chart(
-                ui.confusion_chart(
+                charts.confusion_chart(
                     model.metrics["test_confusion_matrix"], model.labels, f"{names[key]}: test confusion"
                 ),
                 key=f"cm_{key}",
