@@ -21,6 +21,7 @@ import repro_successors as successors
 import han
 from han.data import assign_splits, read_dataset
 from han.focus import ONE_HOT, attention_focus
+from han.variants import model_name
 
 DOCS = 500  # test reviews per checkpoint: the shares move by well under a point between 300 and 500
 HEAD_SETTINGS = [(slug, label) for slug, label, change in successors.SETTINGS if change.get("heads", 1) > 1]
@@ -30,34 +31,49 @@ def _record_path(name: str) -> Path:
     return common.RESULTS / f"focus-{name}.json"
 
 
-def _checkpoints(name: str, slug: str) -> list[Path]:
-    if slug == "att":
-        return [common.ROOT / "assets" / name / "att"]
+def _shipped(name: str) -> list[tuple[str, str, list[Path]]]:
+    """The set's shipped HN-ATT and its shipped multi-head checkpoints (assets/SET/*): measurable anywhere."""
+    found = []
+    for folder in sorted((common.ROOT / "assets" / name).glob("*/config.json")):
+        config = json.loads(folder.read_text())
+        model, penalty = config.get("model", {}), config.get("training", {}).get("penalty", 0.0)
+        if model.get("variant") == "att" and (folder.parent.name == "att" or model.get("heads", 1) > 1):
+            penalised = f", c = {penalty:g}" if penalty else ""
+            label = f"{model_name(model)}{penalised}, shipped (assets/{name}/{folder.parent.name})"
+            found.append((f"shipped-{folder.parent.name}", label, [folder.parent]))
+    return found
+
+
+def _trained(name: str, slug: str) -> list[Path]:
+    """The finished checkpoints of a successors setting (a run still training has no metrics.json yet)."""
     found = (common.RUNS / f"{name}-successors").glob(f"{slug}-seed*")
     return sorted(p for p in found if (p / "metrics.json").is_file())
 
 
 def run_focus(sets: list[str], only: list[str] | None = None) -> None:
-    """Measure every checkpoint present (or of `only` these settings) and add it to results/focus-SET.json."""
+    """Measure the shipped checkpoints and every successors checkpoint present (or of `only` these settings)
+    and add them to results/focus-SET.json."""
     for name in sets:
-        targets = [("att", "HN-ATT (the shipped checkpoint)"), *HEAD_SETTINGS]
-        targets = [(slug, label) for slug, label in targets if not only or slug in only]
-        found = {slug: _checkpoints(name, slug) for slug, _ in targets}
-        if not any(found[slug] for slug, _ in HEAD_SETTINGS if slug in found):
-            print(f"focus {name}: no multi-head checkpoint in {common.RUNS}; run the successors step first")
-            continue
+        targets = _shipped(name) + [(slug, label, _trained(name, slug)) for slug, label in HEAD_SETTINGS]
+        targets = [target for target in targets if not only or target[0] in only]
         dataset = read_dataset(common.SETS[name]["paths"], with_unlabelled=False)
         parts, _ = assign_splits(dataset.examples, 0)
         texts = [t for i in parts["test"][:DOCS] if (t := dataset.examples[i].text) and t.strip()]
         path = _record_path(name)
         record = json.loads(path.read_text()) if path.exists() else {}
-        for slug, label in targets:
-            for folder in found[slug]:
+        for slug, label, folders in targets:
+            for folder in folders:
                 model = han.load(folder)
                 rows = attention_focus(model, [model.tokenize(t) for t in texts])
-                record[f"{slug}/{folder.name}"] = {"slug": slug, "label": label, "rows": [r.as_dict() for r in rows]}
+                record[f"{slug}/{folder.name}"] = {
+                    "slug": slug,
+                    "label": label,
+                    "heads": model.model.config.heads,
+                    "penalty": model.config.get("training", {}).get("penalty", 0.0),
+                    "rows": [r.as_dict() for r in rows],
+                }
                 print(f"focus {name} {slug} {folder.name}: {len(texts)} test reviews")
-            if not found[slug]:
+            if not folders:
                 print(f"focus {name} {slug}: no checkpoint; run `reproduce.py successors --only {slug}` first")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
@@ -97,18 +113,18 @@ def section() -> list[str]:
             "| a head alone: top weight | a head alone: effective items | a head alone: one-hot |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for slug, label in [("att", "HN-ATT (the shipped checkpoint)"), *HEAD_SETTINGS]:
-            entries = by_slug.get(slug, [])
+        order = [slug for slug, _ in HEAD_SETTINGS]  # shipped first, then the successors' order
+        for slug in sorted(by_slug, key=lambda s: (s in order, order.index(s) if s in order else s)):
+            entries = by_slug[slug]
+            several = entries[0]["heads"] > 1
             for level, unit in (("word", "words per sentence"), ("sentence", "sentences per document")):
-                if not entries:
-                    continue
-                alone = ["-", "-", "-"]  # HN-ATT: one head, its weights are the heatmap's
-                if slug != "att":
+                alone = ["-", "-", "-"]  # one head: its weights are the heatmap's
+                if several:
                     top, effective = _mean(entries, level, True, "top"), _mean(entries, level, True, "effective")
                     alone = [f"{top:.2f}", f"{effective:.1f}", f"{_mean(entries, level, True, 'one_hot'):.0%}"]
                 lines.append(
-                    f"| {label} | {len(entries)} | {unit} | {_mean(entries, level, False, 'items'):.1f} | "
-                    f"{_mean(entries, level, False, 'top'):.2f} | {_mean(entries, level, False, 'effective'):.1f} | "
+                    f"| {entries[0]['label']} | {len(entries)} | {unit} | {_mean(entries, level, False, 'items'):.1f} "
+                    f"| {_mean(entries, level, False, 'top'):.2f} | {_mean(entries, level, False, 'effective'):.1f} | "
                     f"{' | '.join(alone)} |"
                 )
         lines += ["", _reading(by_slug), ""]
@@ -117,19 +133,18 @@ def section() -> list[str]:
 
 def _reading(by_slug: dict[str, list[dict]]) -> str:
     """What the table says of the penalty: a head's spread over a sentence's words with and without it."""
-    penalised = {s for s, _, c in successors.SETTINGS if c.get("heads", 1) > 1 and c.get("penalty", 0) > 0}
-    heads = [slug for slug in by_slug if slug != "att"]
-    spread = {
-        with_penalty: [_mean(by_slug[s], "word", True, "effective") for s in heads if (s in penalised) == with_penalty]
-        for with_penalty in (True, False)
-    }
-    if not spread[True] or not spread[False]:
-        return "Read: a comparison needs settings with and without the penalty; measure both."
+    spread: dict[bool, list[float]] = {True: [], False: []}
+    for entries in by_slug.values():
+        if entries[0]["heads"] > 1:
+            spread[entries[0]["penalty"] > 0].append(_mean(entries, "word", True, "effective"))
+    if not spread[True]:
+        return "Read: no checkpoint with the penalty was measured here."
+    without = f"; without it (c = 0), over {_span(spread[False])}" if spread[False] else ""
     return (
         f"Read: with the penalty (c > 0) a head alone spreads a sentence's word weight over {_span(spread[True])} "
-        f"words on average; without it (c = 0), over {_span(spread[False])}. The penalty ||AA^T - I||^2 is lowest "
-        "for one-hot heads on different items, and the penalised heads come close to that: together they read "
-        "about as many words of a sentence as there are heads."
+        f"words on average{without}. The penalty ||AA^T - I||^2 is lowest for one-hot heads on different items, "
+        "and the penalised heads come close to that: together they read about as many words of a sentence as "
+        "there are heads."
     )
 
 

@@ -211,16 +211,15 @@ def test_stats_reading_judges_ours_against_one_gigabyte(reproduce):
     assert "lacks" in reproduce.bench.stats_reading(table.splitlines()[2])
 
 
-def test_focus_measures_the_shipped_hn_att_and_every_heads_checkpoint_present(reproduce, tiny_checkpoints, monkeypatch):
+def test_focus_measures_shipped_checkpoints_and_every_heads_run_present(reproduce, tiny_checkpoints, monkeypatch):
     monkeypatch.setattr(reproduce.focus, "DOCS", 20)
     runs = reproduce.common.RUNS / "yelp-successors"
     runs.mkdir(parents=True)
     (runs / "heads2-c0.1-seed0").symlink_to(tiny_checkpoints["att-2h"])  # penalised (c = 0.1), 2 heads
-    (runs / "heads2-c0-seed3").symlink_to(tiny_checkpoints["att-2h"])  # stands for an unpenalised run here
     (runs / "heads4-c0-seed0").mkdir()  # a run still training: no metrics.json, not measured
-    reproduce.focus.run_focus(["yelp"])
+    reproduce.focus.run_focus(["yelp"], only=["heads2-c0.1", "heads4-c0"])
     record = json.loads((reproduce.RESULTS / "focus-yelp.json").read_text())
-    assert set(record) == {"att/att", "heads2-c0.1/heads2-c0.1-seed0", "heads2-c0/heads2-c0-seed3"}
+    assert set(record) == {"heads2-c0.1/heads2-c0.1-seed0"}
     heads = [row for row in record["heads2-c0.1/heads2-c0.1-seed0"]["rows"] if row["level"] == "word"]
     assert [row["head"] for row in heads] == ["mean", "head 1", "head 2"]
     lines = reproduce.focus.section()
@@ -228,4 +227,8 @@ def test_focus_measures_the_shipped_hn_att_and_every_heads_checkpoint_present(re
     alone = sum(r["effective"] for r in heads[1:]) / 2
     assert f"| {alone:.1f} |" in row
     assert not any(line.startswith("| 4 heads at both levels, mean, c = 0 |") for line in lines)  # nothing measured
-    assert f"spreads a sentence's word weight over {alone:.1f} words" in " ".join(lines)
+    assert f"spreads a sentence's word weight over {alone:.1f} words on average." in " ".join(lines)
+    reproduce.focus.run_focus(["yelp"])  # everything: the shipped HN-ATT and multi-head checkpoints too
+    shipped = {key for key in json.loads((reproduce.RESULTS / "focus-yelp.json").read_text()) if "shipped" in key}
+    folders = [p.parent.name for p in (ROOT / "assets" / "yelp").glob("att*/config.json")]  # HN-ATT, 2 heads
+    assert shipped == {f"shipped-{name}/{name}" for name in folders}
