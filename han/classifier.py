@@ -106,9 +106,16 @@ class Classifier:
 
     def caveats(self, doc: Tokenized) -> list[str]:
         """Why a prediction on `doc` may say little, in words a user can act on (empty when none)."""
-        words = [t for sentence in doc.sentences for t in sentence if is_word(t)]
+        # Only words with letters count: numbers are mostly unknown (each one is rare) in any language, so
+        # "12345" alone is no sign of another language, nor are prices and dates in an English review.
+        words = [t for sentence in doc.sentences for t in sentence if any(c.isalpha() for c in t)]
+        if not words:
+            return [
+                "the text has no words with letters, only numbers or symbols: the model was trained on reviews in "
+                "words, so the prediction says little"
+            ]
         unknown = sum(self.vocab.encode([t])[0] == UNK_ID for t in words)
-        if words and unknown / len(words) >= UNKNOWN_WARNING:
+        if unknown / len(words) >= UNKNOWN_WARNING:
             return [
                 f"{unknown} of {len(words)} words are unknown to this model (its vocabulary comes from "
                 f"{self.data_description()}); is the text in another language? The prediction says little."

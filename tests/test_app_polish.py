@@ -1,0 +1,51 @@
+"""Loose ends of the bad-input sweep (tests/test_app_bad_input.py): a checkpoint that fails to load on Compare, the
+disagreements toggle across sets, Word attention's special tokens, CAHAN's context on one sentence, model names on
+the Document page, the app's own advice for data that is not the checkpoint's, and a review of numbers only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import DATA, ROOT
+from .test_app import run
+from .test_app_bad_input import messages, no_last_resort
+
+YELP_OPEN = DATA / "yelp" / "yelp_open_5k.csv.gz"  # one of the Yelp models' two training files: not their data
+
+
+def break_vocab_size(checkpoint: Path) -> None:
+    """config.json's vocab_size no longer that of vocab.txt: the files pass the set's checks, loading fails."""
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["model"]["vocab_size"] = 100
+    (checkpoint / "config.json").write_text(json.dumps(config))
+
+
+def not_its_data(at) -> str:
+    no_last_resort(at)
+    said = " ".join(messages(at))
+    assert "is not the data this checkpoint was trained on" in said, said
+    assert "han evaluate" not in said and "--max-docs" not in said  # the CLI's words, not the app's
+    return said
+
+
+@pytest.mark.parametrize("text", ["12345", "12345 678 90.5", "1/5 - 3/10 !!!"])
+def test_a_review_of_numbers_only_is_not_asked_whether_it_is_another_language(text):
+    at = run("document", doc_source="Paste text", doc_text=text)
+    no_last_resort(at)
+    warned = [w.value for w in at.warning]
+    assert not any("another language" in w for w in warned), warned
+    assert any("no words with letters" in w for w in warned), warned
+    assert at.metric  # still explained, with the caveat
+
+
+def test_numbers_do_not_count_towards_the_other_language_caveat():
+    import han
+
+    model = han.load(ROOT / "assets" / "yelp" / "att")
+    # an English review with more numbers (all unknown) than words: its words are known, nothing to warn of
+    assert model.explain("Great pasta: 555 1234 9999 87654 31337.")["warnings"] == []
+    german = model.explain("Das Essen war kalt und der Kellner unfreundlich, 2 von 10.")["warnings"]
+    assert len(german) == 1 and "another language" in german[0]
