@@ -16,7 +16,7 @@ import streamlit as st
 
 import han
 from han.checkpoint_files import check_directory, check_weights_file, discover, read_json, read_metrics
-from han.errors import HanError
+from han.errors import HanError, NotTrainingData
 from han.variants import model_name
 
 if TYPE_CHECKING:  # torch and NLTK are imported where first needed: the first page draws before them
@@ -195,8 +195,14 @@ def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     from han.data import checkpoint_split, read_like
 
     model = load_model(Path(checkpoint))
-    dataset = read_like(model.config, list(paths), splits=("test",), directory=model.path)
-    return checkpoint_split(model.config, dataset, "test", model.path)
+    try:
+        dataset = read_like(model.config, list(paths), splits=("test",), directory=model.path)
+        return checkpoint_split(model.config, dataset, "test", model.path)
+    except NotTrainingData as e:  # its message ends with the CLI's advice (--max-docs, han evaluate): the app's
+        raise HanError(
+            f"{e.reason}. In 'Data files for test documents' in the sidebar, give the files it was trained on (same "
+            "files, same order), or clear the field to use the data recorded in the checkpoint."
+        ) from None
 
 
 def test_documents(model: han.Classifier) -> list[Example]:

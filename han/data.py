@@ -22,7 +22,7 @@ import numpy as np
 
 from . import label_cache
 from .batches import Batch, bucket_batches, collate
-from .errors import HanError
+from .errors import HanError, NotTrainingData
 from .readers import (
     TABLE_SUFFIXES,
     Example,
@@ -117,18 +117,20 @@ def check_same_data(config: dict, dataset: Dataset) -> None:
     if recorded is None:  # checkpoints from before fingerprints: compare what they did record
         counts = [s.get("documents") for s in config.get("data", {}).get("sources", [])]
         if counts and sum(c or 0 for c in counts) != len(dataset.examples):
-            raise HanError(
+            raise NotTrainingData(
                 f"the data given holds {len(dataset.examples)} labelled documents but the checkpoint was trained on "
-                f"{sum(c or 0 for c in counts)}: its split cannot be made again from it"
+                f"{sum(c or 0 for c in counts)}: its split cannot be made again from it",
+                "Give the training files (same files, same order, same --max-docs)",
             )
         return
     found = dataset.fingerprint()
     if found != recorded:
-        raise HanError(
+        raise NotTrainingData(
             f"the data given ({found['documents']} documents) is not the data this checkpoint was trained on "
             f"({recorded['documents']} documents, another content hash): its train/dev/test split cannot be made "
-            "again from it, and a test or dev split of other data would hold training documents. Give the training "
-            "files (same files, same order, same --max-docs); `han evaluate` without --split scores any data"
+            "again from it, and a test or dev split of other data would hold training documents",
+            "Give the training files (same files, same order, same --max-docs); `han evaluate` without --split "
+            "scores any data",
         )
 
 

@@ -10,6 +10,15 @@ class HanError(Exception):
     """A problem with the user's data, text or checkpoint, explained in plain words."""
 
 
+class NotTrainingData(HanError):
+    """Data given to re-make a checkpoint's split that is not the data it was trained on. The message ends with
+    what to do at the command line; `reason` is without it, for the app to say what to do there instead."""
+
+    def __init__(self, reason: str, advice: str) -> None:
+        super().__init__(f"{reason}. {advice}")
+        self.reason = reason
+
+
 def check_output_file(option: str, value: str, overwrite: bool = False, inputs: Iterable[str] = ()) -> None:
     """Checked before any work: an output file's folder must exist, its name must not be a folder, nor one of
     the command's `inputs` (writing it would destroy what is being read), and an existing file is replaced

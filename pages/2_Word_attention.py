@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 import ui
 from han import stats as word_stats
 from han.data import read_like
-from han.errors import HanError
+from han.errors import HanError, NotTrainingData
 
 st.set_page_config(page_title="Word attention - HAN explorer", layout="wide")
 COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
@@ -58,17 +58,30 @@ def recompute(model) -> None:
             # field cleared: the recorded data, found where the app finds it (recorded paths are relative to the
             # project, not to the folder streamlit was started from)
             files = files or [str(p) for p in ui.data_paths(model)]
-            bar = st.progress(0.0, text="Reading data...")
-            dataset = read_like(model.config, files, splits=())  # labels only; texts are read as analysed
-            table = word_stats.collect(
-                model,
-                dataset,
-                "test",
-                max_docs=sample or None,
-                on_progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total} documents"),
-            )
+            try:
+                table = collect(model, files, sample)
+            except NotTrainingData as e:  # its message ends with the CLI's advice (--max-docs, han evaluate)
+                st.error(
+                    f"{e.reason}. In 'Data file(s)' above, give the files {model.name} was trained on (same files, "
+                    "same order), or clear the field to use the data recorded in the checkpoint."
+                )
+                return
             st.session_state.setdefault("recomputed_stats", {})[str(model.path)] = table
             st.success(f"{table.documents} documents, {len(table.word):,} word occurrences.")
+
+
+def collect(model, files: list[str], sample: int) -> word_stats.WordStats:
+    """The model's word statistics over the test split of `files` (a seeded sample of `sample` documents, or all
+    for 0), with a progress bar."""
+    bar = st.progress(0.0, text="Reading data...")
+    dataset = read_like(model.config, files, splits=())  # labels only; texts are read as analysed
+    return word_stats.collect(
+        model,
+        dataset,
+        "test",
+        max_docs=sample or None,
+        on_progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total} documents"),
+    )
 
 
 def histogram(values: np.ndarray, word: str, color: str, legend: bool) -> go.Histogram:

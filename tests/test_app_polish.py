@@ -31,6 +31,26 @@ def not_its_data(at) -> str:
     return said
 
 
+def test_data_not_the_checkpoints_says_what_to_do_in_the_app():
+    at = run("document", data_override=str(YELP_OPEN))
+    at.radio(key="doc_source").set_value("Test document").run()
+    assert "'Data files for test documents' in the sidebar" in not_its_data(at)
+    at.text_input(key="data_override").input("").run()  # as said: cleared, the recorded data
+    assert not at.error and at.metric
+    at = run("words", recompute_paths=str(YELP_OPEN), recompute_sample=20)
+    at.button[0].click().run()
+    assert "'Data file(s)' above" in not_its_data(at)
+
+
+def test_the_cli_still_gives_its_own_advice_for_data_not_the_checkpoints():
+    from han.data import read_like
+    from han.errors import HanError
+
+    config = json.loads((ROOT / "assets" / "yelp" / "att" / "config.json").read_text())
+    with pytest.raises(HanError, match="`han evaluate` without --split scores any data"):
+        read_like(config, [YELP_OPEN], splits=("test",))
+
+
 @pytest.mark.parametrize("text", ["12345", "12345 678 90.5", "1/5 - 3/10 !!!"])
 def test_a_review_of_numbers_only_is_not_asked_whether_it_is_another_language(text):
     at = run("document", doc_source="Paste text", doc_text=text)
