@@ -96,8 +96,8 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
         raise HanError(f"{directory / 'vocab.txt'}: {e}") from None
     if len(vocab) != model_config.vocab_size:
         raise HanError(
-            f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says "
-            f"vocab_size {model_config.vocab_size}"
+            f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says vocab_size "
+            f"{model_config.vocab_size}, so the two are not of one checkpoint: copy the whole checkpoint folder again"
         )
     try:
         model = HAN(model_config)
@@ -135,6 +135,9 @@ def _model_config(path: Path, config: dict) -> ModelConfig:
         raise HanError(f"{path}: bad 'model' section ({e})") from None
 
 
+NOT_ONE_CHECKPOINT = "the two files are not of one checkpoint; copy the whole checkpoint folder again"
+
+
 def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:
     """Read safetensors and check every tensor's name and shape against the model."""
     try:
@@ -148,12 +151,12 @@ def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:
         raise HanError(
             f"{path}: tensors do not match config.json's model "
             f"(missing: {', '.join(missing) or 'none'}; "
-            f"unexpected: {', '.join(unexpected) or 'none'})"
+            f"unexpected: {', '.join(unexpected) or 'none'}): {NOT_ONE_CHECKPOINT}"
         )
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
             raise HanError(
                 f"{path}: tensor {name} has shape {tuple(tensor.shape)}, config.json "
-                f"implies {tuple(expected[name].shape)}"
+                f"implies {tuple(expected[name].shape)}: {NOT_ONE_CHECKPOINT}"
             )
     return {k: v.to(expected[k].dtype) for k, v in state.items()}

@@ -161,10 +161,28 @@ def check_one_data_set(models: dict) -> None:
         )
 
 
+def loadable(models: dict) -> dict:
+    """The set's models that load. The set's checks read the files, not the weights (the Models page must paint
+    without torch): one that passes them and still fails to load (config.json not matching vocab.txt or the
+    weights) is named with what to do and left out, so that the others are still compared."""
+    names, loaded = ui.shown_names(models), {}
+    for key, path in models.items():
+        try:
+            ui.load_model(path)
+        except HanError as e:
+            st.error(f"{names[key]} ({path}) does not load, so it is left out of the comparison: {e}")
+        else:
+            loaded[key] = path
+    if not loaded:
+        raise HanError("None of the set's checkpoints loads: see above what to do.")
+    return loaded
+
+
 def page() -> None:
     st.title("The variants side by side")
     models = ui.choose_set()
     check_one_data_set(models)
+    models = loadable(models)
     raw = ui.remembered(st.sidebar.toggle, "Raw word weights p_w", "raw", False)
     st.caption(
         "HN-AVE weighs every word and sentence equally; for HN-MAX a word's weight is the share of "

@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import DATA, ROOT
 from .test_app import run
-from .test_app_bad_input import messages, no_last_resort
+from .test_app_bad_input import OTHER, copy_set, messages, no_last_resort
 
 YELP_OPEN = DATA / "yelp" / "yelp_open_5k.csv.gz"  # one of the Yelp models' two training files: not their data
 
@@ -21,6 +21,19 @@ def break_vocab_size(checkpoint: Path) -> None:
     config = json.loads((checkpoint / "config.json").read_text())
     config["model"]["vocab_size"] = 100
     (checkpoint / "config.json").write_text(json.dumps(config))
+
+
+def test_compare_names_a_checkpoint_that_fails_to_load_and_compares_the_others(tmp_path):
+    folder = copy_set(tmp_path, "att", "ave", "max")
+    break_vocab_size(folder / "max")
+    at = run("compare", set_choice=OTHER, custom_folder=str(folder))
+    no_last_resort(at)
+    assert len(at.error) == 1, messages(at)
+    said = at.error[0].value
+    assert "HN-MAX" in said and str(folder / "max") in said and "copy the whole checkpoint folder again" in said
+    assert [h.value.split(":")[0] for h in at.subheader if ":" in h.value] == ["HN-AVE", "HN-ATT"]  # side by side
+    ours = at.dataframe[0].value.set_index("model")["ours (test, %)"]
+    assert ours.notna().to_dict() == {"HN-AVE": True, "HN-MAX": False, "HN-ATT": True}
 
 
 def not_its_data(at) -> str:
