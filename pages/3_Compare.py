@@ -125,6 +125,10 @@ def disagreement_list(models: dict) -> None:
     if not ui.data_present(reference):
         st.info("The test data is not present on this machine: " + ", ".join(map(str, ui.data_paths(reference))))
         return
+    chosen = [str(p) for p in models.values()]
+    if st.session_state.get("find_disagreements_for") != chosen:  # another set: its models are not run over the
+        st.session_state.pop("find_disagreements", None)  # test split unless asked for (it takes minutes)
+    st.session_state["find_disagreements_for"] = chosen
     if st.toggle("Find them (runs every model over the test split)", key="find_disagreements"):
         rows = disagreements(
             tuple(str(p) for p in models.values()),

@@ -36,6 +36,17 @@ def test_compare_names_a_checkpoint_that_fails_to_load_and_compares_the_others(t
     assert ours.notna().to_dict() == {"HN-AVE": True, "HN-MAX": False, "HN-ATT": True}
 
 
+def test_the_disagreements_toggle_is_off_again_in_another_set(tmp_path):
+    first, second = copy_set(tmp_path / "a", "att", "ave"), copy_set(tmp_path / "b", "att", "max")
+    at = run("compare", set_choice=OTHER, custom_folder=str(first))
+    at.toggle(key="find_disagreements").set_value(True).run()
+    assert len(at.dataframe) == 2  # the accuracy table, then the disagreements asked for
+    at.sidebar.text_input(key="custom_folder").input(str(second)).run()
+    no_last_resort(at)
+    assert at.toggle(key="find_disagreements").value is False
+    assert len(at.dataframe) == 1  # no run of every model over the new set's test split, unasked
+
+
 def not_its_data(at) -> str:
     no_last_resort(at)
     said = " ".join(messages(at))
