@@ -13,6 +13,7 @@ import ui
 from han import stats as word_stats
 from han.data import read_like
 from han.errors import HanError, NotTrainingData
+from han.vocab import PAD, UNK
 
 st.set_page_config(page_title="Word attention - HAN explorer", layout="wide")
 COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
@@ -164,6 +165,28 @@ def why_missing(model, word: str) -> str:
     return "is not in the model's vocabulary" if word not in model.vocab else "never occurs in this split"
 
 
+def special_tokens(table: word_stats.WordStats, words: list[str]) -> list[str]:
+    """The words entered, with the vocabulary's two tokens that are not words said for what they are: <unk> pools
+    every word outside the vocabulary (shown, said so: how the model weighs words it does not know), <pad> fills
+    short sentences and has no weight to show (never drawn as a word, whatever a statistics file holds)."""
+    if PAD in words:
+        st.warning(
+            f'"{PAD}" is the padding that fills short sentences up to the longest, not a word: the model gives it no '
+            "attention, so there is nothing to show for it. Enter a word."
+        )
+    if UNK in words:
+        count = int(table.occurrences(UNK).sum())
+        if count:
+            st.info(
+                f'"{UNK}" is not one word: it is every word outside the model\'s vocabulary, pooled together '
+                f"({count:,} occurrences of rare, misspelt or foreign words, which the model reads alike)."
+            )
+        else:
+            st.warning(f'"{UNK}" stands for the words outside the model\'s vocabulary: none occurs in this split.')
+            words = [w for w in words if w != UNK]
+    return [w for w in words if w != PAD]
+
+
 def page() -> None:
     st.title("Word attention by rating")
     st.caption(
@@ -189,6 +212,7 @@ def page() -> None:
     if not words:
         st.info("Enter a word.")
         return
+    words = special_tokens(table, words)
     missing = [w for w in words if not table.occurrences(w).any()]
     for word in missing:
         st.warning(f'"{word}" {why_missing(model, word)}; nothing to show for it.')

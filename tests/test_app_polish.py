@@ -47,6 +47,19 @@ def test_the_disagreements_toggle_is_off_again_in_another_set(tmp_path):
     assert len(at.dataframe) == 1  # no run of every model over the new set's test split, unasked
 
 
+def test_word_attention_says_unk_pools_every_unknown_word_and_never_shows_pad():
+    at = run("words", word_a="<unk>", word_b="good")
+    no_last_resort(at)
+    assert any("every word outside the model's vocabulary, pooled" in i.value for i in at.info), messages(at)
+    assert len(at.get("plotly_chart")) == 2
+    at.text_input(key="word_a").input("<PAD>").run()
+    no_last_resort(at)
+    assert any('"<pad>" is the padding' in w.value for w in at.warning), messages(at)
+    assert "<pad>" not in at.dataframe[0].value.columns and "good" in at.dataframe[0].value.columns
+    at.text_input(key="word_b").input("").run()
+    assert not at.get("plotly_chart") and not at.dataframe
+
+
 def not_its_data(at) -> str:
     no_last_resort(at)
     said = " ".join(messages(at))
