@@ -48,6 +48,14 @@ def evidence(model: han.Classifier, text: str) -> dict:
 def context_effect(model, text: str) -> None:
     """CAHAN: each sentence's word weights in the document beside those it gets alone, and the change."""
     effect = model.context_effect(text)
+    if len(effect["sentences"]) == 1:  # its TVD is 0 by construction: say why rather than show a bare 0.000
+        with st.expander("Context effect: none in a document of one sentence", expanded=False):
+            st.caption(
+                "CAHAN weighs a sentence's words by the other sentences of the document. This document has one "
+                "sentence, so there are no other sentences to read it by: the context cannot change anything. "
+                "Give a review of several sentences to see the effect."
+            )
+        return
     with st.expander(f"Context effect: mean total variation {effect['mean_tvd']:.3f}", expanded=False):
         st.caption(
             "CAHAN weighs a sentence's words by the other sentences too. Each sentence read in this document, "

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import DATA, ROOT
-from .test_app import run
+from .test_app import REVIEW, run
 from .test_app_bad_input import OTHER, copy_set, messages, no_last_resort
 
 YELP_OPEN = DATA / "yelp" / "yelp_open_5k.csv.gz"  # one of the Yelp models' two training files: not their data
@@ -58,6 +58,17 @@ def test_word_attention_says_unk_pools_every_unknown_word_and_never_shows_pad():
     assert "<pad>" not in at.dataframe[0].value.columns and "good" in at.dataframe[0].value.columns
     at.text_input(key="word_b").input("").run()
     assert not at.get("plotly_chart") and not at.dataframe
+
+
+def test_cahan_context_effect_of_one_sentence_says_there_is_no_context():
+    at = run("document", variant="cahan-bi-sum", doc_source="Paste text", doc_text="The pasta was perfect.")
+    no_last_resort(at)
+    label = at.expander[0].label
+    assert "one sentence" in label and "0.000" not in label, label
+    assert any("no other sentences" in c.value for c in at.caption)
+    at.text_area(key="doc_text").input(REVIEW)
+    at.button[0].click().run()
+    assert at.expander[0].label.startswith("Context effect: mean total variation")
 
 
 def not_its_data(at) -> str:
