@@ -103,7 +103,7 @@ def page() -> None:
             )
         ui.show_document(shown, raw=raw and method == "attention")
         st.metric(
-            f"{model.name} predicts",
+            f"{ui.shown_names(models)[variant]} predicts",  # with its folder where two models share a name
             explanation["label"],
             delta=None if gold is None else ("correct" if gold == explanation["label"] else f"gold {gold}"),
             delta_color="normal" if gold is None or gold == explanation["label"] else "inverse",

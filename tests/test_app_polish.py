@@ -5,6 +5,7 @@ the Document page, the app's own advice for data that is not the checkpoint's, a
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,16 @@ def test_cahan_context_effect_of_one_sentence_says_there_is_no_context():
     at.text_area(key="doc_text").input(REVIEW)
     at.button[0].click().run()
     assert at.expander[0].label.startswith("Context effect: mean total variation")
+
+
+def test_document_names_the_model_with_its_folder_where_two_share_a_name(tmp_path):
+    folder = tmp_path / "seeds"
+    for seed in ("seed-1", "seed-2"):  # two seeds of HN-ATT, each in a folder of its own
+        shutil.copytree(ROOT / "assets" / "yelp" / "att", folder / seed)
+    at = run("document", set_choice=OTHER, custom_folder=str(folder))
+    models = at.sidebar.radio(key="variant")
+    assert at.metric[0].label == f"{models.options[models.index]} predicts"
+    assert "(seed-" in at.metric[0].label
 
 
 def not_its_data(at) -> str:
