@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from han.checkpoint_files import discover
+
 from .conftest import DATA, ROOT
 from .test_app import REVIEW, run
 from .test_app_bad_input import OTHER, copy_set, messages, no_last_resort
@@ -78,8 +80,11 @@ def test_document_names_the_model_with_its_folder_where_two_share_a_name(tmp_pat
         shutil.copytree(ROOT / "assets" / "yelp" / "att", folder / seed)
     at = run("document", set_choice=OTHER, custom_folder=str(folder))
     models = at.sidebar.radio(key="variant")
-    assert at.metric[0].label == f"{models.options[models.index]} predicts"
+    assert models.index is not None and at.metric[0].label == f"{models.options[models.index]} predicts"
     assert "(seed-" in at.metric[0].label
+    other = next(key for key in discover(folder, []) if key != models.value)  # the other seed's
+    models.set_value(other).run()
+    assert at.metric[0].label == f"{models.options[models.index]} predicts" and "(seed-" in at.metric[0].label
 
 
 def not_its_data(at) -> str:
