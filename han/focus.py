@@ -83,3 +83,14 @@ def attention_focus(model: Classifier, docs: Sequence[Tokenized]) -> list[Focus]
         distributions = _distributions(results, head)
         found += [concentration(level, name, distributions[level]) for level in ("word", "sentence")]
     return found
+
+
+def explanation_focus(explanation: dict) -> list[Focus]:
+    """`Focus` of one explained document's word weights (`Classifier.explain`'s dict): the heads' mean, then
+    each head of a multi-head model (a level with one head repeats it), as the Document page states them."""
+    sentences = explanation["sentences"]
+    found = [concentration("word", "mean", [s["word_weights"] for s in sentences])]
+    for k, name in enumerate(explanation.get("head_names", [])):
+        per_head = [s["head_word_weights"][min(k, len(s["head_word_weights"]) - 1)] for s in sentences]
+        found.append(concentration("word", name, per_head))
+    return found

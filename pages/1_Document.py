@@ -10,8 +10,32 @@ import han
 import ui
 from han.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
 from han.faithfulness_report import METHOD_NAMES, as_explanation
+from han.focus import ONE_HOT, explanation_focus
 
 st.set_page_config(page_title="Document - HAN explorer", layout="wide")
+
+
+def heads_focus(model: han.Classifier, explanation: dict) -> None:
+    """How concentrated each head's word weights are in this document: penalised heads sit on one word each."""
+    measured = [f for f in explanation_focus(explanation)[1:] if f.units]  # sentences of 2 words or more
+    if not measured:
+        return
+    first, *others = measured
+    parts = [
+        f"{first.head} puts {first.top:.0%} of a sentence's word weight on its top word on average "
+        f"(at least {ONE_HOT:.0%} in {round(first.one_hot * first.units)} of {first.units} sentences)",
+        *(f"{f.head} {f.top:.0%} ({round(f.one_hot * f.units)} of {f.units})" for f in others),
+    ]
+    penalty = model.config.get("training", {}).get("penalty", 0.0)
+    why = (
+        f" This model was trained with the heads' redundancy penalty (c = {penalty:g}), which is lowest when every "
+        "head sits on one word of its own: RESULTS.md, 'How concentrated the heads are', measures it on test reviews."
+        if penalty
+        else ""
+    )
+    st.caption("In this document, " + "; ".join(parts) + "." + why)
+
+
 SOURCES = ["attention", "leave_one_out", "integrated_gradients", "gradient_x_input"]
 
 
@@ -102,6 +126,8 @@ def page() -> None:
                 "document's largest (evidence against the prediction is not drawn)."
             )
         ui.show_document(shown, raw=raw and method == "attention")
+        if method == "attention" and "heads" in explanation:
+            heads_focus(model, explanation)
         st.metric(
             f"{ui.shown_names(models)[variant]} predicts",  # with its folder where two models share a name
             explanation["label"],

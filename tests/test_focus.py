@@ -45,3 +45,29 @@ def test_every_head_is_measured_on_its_own_weights(tiny_checkpoints):
     explained = [model.explain(t) for t in REVIEWS]
     second = [s["head_word_weights"][1] for e in explained for s in e["sentences"] if len(s["word_weights"]) > 1]
     assert found["word", "head 2"].top == pytest.approx(sum(map(max, second)) / len(second), abs=1e-6)
+
+
+def test_one_documents_focus_per_head_is_what_the_document_page_states(tiny_checkpoints):
+    from streamlit.testing.v1 import AppTest
+
+    from han.focus import explanation_focus
+
+    from .conftest import ROOT
+
+    model = han.load(tiny_checkpoints["att-2h"])
+    explanation = model.explain(REVIEWS[0])
+    found = explanation_focus(explanation)
+    assert [f.head for f in found] == ["mean", "head 1", "head 2"]
+    first = [s["head_word_weights"][0] for s in explanation["sentences"] if len(s["tokens"]) > 1]
+    assert found[1].units == len(first) and found[1].top == pytest.approx(sum(map(max, first)) / len(first))
+    assert explanation_focus(han.load(tiny_checkpoints["att"]).explain(REVIEWS[0]))[0].head == "mean"  # one head
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    at.session_state["set_choice"] = "Another checkpoint folder..."
+    at.session_state["custom_folder"] = str(tiny_checkpoints["att-2h"])
+    at.session_state["doc_source"] = "Paste text"
+    at.session_state["doc_text"] = REVIEWS[0]
+    at.run()
+    assert not at.exception and not at.error
+    caption = next(c.value for c in at.caption if c.value.startswith("In this document, head 1 puts"))
+    assert f"; head 2 {found[2].top:.0%} (" in caption
+    assert "redundancy penalty (c = 0.1)" in caption  # the tiny model is penalised
