@@ -1,4 +1,4 @@
-"""Command line: han (or python -m han) {train, evaluate, explain, stats, faithfulness, predict, info} ...
+"""Command line: han (or python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info} ...
 
 Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
 """
@@ -19,6 +19,8 @@ from .cli_predict import add_predict_parsers, run_info, run_predict
 from .cli_train import add_train_parser, run_train
 from .errors import HanError, check_output_file
 from .train import Interrupted
+
+FOCUS_LIMIT = 500  # han focus: documents of the split measured when --limit is not given
 
 if TYPE_CHECKING:
     from .classifier import Classifier
@@ -77,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split (default: all)")
     stats.add_argument("--out", required=True, help="file to write (.npz)")
     add_overwrite(stats)
+
+    focus = add_command(commands, "focus", "how concentrated attention is, per level and head, over a split (JSON)")
+    focus.add_argument("--checkpoint", required=True)
+    _data_args(focus)
+    focus.add_argument("--split", choices=["train", "dev", "test"], default="test", help="the checkpoint's own split")
+    focus.add_argument("--limit", type=int, default=FOCUS_LIMIT, help=f"the first N documents (default: {FOCUS_LIMIT})")
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)
     return parser
@@ -146,11 +154,31 @@ def run_stats(args: argparse.Namespace) -> dict:
     return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
 
 
+def run_focus(args: argparse.Namespace) -> dict:
+    """Top weight, effective number of items and one-hot share of each level and head (han.focus)."""
+    from . import load
+    from .data import checkpoint_split
+    from .focus import attention_focus
+
+    if args.limit < 1:
+        raise HanError("--limit must be at least 1")
+    model = load(args.checkpoint)
+    dataset = _read_for(model, args, like_training=True, split=args.split)
+    examples = checkpoint_split(model.config, dataset, args.split, model.path)[: args.limit]
+    docs = [model.prepare(e) for e in examples]
+    rows = attention_focus(model, docs)
+    weights = "attention" if model.variant in ("att", "cahan") else f"{model.name}'s pooling weights (no attention)"
+    return {"checkpoint": args.checkpoint, "split": args.split, "documents": len(docs), "weights": weights} | {
+        "focus": [row.as_dict() for row in rows]
+    }
+
+
 COMMANDS = {
     "train": run_train,
     "evaluate": run_evaluate,
     "explain": run_explain,
     "stats": run_stats,
+    "focus": run_focus,
     "faithfulness": run_faithfulness,
     "predict": run_predict,
     "info": run_info,

@@ -20,6 +20,7 @@ from .conftest import DATA, ROOT
 FASTER = {
     "train": "--max-docs 600 --epochs 1",
     "faithfulness --checkpoint assets/yelp/att --data": "--limit 4",
+    "focus": "--limit 20",
 }
 
 
@@ -43,7 +44,7 @@ def readme_commands() -> list[str]:
 
 def test_the_readme_has_the_examples_this_test_runs():
     verbs = [command.split()[3] for command in readme_commands()]
-    assert {"train", "evaluate", "explain", "stats", "predict", "info", "faithfulness"} <= set(verbs)
+    assert {"train", "evaluate", "explain", "stats", "focus", "predict", "info", "faithfulness"} <= set(verbs)
 
 
 @pytest.fixture(scope="module")

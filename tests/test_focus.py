@@ -71,3 +71,25 @@ def test_one_documents_focus_per_head_is_what_the_document_page_states(tiny_chec
     caption = next(c.value for c in at.caption if c.value.startswith("In this document, head 1 puts"))
     assert f"; head 2 {found[2].top:.0%} (" in caption
     assert "redundancy penalty (c = 0.1)" in caption  # the tiny model is penalised
+
+
+def test_han_focus_measures_the_checkpoints_own_split(tiny_checkpoints, capsys):
+    import json
+
+    from han.__main__ import main
+    from han.data import checkpoint_split, read_like
+
+    from .conftest import YELP_10K
+
+    checkpoint = tiny_checkpoints["att-2h"]  # trained on the first 600 reviews of yelp_10k
+    assert main(["focus", "--checkpoint", str(checkpoint), "--data", str(YELP_10K), "--limit", "15"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["documents"], out["split"], out["weights"]) == (15, "test", "attention")
+    model = han.load(checkpoint)
+    test = checkpoint_split(model.config, read_like(model.config, [YELP_10K]), "test", model.path)[:15]
+    assert out["focus"] == [f.as_dict() for f in attention_focus(model, [model.prepare(e) for e in test])]
+    assert [row["head"] for row in out["focus"] if row["level"] == "word"] == ["mean", "head 1", "head 2"]
+    assert main(["focus", "--checkpoint", str(tiny_checkpoints["ave"]), "--data", str(YELP_10K), "--limit", "5"]) == 0
+    assert "pooling weights (no attention)" in json.loads(capsys.readouterr().out)["weights"]
+    assert main(["focus", "--checkpoint", str(checkpoint), "--data", str(YELP_10K), "--limit", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: --limit must be at least 1")
