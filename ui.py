@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 import han
-from han.checkpoint_files import check_directory, check_weights_file, discover, read_json, read_metrics
+from han.checkpoint_files import check_directory, check_weights_file, discover, read_json, read_metrics, read_vocab
 from han.errors import HanError, NotTrainingData
 from han.variants import model_name
 
@@ -91,12 +91,16 @@ def load_model(path: Path) -> han.Classifier:
 def _record(path: str, stamps: tuple[float, ...]) -> tuple[dict, dict]:
     check_directory(Path(path))
     check_weights_file(Path(path) / "model.safetensors")
-    return read_json(Path(path) / "config.json"), read_metrics(Path(path) / "metrics.json")
+    config = read_json(Path(path) / "config.json")
+    vocab_size = config.get("model", {}).get("vocab_size") if isinstance(config.get("model"), dict) else None
+    if isinstance(vocab_size, int):  # vocab.txt of these weights (size, digest): else every page would trip on it
+        read_vocab(Path(path), vocab_size)
+    return config, read_metrics(Path(path) / "metrics.json")
 
 
 def checkpoint_record(path: Path) -> tuple[dict, dict]:
     """(config, metrics) of a checkpoint from its JSON files, its files checked, without torch or the weights."""
-    files = [path / name for name in ("config.json", "model.safetensors", "metrics.json")]  # what it reads
+    files = [path / name for name in ("config.json", "vocab.txt", "model.safetensors", "metrics.json")]  # it reads
     return _record(str(path), tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .checkpoint_files import (  # the parts that need no torch, re-exported: han.checkpoint.discover etc.
@@ -22,19 +22,19 @@ from .checkpoint_files import (  # the parts that need no torch, re-exported: ha
     FORMAT,
     RECORDS,
     REQUIRED,
+    VOCAB_DIGEST,
     check_directory,
     discover,
     normal_permissions,
     read_json,
     read_metrics,
+    read_vocab,
     write_json,
 )
 from .errors import HanError
 from .model import HAN, ModelConfig
 from .splits import SPLIT_FILE, save_split
 from .vocab import Vocab
-
-VOCAB_DIGEST = "vocab_sha256"  # safetensors metadata key: `Vocab.digest()` of the vocabulary saved with the weights
 
 __all__ = ["FILES", "REQUIRED", "check_directory", "discover", "load", "normal_permissions", "read_json", "save"]
 
@@ -90,36 +90,14 @@ def load(directory: str | Path) -> tuple[HAN, Vocab, dict, dict]:
             f"{directory / 'config.json'}: 'labels' must list {model_config.n_classes} different class names "
             "(model.n_classes)"
         )
-    try:
-        vocab = Vocab.load(directory / "vocab.txt")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise HanError(f"{directory / 'vocab.txt'}: {e}") from None
-    if len(vocab) != model_config.vocab_size:
-        raise HanError(
-            f"{directory / 'vocab.txt'}: has {len(vocab)} words but config.json says vocab_size "
-            f"{model_config.vocab_size}, so the two are not of one checkpoint: copy the whole checkpoint folder again"
-        )
+    vocab = read_vocab(directory, model_config.vocab_size)
     try:
         model = HAN(model_config)
     except (TypeError, ValueError) as e:  # e.g. a hand-edited variant or level this version does not build
         raise HanError(f"{directory / 'config.json'}: bad 'model' section ({e})") from None
     model.load_state_dict(_load_weights(directory / "model.safetensors", model))
-    _check_vocab_digest(directory, vocab)
     model.eval()
     return model, vocab, config, metrics
-
-
-def _check_vocab_digest(directory: Path, vocab: Vocab) -> None:
-    """vocab.txt is the word list the weights were saved with: same words, same order. Of the same size, another
-    list (re-sorted, edited, another model's) would load and give wrong predictions that look right.
-    Checkpoints saved before the digest was kept carry none and are not checked."""
-    with safe_open(str(directory / "model.safetensors"), framework="pt") as weights:
-        recorded = (weights.metadata() or {}).get(VOCAB_DIGEST)
-    if recorded is not None and recorded != vocab.digest():
-        raise HanError(
-            f"{directory / 'vocab.txt'}: not the vocabulary model.safetensors was saved with (its words or their "
-            "order differ), so every word would get another word's vector; restore the checkpoint's own vocab.txt"
-        )
 
 
 def _model_config(path: Path, config: dict) -> ModelConfig:

@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import HanError
 from .splits import SPLIT_FILE
 from .variants import VARIANTS, model_key
+from .vocab import Vocab
 
 FILES = ("config.json", "vocab.txt", "model.safetensors", "metrics.json", SPLIT_FILE)  # what training writes
 REQUIRED = ("config.json", "vocab.txt", "model.safetensors")  # the others are records: a model loads without them
@@ -95,6 +96,39 @@ def check_weights_file(path: Path) -> None:
             weights.keys()
     except (SafetensorError, OSError, ValueError) as e:
         raise HanError(f"{path}: truncated or corrupt safetensors file ({e})") from None
+
+
+VOCAB_DIGEST = "vocab_sha256"  # safetensors metadata key: `Vocab.digest()` of the vocabulary saved with the weights
+
+
+def read_vocab(directory: Path, vocab_size: int) -> Vocab:
+    """vocab.txt, checked against config.json's vocab_size and against the digest model.safetensors' metadata keeps
+    (when that file is readable): same words, same order. Of the same size, another list (re-sorted,
+    edited, another model's) would load and give wrong predictions that look right. Checkpoints saved before
+    the digest was kept carry none; only their size is checked. Needs no torch: the app's cards use it too."""
+    from safetensors import SafetensorError, safe_open
+
+    path = directory / "vocab.txt"
+    try:
+        vocab = Vocab.load(path)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise HanError(f"{path}: {e}") from None
+    if len(vocab) != vocab_size:
+        raise HanError(
+            f"{path}: has {len(vocab)} words but config.json says vocab_size {vocab_size}, so the two are not of "
+            "one checkpoint: copy the whole checkpoint folder again"
+        )
+    try:
+        with safe_open(str(directory / "model.safetensors"), framework="numpy") as weights:
+            recorded = (weights.metadata() or {}).get(VOCAB_DIGEST)
+    except (SafetensorError, OSError, ValueError):  # a damaged weights file: its own check names the damage
+        recorded = None
+    if recorded is not None and recorded != vocab.digest():
+        raise HanError(
+            f"{path}: not the vocabulary model.safetensors was saved with (its words or their order differ), so "
+            "every word would get another word's vector; restore the checkpoint's own vocab.txt"
+        )
+    return vocab
 
 
 def discover(folder: str | Path, problems: list[str] | None = None) -> dict[str, Path]:

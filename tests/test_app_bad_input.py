@@ -74,6 +74,10 @@ DAMAGES = {  # one checkpoint of a set damaged: what its message must say
     "corrupt weights": (lambda c: (c / "model.safetensors").write_bytes(b"not safetensors"), "model.safetensors"),
     "truncated config": (lambda c: (c / "config.json").write_text('{"format": "han-'), "not valid JSON"),
     "no vocabulary": (lambda c: (c / "vocab.txt").unlink(), "missing vocab.txt; copy the whole checkpoint folder"),
+    "another vocabulary": (  # a word more than the weights have rows for: every page would trip on it later
+        lambda c: (c / "vocab.txt").write_text((c / "vocab.txt").read_text(encoding="utf-8") + "zzqx\n"),
+        "are not of one checkpoint",
+    ),
 }
 
 
