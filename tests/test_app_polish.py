@@ -19,16 +19,17 @@ from .test_app_bad_input import OTHER, copy_set, messages, no_last_resort
 YELP_OPEN = DATA / "yelp" / "yelp_open_5k.csv.gz"  # one of the Yelp models' two training files: not their data
 
 
-def break_vocab_size(checkpoint: Path) -> None:
-    """config.json's vocab_size no longer that of vocab.txt: the files pass the set's checks, loading fails."""
+def break_model_size(checkpoint: Path) -> None:
+    """config.json's word GRU size no longer that of the weights: the files pass the set's checks (which read no
+    tensor), loading fails. (A vocab_size changed the same way is caught by those checks, against vocab.txt.)"""
     config = json.loads((checkpoint / "config.json").read_text())
-    config["model"]["vocab_size"] = 100
+    config["model"]["word_hidden"] = 51
     (checkpoint / "config.json").write_text(json.dumps(config))
 
 
 def test_compare_names_a_checkpoint_that_fails_to_load_and_compares_the_others(tmp_path):
     folder = copy_set(tmp_path, "att", "ave", "max")
-    break_vocab_size(folder / "max")
+    break_model_size(folder / "max")
     at = run("compare", set_choice=OTHER, custom_folder=str(folder))
     no_last_resort(at)
     assert len(at.error) == 1, messages(at)
