@@ -157,6 +157,7 @@ def run_stats(args: argparse.Namespace) -> dict:
 def run_focus(args: argparse.Namespace) -> dict:
     """Top weight, effective number of items and one-hot share of each level and head (han.focus)."""
     from . import load
+    from .attribution import attention_label
     from .data import checkpoint_split
     from .focus import attention_focus
 
@@ -167,9 +168,9 @@ def run_focus(args: argparse.Namespace) -> dict:
     examples = checkpoint_split(model.config, dataset, args.split, model.path)[: args.limit]
     docs = [model.prepare(e) for e in examples]
     rows = attention_focus(model, docs)
-    weights = "attention" if model.variant in ("att", "cahan") else f"{model.name}'s pooling weights (no attention)"
-    return {"checkpoint": args.checkpoint, "split": args.split, "documents": len(docs), "weights": weights} | {
-        "focus": [row.as_dict() for row in rows]
+    return {"checkpoint": args.checkpoint, "split": args.split, "documents": len(docs)} | {
+        "weights": attention_label(model),
+        "focus": [row.as_dict() for row in rows],
     }
 
 

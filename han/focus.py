@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from .classifier import Classifier, DocResult
+from .explain import head_view
 from .text import Tokenized
 
 ONE_HOT = 0.9  # a top weight at or above this counts as attention on one item
@@ -88,9 +89,7 @@ def attention_focus(model: Classifier, docs: Sequence[Tokenized]) -> list[Focus]
 def explanation_focus(explanation: dict) -> list[Focus]:
     """`Focus` of one explained document's word weights (`Classifier.explain`'s dict): the heads' mean, then
     each head of a multi-head model (a level with one head repeats it), as the Document page states them."""
-    sentences = explanation["sentences"]
-    found = [concentration("word", "mean", [s["word_weights"] for s in sentences])]
+    found = [concentration("word", "mean", [s["word_weights"] for s in explanation["sentences"]])]
     for k, name in enumerate(explanation.get("head_names", [])):
-        per_head = [s["head_word_weights"][min(k, len(s["head_word_weights"]) - 1)] for s in sentences]
-        found.append(concentration("word", name, per_head))
+        found.append(concentration("word", name, [s["word_weights"] for s in head_view(explanation, k)["sentences"]]))
     return found

@@ -4,9 +4,10 @@
 
 For the set's shipped HN-ATT (assets/SET/att) and every multi-head setting whose checkpoints the `successors`
 step left in runs/results/SET-successors/SLUG-seedN, `han.focus.attention_focus` over the first DOCS reviews of
-the test split: per level and head, the top weight, the effective number of items exp(entropy) and the share
-of one-hot units. Nothing is trained here: a setting without checkpoints is skipped, with a message. Results
-go to results/focus-SET.json (one entry per checkpoint, kept across runs); the report's table reads them.
+the checkpoint's own test split: per level and head, the top weight, the effective number of items exp(entropy)
+and the share of one-hot units. Nothing is trained here: a setting without checkpoints is skipped, with a
+message. Results go to results/focus-SET.json (one entry per checkpoint, kept across runs); the report's table
+reads them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import repro_common as common
 import repro_successors as successors
 
 import han
-from han.data import assign_splits, read_dataset
+from han import checkpoint_files
+from han.data import Dataset, checkpoint_split, read_like
 from han.focus import ONE_HOT, attention_focus
 from han.variants import model_name
 
@@ -35,7 +37,7 @@ def _shipped(name: str) -> list[tuple[str, str, list[Path]]]:
     """The set's shipped HN-ATT and its shipped multi-head checkpoints (assets/SET/*): measurable anywhere."""
     found = []
     for folder in sorted((common.ROOT / "assets" / name).glob("*/config.json")):
-        config = json.loads(folder.read_text())
+        config = checkpoint_files.read_json(folder)
         model, penalty = config.get("model", {}), config.get("training", {}).get("penalty", 0.0)
         if model.get("variant") == "att" and (folder.parent.name == "att" or model.get("heads", 1) > 1):
             penalised = f", c = {penalty:g}" if penalty else ""
@@ -56,15 +58,17 @@ def run_focus(sets: list[str], only: list[str] | None = None) -> None:
     for name in sets:
         targets = _shipped(name) + [(slug, label, _trained(name, slug)) for slug, label in HEAD_SETTINGS]
         targets = [target for target in targets if not only or target[0] in only]
-        dataset = read_dataset(common.SETS[name]["paths"], with_unlabelled=False)
-        parts, _ = assign_splits(dataset.examples, 0)
-        texts = [t for i in parts["test"][:DOCS] if (t := dataset.examples[i].text) and t.strip()]
         path = _record_path(name)
-        record = json.loads(path.read_text()) if path.exists() else {}
+        record = checkpoint_files.read_json(path) if path.exists() else {}
+        read: dict[str, Dataset] = {}  # the set as each checkpoint's training read it, once per way of reading
         for slug, label, folders in targets:
             for folder in folders:
                 model = han.load(folder)
-                rows = attention_focus(model, [model.tokenize(t) for t in texts])
+                way = json.dumps(model.config.get("data", {}), sort_keys=True)
+                if way not in read:
+                    read[way] = read_like(model.config, common.SETS[name]["paths"])
+                test = checkpoint_split(model.config, read[way], "test", folder)[:DOCS]  # refuses other data
+                rows = attention_focus(model, [model.prepare(e) for e in test])
                 record[f"{slug}/{folder.name}"] = {
                     "slug": slug,
                     "label": label,
@@ -72,7 +76,7 @@ def run_focus(sets: list[str], only: list[str] | None = None) -> None:
                     "penalty": model.config.get("training", {}).get("penalty", 0.0),
                     "rows": [r.as_dict() for r in rows],
                 }
-                print(f"focus {name} {slug} {folder.name}: {len(texts)} test reviews")
+                print(f"focus {name} {slug} {folder.name}: {len(test)} test reviews")
             if not folders:
                 print(f"focus {name} {slug}: no checkpoint; run `reproduce.py successors --only {slug}` first")
         path.parent.mkdir(parents=True, exist_ok=True)

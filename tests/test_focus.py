@@ -84,12 +84,12 @@ def test_han_focus_measures_the_checkpoints_own_split(tiny_checkpoints, capsys):
     checkpoint = tiny_checkpoints["att-2h"]  # trained on the first 600 reviews of yelp_10k
     assert main(["focus", "--checkpoint", str(checkpoint), "--data", str(YELP_10K), "--limit", "15"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["documents"], out["split"], out["weights"]) == (15, "test", "attention")
+    assert (out["documents"], out["split"], out["weights"]) == (15, "test", "attention weights")
     model = han.load(checkpoint)
     test = checkpoint_split(model.config, read_like(model.config, [YELP_10K]), "test", model.path)[:15]
     assert out["focus"] == [f.as_dict() for f in attention_focus(model, [model.prepare(e) for e in test])]
     assert [row["head"] for row in out["focus"] if row["level"] == "word"] == ["mean", "head 1", "head 2"]
     assert main(["focus", "--checkpoint", str(tiny_checkpoints["ave"]), "--data", str(YELP_10K), "--limit", "5"]) == 0
-    assert "pooling weights (no attention)" in json.loads(capsys.readouterr().out)["weights"]
+    assert "(HN-AVE has no attention)" in json.loads(capsys.readouterr().out)["weights"]
     assert main(["focus", "--checkpoint", str(checkpoint), "--data", str(YELP_10K), "--limit", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: --limit must be at least 1")
