@@ -92,7 +92,8 @@ def _record(path: str, stamps: tuple[float, ...]) -> tuple[dict, dict]:
     check_directory(Path(path))
     check_weights_file(Path(path) / "model.safetensors")
     config = read_json(Path(path) / "config.json")
-    vocab_size = config.get("model", {}).get("vocab_size") if isinstance(config.get("model"), dict) else None
+    model = config.get("model")
+    vocab_size = model.get("vocab_size") if isinstance(model, dict) else None
     if isinstance(vocab_size, int):  # vocab.txt of these weights (size, digest): else every page would trip on it
         read_vocab(Path(path), vocab_size)
     return config, read_metrics(Path(path) / "metrics.json")

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from .checkpoint_files import (  # the parts that need no torch, re-exported: han.checkpoint.discover etc.
     FILES,
     FORMAT,
+    NOT_ONE_CHECKPOINT,
     RECORDS,
     REQUIRED,
     VOCAB_DIGEST,
@@ -111,9 +112,6 @@ def _model_config(path: Path, config: dict) -> ModelConfig:
         return ModelConfig(**{k: v for k, v in raw.items() if k in names})
     except (TypeError, ValueError) as e:
         raise HanError(f"{path}: bad 'model' section ({e})") from None
-
-
-NOT_ONE_CHECKPOINT = "the two files are not of one checkpoint; copy the whole checkpoint folder again"
 
 
 def _load_weights(path: Path, model: HAN) -> dict[str, torch.Tensor]:

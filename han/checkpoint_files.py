@@ -101,6 +101,9 @@ def check_weights_file(path: Path) -> None:
 VOCAB_DIGEST = "vocab_sha256"  # safetensors metadata key: `Vocab.digest()` of the vocabulary saved with the weights
 
 
+NOT_ONE_CHECKPOINT = "the two files are not of one checkpoint; copy the whole checkpoint folder again"
+
+
 def read_vocab(directory: Path, vocab_size: int) -> Vocab:
     """vocab.txt, checked against config.json's vocab_size and against the digest model.safetensors' metadata keeps
     (when that file is readable): same words, same order. Of the same size, another list (re-sorted,
@@ -115,8 +118,7 @@ def read_vocab(directory: Path, vocab_size: int) -> Vocab:
         raise HanError(f"{path}: {e}") from None
     if len(vocab) != vocab_size:
         raise HanError(
-            f"{path}: has {len(vocab)} words but config.json says vocab_size {vocab_size}, so the two are not of "
-            "one checkpoint: copy the whole checkpoint folder again"
+            f"{path}: has {len(vocab)} words but config.json says vocab_size {vocab_size}: {NOT_ONE_CHECKPOINT}"
         )
     try:
         with safe_open(str(directory / "model.safetensors"), framework="numpy") as weights:
