@@ -153,6 +153,10 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
         "| not run | not run | - | - | 66.1 (-0.5) |"  # unrun here; the last column is the CAHAN authors' record
     )
     assert next(line for line in lines if line.startswith("| 2 heads at both levels, mean, c = 1")).endswith("| - |")
+    assert next(line for line in lines if line.startswith("| HN-ATT")).endswith(  # the paper's, then the authors'
+        "| 68.2 / 70.5 / 71.0 (Yelp 2013 / Yelp 2014 / Yelp 2015); CAHAN's authors' HAN 66.5 |"
+    )
+    assert any(line.startswith("r = 1 in the heads grid: with c = 0 one head is HN-ATT itself") for line in lines)
     assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in " ".join(
         lines
     )
