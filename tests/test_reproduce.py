@@ -157,9 +157,20 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
         "| 68.2 / 70.5 / 71.0 (Yelp 2013 / Yelp 2014 / Yelp 2015); CAHAN's authors' HAN 66.5 |"
     )
     assert any(line.startswith("r = 1 in the heads grid: with c = 0 one head is HN-ATT itself") for line in lines)
-    assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in " ".join(
-        lines
-    )
+    said = " ".join(lines)
+    assert "Ahead of HN-ATT beyond the test sample's noise (95% interval above 0): CAHAN, bidirectional" in said
+    assert "at least 97.50 % of the resamples), CAHAN, bidirectional context, sum stays ahead." in said  # 1 compared
+
+
+def test_settings_ahead_by_chance_are_named_once_the_comparisons_are_counted(reproduce):
+    shares = {"A": 100.0, "B": 99.7, "C": 60.0, "D": 10.0}  # 4 compared: ahead in at least 99.375 % is needed
+    said = reproduce.successors.corrected(["A", "B"], shares, 0.25)[0]
+    assert "4 settings were each compared" in said and "about 0.2 of them" in said
+    assert "A; B stay ahead." in said and "0.2 points over its seeds" in said
+    said = reproduce.successors.corrected(["A", "B"], shares | {f"x{i}": 50.0 for i in range(8)}, None)[0]
+    assert "at least 99.79 %" in said and "A stays ahead, and B no longer counts." in said and "seeds" not in said
+    assert reproduce.successors.corrected([], shares, 0.2) == []
+    assert reproduce.successors._share(99.96) == "99.9%" and reproduce.successors._share(100.0) == "100%"
 
 
 def test_the_default_reuses_an_aclimdb_search_run_only_of_exactly_its_configuration(reproduce, monkeypatch):
