@@ -142,7 +142,9 @@ AUTHORS_NOTE = [
 
 
 def _authors(name: str, slug: str | None) -> str:
-    """The authors' recorded accuracy of a setting on Yelp review full, with its difference from their HAN."""
+    """The published figures beside a row: for HN-ATT (`slug` None) the paper's own on the set's counterparts
+    (and, on Yelp, CAHAN's authors' HAN); for a setting, CAHAN's authors' record on Yelp review full, with its
+    difference from their HAN."""
     if slug is None:
         paper = " / ".join(f"{reference('HN-ATT', d):.1f}" for d in common.SETS[name]["paper"])
         theirs = f"; CAHAN's authors' HAN {AUTHORS_YELP_HAN:.1f}" if name == "yelp" else ""
