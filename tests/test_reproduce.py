@@ -162,6 +162,28 @@ def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_sett
     assert "at least 97.50 % of the resamples), CAHAN, bidirectional context, sum stays ahead." in said  # 1 compared
 
 
+def test_runs_made_again_are_set_beside_the_kept_ones(reproduce):
+    runs = reproduce.common.RESULTS / "runs"
+
+    def run(folder: str, name: str, test: float, predictions: list[int], losses: list[float]) -> None:
+        history = [{"epoch": e, "loss": loss} for e, loss in enumerate(losses, 1)]
+        (runs / folder).mkdir(parents=True, exist_ok=True)
+        (runs / folder / name).write_text(
+            json.dumps({"test_accuracy": test, "test_predictions": predictions, "history": history})
+        )
+
+    assert reproduce.successors.reruns("yelp") == []  # none made again: no table
+    run("yelp-successors", "heads4-c0-seed0.json", 0.5, [1, 2], [1.0, 0.5])
+    run("yelp-successors-rerun", "heads4-c0-seed0.json", 0.5, [1, 2], [1.0 + 1e-8, 0.5])
+    run("yelp-successors", "heads4-c1-seed1.json", 0.5, [1, 2], [1.0, 0.5, 0.4])
+    run("yelp-successors-rerun", "heads4-c1-seed1.json", 0.6, [1, 1], [1.0, 0.6, 0.4])
+    lines = reproduce.successors.reruns("yelp")
+    assert "| 4 heads at both levels, mean, c = 0 | 0 | 50.0 | 50.0 | identical | none |" in lines
+    assert "| 4 heads at both levels, mean, c = 1 | 1 | 50.0 | 60.0 | differ | 2 |" in lines
+    assert lines[-1].startswith("1 of 2 came back with identical test predictions. 4 heads at both levels, mean, c = 1")
+    assert "50.0 in the table and 60.0 again (+10.0 points; the table's row over its seeds: 50.0 (one" in lines[-1]
+
+
 def test_settings_ahead_by_chance_are_named_once_the_comparisons_are_counted(reproduce):
     shares = {"A": 100.0, "B": 99.7, "C": 60.0, "D": 10.0}  # 4 compared: ahead in at least 99.375 % is needed
     said = reproduce.successors.corrected(["A", "B"], shares, 0.25)[0]
