@@ -52,6 +52,17 @@ def _trained(name: str, slug: str) -> list[Path]:
     return sorted(p for p in found if (p / "metrics.json").is_file())
 
 
+def _how_to_train(name: str, slug: str) -> str:
+    """What makes a setting's checkpoints: `successors` trains what it has no record of, and skips the rest."""
+    kept = common.RESULTS / "runs" / f"{name}-successors"
+    if any(kept.glob(f"{slug}-seed*.json")):
+        return (
+            f"its runs are recorded ({kept}/{slug}-seed*.json) and `successors` skips them: train one again "
+            f"with `han train` and the setting's options into {common.RUNS}/{name}-successors/{slug}-seedN"
+        )
+    return f"run `reproduce.py successors --set {name} --only {slug}` first"
+
+
 def run_focus(sets: list[str], only: list[str] | None = None) -> None:
     """Measure the shipped checkpoints and every successors checkpoint present (or of `only` these settings)
     and add them to results/focus-SET.json."""
@@ -78,7 +89,7 @@ def run_focus(sets: list[str], only: list[str] | None = None) -> None:
                 }
                 print(f"focus {name} {slug} {folder.name}: {len(test)} test reviews")
             if not folders:
-                print(f"focus {name} {slug}: no checkpoint; run `reproduce.py successors --only {slug}` first")
+                print(f"focus {name} {slug}: no checkpoint here; {_how_to_train(name, slug)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
 

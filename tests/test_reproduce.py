@@ -248,13 +248,23 @@ def test_stats_reading_judges_ours_against_one_gigabyte(reproduce):
     assert "lacks" in reproduce.bench.stats_reading(table.splitlines()[2])
 
 
-def test_focus_measures_shipped_checkpoints_and_every_heads_run_present(reproduce, tiny_checkpoints, monkeypatch):
+def test_focus_measures_shipped_checkpoints_and_every_heads_run_present(
+    reproduce, tiny_checkpoints, monkeypatch, capsys
+):
     monkeypatch.setattr(reproduce.focus, "DOCS", 20)
     runs = reproduce.common.RUNS / "yelp-successors"
     runs.mkdir(parents=True)
     (runs / "heads2-c0.1-seed0").symlink_to(tiny_checkpoints["att-2h"])  # penalised (c = 0.1), 2 heads
     (runs / "heads4-c0-seed0").mkdir()  # a run still training: no metrics.json, not measured
     reproduce.focus.run_focus(["yelp"], only=["heads2-c0.1", "heads4-c0"])
+    assert "focus yelp heads4-c0: no checkpoint here; run `reproduce.py successors --set yelp --only heads4-c0`" in (
+        capsys.readouterr().out
+    )
+    kept = reproduce.RESULTS / "runs" / "yelp-successors" / "heads4-c0-seed0.json"  # recorded: successors skips it
+    kept.parent.mkdir(parents=True)
+    kept.write_text("{}")
+    reproduce.focus.run_focus(["yelp"], only=["heads4-c0"])
+    assert "its runs are recorded" in capsys.readouterr().out
     record = json.loads((reproduce.RESULTS / "focus-yelp.json").read_text())
     assert set(record) == {"heads2-c0.1/heads2-c0.1-seed0"}
     heads = [row for row in record["heads2-c0.1/heads2-c0.1-seed0"]["rows"] if row["level"] == "word"]
