@@ -115,7 +115,7 @@ def section() -> list[str]:
         spread = statistics.stdev(100 * m["test_accuracy"] for m in att) if len(att) > 1 else None
         lines += [
             "",
-            " ".join([reading(verdicts), *corrected(verdicts["ahead"], ahead_shares, spread)]),
+            " ".join([reading(verdicts), *corrected(verdicts, ahead_shares, spread)]),
             "",
             ONE_HEAD_NOTE,
             *(["", *AUTHORS_NOTE] if name == "yelp" else []),
@@ -227,23 +227,31 @@ def reading(verdicts: dict[str, list[str]]) -> str:
     return " ".join(parts)
 
 
-def corrected(ahead: list[str], ahead_shares: dict[str, float], spread: float | None) -> list[str]:
-    """Which of the settings ahead stay ahead once the number of comparisons is allowed for (Bonferroni): with k
-    settings compared at 95 %, about k/20 intervals exclude 0 by chance alone, so each must be ahead in at least
-    100 - 2.5/k % of the resamples (its two-sided 1 - 0.05/k interval above 0). `spread`: HN-ATT's standard
-    deviation over seeds (points), which the bootstrap over test reviews does not measure."""
-    if not ahead:
+def corrected(verdicts: dict[str, list[str]], ahead_shares: dict[str, float], spread: float | None) -> list[str]:
+    """Which settings stay ahead of (behind) HN-ATT once the number of comparisons is allowed for (Bonferroni):
+    with k settings compared at 95 %, about k/20 intervals exclude 0 by chance alone, so each must be ahead
+    (behind) in at least 100 - 2.5/k % of the resamples (its two-sided 1 - 0.05/k interval above, below 0).
+    `spread`: HN-ATT's standard deviation over seeds (points), which the bootstrap over test reviews does not
+    measure."""
+    if not verdicts["ahead"] and not verdicts["behind"]:
         return []
     k = len(ahead_shares)
     needed = 100 - 2.5 / k
-    kept = [label for label in ahead if ahead_shares[label] >= needed]
-    lost = [label for label in ahead if label not in kept]
+    kept = {
+        "ahead": [label for label in verdicts["ahead"] if ahead_shares[label] >= needed],
+        "behind": [label for label in verdicts["behind"] if 100 - ahead_shares[label] >= needed],
+    }
+    lost = [label for side in ("ahead", "behind") for label in verdicts[side] if label not in kept[side]]
+    still = [
+        f"{'; '.join(kept[side])} {'stays' if len(kept[side]) == 1 else 'stay'} {side}"
+        for side in ("ahead", "behind")
+        if kept[side]
+    ]
     return [
         f"But {k} settings were each compared with HN-ATT on the same test reviews, and at 95 % about {k / 20:.1f} "
-        f"of them would exclude 0 by chance alone. Allowing for that (Bonferroni: ahead in at least {needed:.2f} % "
-        f"of the resamples), {'; '.join(kept) if kept else 'none'} "
-        f"{'stays' if len(kept) == 1 else 'stay'} ahead"
-        + (f", and {'; '.join(lost)} no longer {'counts' if len(lost) == 1 else 'count'}." if lost else ".")
+        f"of them would exclude 0 by chance alone. Allowing for that (Bonferroni: ahead, or behind, in at least "
+        f"{needed:.2f} % of the resamples), {' and '.join(still) if still else 'none stays ahead or behind'}"
+        + (f"; {'; '.join(lost)} no longer {'counts' if len(lost) == 1 else 'count'}." if lost else ".")
         + (
             f" The bootstrap resamples test reviews, not seeds; HN-ATT's own test accuracy has a standard deviation "
             f"of {spread:.1f} points over its seeds."

@@ -184,14 +184,20 @@ def test_runs_made_again_are_set_beside_the_kept_ones(reproduce):
     assert "50.0 in the table and 60.0 again (+10.0 points; the table's row over its seeds: 50.0 (one" in lines[-1]
 
 
-def test_settings_ahead_by_chance_are_named_once_the_comparisons_are_counted(reproduce):
-    shares = {"A": 100.0, "B": 99.7, "C": 60.0, "D": 10.0}  # 4 compared: ahead in at least 99.375 % is needed
-    said = reproduce.successors.corrected(["A", "B"], shares, 0.25)[0]
-    assert "4 settings were each compared" in said and "about 0.2 of them" in said
-    assert "A; B stay ahead." in said and "0.2 points over its seeds" in said
-    said = reproduce.successors.corrected(["A", "B"], shares | {f"x{i}": 50.0 for i in range(8)}, None)[0]
-    assert "at least 99.79 %" in said and "A stays ahead, and B no longer counts." in said and "seeds" not in said
-    assert reproduce.successors.corrected([], shares, 0.2) == []
+def test_settings_ahead_or_behind_by_chance_are_named_once_the_comparisons_are_counted(reproduce):
+    corrected = reproduce.successors.corrected
+    shares = {"A": 100.0, "B": 99.7, "C": 60.0, "D": 0.0, "E": 0.5}  # 5 compared: 99.5 % is needed
+    verdicts = {"ahead": ["A", "B"], "behind": ["D", "E"], "within": ["C"]}
+    said = corrected(verdicts, shares, 0.25)[0]
+    assert "5 settings were each compared" in said and "about 0.2 of them" in said
+    assert "at least 99.50 % of the resamples), A; B stay ahead and D; E stay behind." in said
+    assert "0.2 points over its seeds" in said
+    said = corrected(verdicts, shares | {f"x{i}": 50.0 for i in range(7)}, None)[0]  # 12: 99.79 % is needed
+    assert "at least 99.79 %" in said and "A stays ahead and D stays behind; B; E no longer count." in said
+    assert "seeds" not in said
+    said = corrected({"ahead": ["B"], "behind": [], "within": []}, shares | {f"x{i}": 50.0 for i in range(7)}, None)[0]
+    assert "resamples), none stays ahead or behind; B no longer counts." in said
+    assert corrected({"ahead": [], "behind": [], "within": ["C"]}, shares, 0.2) == []
     assert reproduce.successors._share(99.96) == "99.9%" and reproduce.successors._share(100.0) == "100%"
 
 
