@@ -168,7 +168,10 @@ def run_focus(args: argparse.Namespace) -> dict:
     examples = checkpoint_split(model.config, dataset, args.split, model.path)[: args.limit]
     docs = [model.prepare(e) for e in examples]
     rows = attention_focus(model, docs)
-    return {"checkpoint": args.checkpoint, "split": args.split, "documents": len(docs)} | {
+    return {
+        "checkpoint": args.checkpoint,
+        "split": args.split,
+        "documents": len(docs),
         "weights": attention_label(model),
         "focus": [row.as_dict() for row in rows],
     }

@@ -133,7 +133,6 @@ def reruns(name: str) -> list[str]:
     if not found:
         return []
     labels = {slug: label for slug, label, _ in SETTINGS}
-    slugs = {label: slug for slug, label in labels.items()}
     lines = [
         "",
         "Runs made again on later code with the same command and seed (results/runs/"
@@ -143,9 +142,10 @@ def reruns(name: str) -> list[str]:
         "by more than 1e-6 |",
         "|---|---|---|---|---|---|",
     ]
-    moves: dict[str, list[tuple[float, float]]] = {}  # setting: (table, again) of the runs that came back otherwise
+    moves: dict[str, list[tuple[float, float]]] = {}  # slug: (table, again) of the runs that came back otherwise
     for path in found:
         slug, seed = path.stem.rsplit("-seed", 1)
+        label = labels.get(slug, slug)
         kept = json.loads((path.parent.parent / f"{name}-successors" / path.name).read_text())
         again = json.loads(path.read_text())
         same = kept["test_predictions"] == again["test_predictions"]
@@ -158,18 +158,19 @@ def reruns(name: str) -> list[str]:
             None,
         )
         lines.append(
-            f"| {labels.get(slug, slug)} | {seed} | {100 * kept['test_accuracy']:.1f} | "
+            f"| {label} | {seed} | {100 * kept['test_accuracy']:.1f} | "
             f"{100 * again['test_accuracy']:.1f} | {'identical' if same else 'differ'} | {moved or 'none'} |"
         )
         if not same:
-            moves.setdefault(labels.get(slug, slug), []).append((kept["test_accuracy"], again["test_accuracy"]))
+            moves.setdefault(slug, []).append((kept["test_accuracy"], again["test_accuracy"]))
     differ = sum(len(m) for m in moves.values())
     said = f"{len(found) - differ} of {len(found)} came back with identical test predictions."
-    for label, pairs in moves.items():
+    for slug, pairs in moves.items():
         table, later = (100 * statistics.mean(p[i] for p in pairs) for i in (0, 1))
-        spread = mean_std([m["test_accuracy"] for m in _runs(name, "successors", slugs.get(label, label))])
+        spread = mean_std([m["test_accuracy"] for m in _runs(name, "successors", slug)])
         said += (
-            f" {label}: {len(pairs)} run(s) came back otherwise, {table:.1f} in the table and {later:.1f} again "
+            f" {labels.get(slug, slug)}: {len(pairs)} run(s) came back otherwise, {table:.1f} in the table and "
+            f"{later:.1f} again "
             f"({later - table:+.1f} points; the table's row over its seeds: {spread}). Their losses part in the "
             "epoch the last column gives and the runs then follow other paths: with these settings a figure moves "
             "with floating-point details of the code as well as with the seed."
