@@ -17,11 +17,11 @@ from .batches import within_budget
 from .checkpoint_files import weights_digest
 from .data import Batch, Dataset, Example, bucket_batches, collate
 from .errors import HanError
-from .explain import display_weights
 from .model import HAN, Output, split_word_weights
 from .text import Tokenized, limits_from_dict, token_spans, tokenize, tokenize_document
 from .variants import model_name
 from .vocab import UNK_ID, Vocab
+from .weights import display_weights
 
 UNKNOWN_WARNING = 0.5  # share of a text's words missing from the vocabulary at which a prediction is flagged
 

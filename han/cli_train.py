@@ -14,9 +14,9 @@ from typing import Any
 
 from .cahan import AGGREGATES, DIRECTIONS
 from .cli_common import add_command
+from .config import OPTIMIZERS, SCHEDULES
 from .errors import HanError
 from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
-from .optim import OPTIMIZERS, SCHEDULES
 from .pooling import COMBINE
 from .recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS, recipe_config
 from .text import TextLimits

@@ -11,8 +11,10 @@ import torch
 from .cahan import AGGREGATES, DIRECTIONS
 from .errors import HanError
 from .model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
-from .optim import OPTIMIZERS, SCHEDULES
 from .pooling import COMBINE
+
+OPTIMIZERS = ("sgd", "adam", "adamw")  # --optimizer's choices (han/optim.py builds them)
+SCHEDULES = ("constant", "cosine", "plateau")  # --lr-schedule's choices (han/optim.py steps them)
 
 
 @dataclass

@@ -11,22 +11,15 @@ from __future__ import annotations
 import csv
 import html
 import io
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from .text import clean
+from .weights import display_weights
 
 RED = (220, 38, 38)  # sentence weight
 BLUE = (37, 99, 235)  # word weight
-
-
-def display_weights(sentence_weights: list[float], word_weights: list[list[float]]) -> list[list[float]]:
-    """sqrt(p_s) * p_w for every word, divided by the document's largest such value."""
-    raw = [[math.sqrt(p_s) * p_w for p_w in words] for p_s, words in zip(sentence_weights, word_weights, strict=True)]
-    top = max((w for words in raw for w in words), default=0.0)
-    return [[w / top if top > 0 else 0.0 for w in words] for words in raw]
 
 
 def head_view(explanation: dict, head: int) -> dict:

@@ -13,19 +13,14 @@ chooses between them and turns their state into safetensors tensors + JSON for t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .errors import HanError
-
-if TYPE_CHECKING:  # only for type hints: train.py imports this module
-    from .config import TrainConfig
-
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "plateau")
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
