@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import han
-from han.checkpoint import discover
+from han.checkpoint.io import discover
 
 
 def long_review(n_sentences: int = 30) -> str:
     """A 30-sentence review assembled from our own example reviews (assets/examples.json)."""
-    from han.text import split_sentences
+    from han.data.text import split_sentences
 
     data = json.loads((ROOT / "assets" / "examples.json").read_text())
     sentences = [s for group in ("restaurant", "movie") for e in data[group] for s in split_sentences(e["text"])]

@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from app_latency import long_review
 
 import han
-from han.data import assign_splits, read_like
-from han.faithfulness import dataset_faithfulness, explain_faithfulness
-from han.polarity import polarity_vs_attention
+from han.data.dataset import assign_splits, read_like
+from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.interpret.polarity import polarity_vs_attention
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ SOURCES = [DATA / "yelp_10k.csv.gz", DATA / "yelp_open_5k.csv.gz"]
 def write_corpus(path: Path, size: int, seed: int = 0) -> None:
     """`size` (stars, text) rows drawn with replacement from the shared Yelp reviews."""
     sys.path.insert(0, str(ROOT))
-    from han.data import read_dataset
+    from han.data.dataset import read_dataset
 
     examples = read_dataset(SOURCES, with_unlabelled=False).examples
     rng = random.Random(seed)

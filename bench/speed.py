@@ -13,7 +13,7 @@ of its N runs: a slow spell of the machine then touches every row alike instead 
 - GRU: our fused BiGRU, pooling read from the real positions alone, or `nn.GRU` + `pad_packed_sequence` with
   attention over the padded (n, T, d) states (the usual recipe: the yardstick, kept as it was measured first);
   ours with its backward pass recorded by autograd step by step (backend "autograd", the reference)
-  instead of han/gru.py's hand-written one;
+  instead of han/nn/gru.py's hand-written one;
 - ours with every token through the word GRU's input projection (before each distinct word of a batch
   was projected once), and ours with the default recipe's dropout on word vectors, which needs a
   projection per token in training (evaluation projects distinct words);
@@ -76,7 +76,7 @@ def use_native_gru() -> None:
     from torch import nn
     from torch.nn.utils.rnn import pad_packed_sequence
 
-    import han.model as model
+    import han.nn.model as model
 
     class NativeBiGRU(nn.Module):
         def __init__(self, input_dim: int, hidden: int) -> None:
@@ -112,7 +112,7 @@ def use_compiled_step() -> None:
     """Evaluation's recurrence (`gru_loop`) with each time step (`gru_step`) compiled by torch.compile (inductor)."""
     import torch
 
-    import han.gru as gru
+    import han.nn.gru as gru
 
     gru.gru_step = torch.compile(gru.gru_step, dynamic=True)  # gru_loop looks it up at every step
 
@@ -125,10 +125,10 @@ def child(config: dict, docs: int, epochs: int, threads: int) -> dict:
     torch.set_num_threads(threads)
     if config["gru"] == "native":
         use_native_gru()
-    from han.data import bucket_batches, collate, read_dataset
-    from han.gru import BiGRU
-    from han.model import HAN, ModelConfig
-    from han.train import prepare
+    from han.data.dataset import bucket_batches, collate, read_dataset
+    from han.nn.gru import BiGRU
+    from han.nn.model import HAN, ModelConfig
+    from han.training.train import prepare
 
     data = prepare(read_dataset([DATA], max_docs=docs), min_count=6)
     train_docs, targets = data.docs["train"], data.targets["train"]

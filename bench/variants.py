@@ -27,9 +27,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from han.data import bucket_batches, collate, read_dataset
-from han.model import HAN, ModelConfig
-from han.prepare import prepare
+from han.data.dataset import bucket_batches, collate, read_dataset
+from han.data.prepare import prepare
+from han.nn.model import HAN, ModelConfig
 
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data")) / "yelp" / "yelp_10k.csv.gz"
 MODELS: dict[str, dict[str, Any]] = {

@@ -11,26 +11,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import HanError
+from han.errors import HanError
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .classifier import Classifier
+    from han.checkpoint.classifier import Classifier
 
 
 def load(directory: str | Path) -> Classifier:
     """Load a checkpoint folder (config.json, vocab.txt, model.safetensors, metrics.json)."""
-    from .classifier import Classifier
+    from han.checkpoint.classifier import Classifier
 
     return Classifier.load(directory)
 
 
 def __getattr__(name: str) -> Any:
-    """`han.Classifier` on first use: importing han (or han.errors, han.checkpoint_files) does not load torch,
+    """`han.Classifier` on first use: importing han (or han.errors, han.checkpoint.files) does not load torch,
     so the app can draw before torch's second of import."""
     if name == "Classifier":
-        from .classifier import Classifier
+        from han.checkpoint.classifier import Classifier
 
         return Classifier
     raise AttributeError(f"module 'han' has no attribute {name!r}")

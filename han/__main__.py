@@ -12,19 +12,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .cli_common import add_command, add_overwrite, inputs_of, read_document
-from .cli_faithfulness import add_faithfulness_parser, run_faithfulness
-from .cli_predict import add_predict_parsers, run_info, run_predict
-from .cli_train import add_train_parser, run_train
-from .errors import HanError, check_output_file
-from .train import Interrupted
+from han import __version__
+from han.cli.common import add_command, add_overwrite, inputs_of, read_document
+from han.cli.faithfulness import add_faithfulness_parser, run_faithfulness
+from han.cli.predict import add_predict_parsers, run_info, run_predict
+from han.cli.train import add_train_parser, run_train
+from han.errors import HanError, check_output_file
+from han.training.train import Interrupted
 
 FOCUS_LIMIT = 500  # han focus: documents of the split measured when --limit is not given
 
 if TYPE_CHECKING:
-    from .classifier import Classifier
-    from .data import Dataset
+    from han.checkpoint.classifier import Classifier
+    from han.data.dataset import Dataset
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +94,7 @@ def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, 
     """Read --data; with `like_training`, options not given default to how training read it,
     so that the checkpoint's split can be made again (with `split`, only its documents keep their text;
     with `split=""`, none)."""
-    from .data import read_dataset, read_like
+    from han.data.dataset import read_dataset, read_like
 
     if like_training:
         splits = None if split is None else (split,) if split else ()
@@ -113,8 +113,8 @@ def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, 
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
-    from . import load
-    from .data import checkpoint_split
+    from han import load
+    from han.data.dataset import checkpoint_split
 
     model = load(args.checkpoint)
     dataset = _read_for(model, args, like_training=args.split is not None, split=args.split)
@@ -123,8 +123,8 @@ def run_evaluate(args: argparse.Namespace) -> dict:
 
 
 def run_explain(args: argparse.Namespace) -> dict:
-    from . import load
-    from .explain import to_html
+    from han import load
+    from han.interpret.explain import to_html
 
     if args.html:
         check_output_file("--html", args.html, args.overwrite, inputs_of(args))
@@ -139,8 +139,8 @@ def run_explain(args: argparse.Namespace) -> dict:
 
 
 def run_stats(args: argparse.Namespace) -> dict:
-    from . import load
-    from .stats import collect, save
+    from han import load
+    from han.interpret.stats import collect, save
 
     if not args.out.endswith(".npz"):  # numpy would add the suffix itself: the file written must be the one named
         raise HanError(f"--out {args.out}: give a file name ending in .npz")
@@ -155,11 +155,11 @@ def run_stats(args: argparse.Namespace) -> dict:
 
 
 def run_focus(args: argparse.Namespace) -> dict:
-    """Top weight, effective number of items and one-hot share of each level and head (han.focus)."""
-    from . import load
-    from .attribution import attention_label
-    from .data import checkpoint_split
-    from .focus import attention_focus
+    """Top weight, effective number of items and one-hot share of each level and head (han.interpret.focus)."""
+    from han import load
+    from han.data.dataset import checkpoint_split
+    from han.interpret.attribution import attention_label
+    from han.interpret.focus import attention_focus
 
     if args.limit < 1:
         raise HanError("--limit must be at least 1")

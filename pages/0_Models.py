@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui
-from han.checkpoint_files import auto_reason
+from han.app import ui
+from han.checkpoint.files import auto_reason
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 

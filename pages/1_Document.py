@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-import charts
 import han
-import ui
-from han.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
-from han.faithfulness_report import METHOD_NAMES, as_explanation
-from han.focus import ONE_HOT, explanation_focus
+from han.app import charts, ui
+from han.interpret.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
+from han.interpret.focus import ONE_HOT, explanation_focus
+from han.interpret.report import METHOD_NAMES, as_explanation
 
 st.set_page_config(page_title="Document - HAN explorer", layout="wide")
 

@@ -9,11 +9,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import ui
-from han import stats as word_stats
-from han.data import read_like
+from han.app import ui
+from han.data.dataset import read_like
+from han.data.vocab import PAD, UNK
 from han.errors import HanError, NotTrainingData
-from han.vocab import PAD, UNK
+from han.interpret import stats as word_stats
 
 st.set_page_config(page_title="Word attention - HAN explorer", layout="wide")
 COLORS = ("#2563eb", "#dc2626")  # first word blue, second red
@@ -157,7 +157,7 @@ def means_chart(table: word_stats.WordStats, words: list[str]) -> go.Figure:
 def why_missing(model, word: str) -> str:
     """Why a word entered has no statistics, in words a user can act on: "good food", "don't" and "good," are
     more than one token to the model, which has statistics of single tokens only."""
-    from han.text import tokenize_words  # NLTK: imported only when a word is not found
+    from han.data.text import tokenize_words  # NLTK: imported only when a word is not found
 
     tokens = tokenize_words(word, model.limits.lowercase)
     if tokens != [word]:

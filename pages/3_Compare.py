@@ -7,11 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-import charts
-import ui
 from han import paper
+from han.app import charts, ui
 from han.errors import HanError
-from han.variants import PAPER_VARIANTS
+from han.nn.variants import PAPER_VARIANTS
 
 st.set_page_config(page_title="Compare - HAN explorer", layout="wide")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from han.checkpoint_files import read_json
+from han.app import ui
+from han.checkpoint.files import read_json
 from han.errors import HanError
-from han.faithfulness_report import METHOD_NAMES
+from han.interpret.report import METHOD_NAMES
 
 st.set_page_config(page_title="Faithfulness - HAN explorer", layout="wide")
 COLORS = {"positive": "#16a34a", "negative": "#dc2626", "neutral": "#9ca3af", "unknown": "#d1d5db"}

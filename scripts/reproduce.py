@@ -31,24 +31,17 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro_* modules beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro package beside this script
 
-import repro_bench as bench
-import repro_common as common
-import repro_faithfulness as faithfulness
-import repro_focus as focus
-import repro_investigation as investigation
-import repro_recipes as recipes
-import repro_recipes_report as recipes_report
-import repro_successors as successors
-from repro_common import _and, collect, mean_std, run_dir, signed, train_once
+from repro import bench, common, faithfulness, focus, investigation, recipes, recipes_report, successors
+from repro.common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
 from han import paper
-from han.baselines import majority, tfidf_logreg
-from han.data import read_dataset
-from han.recipes import recipe_config
-from han.variants import PAPER_VARIANTS as VARIANTS  # the tables are Table 2's three models
+from han.data.dataset import read_dataset
+from han.nn.variants import PAPER_VARIANTS as VARIANTS  # the tables are Table 2's three models
+from han.training.baselines import majority, tfidf_logreg
+from han.training.recipes import recipe_config
 
 
 def train_runs(name: str, seeds: list[int], variants: list[str]) -> None:
@@ -80,7 +73,7 @@ def figures(name: str = "yelp") -> list[str]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from han.stats import collect as collect_stats
+    from han.interpret.stats import collect as collect_stats
 
     checkpoint = run_dir(name, "att", 0)
     if not (checkpoint / "metrics.json").exists():

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from han.data import read_dataset
-from han.recipes import recipe_config
-from han.text import TextLimits
-from han.train import train
+from han.data.dataset import read_dataset
+from han.data.text import TextLimits
+from han.training.recipes import recipe_config
+from han.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HAN_DATA", ROOT.parent / "shared" / "data"))
@@ -57,11 +57,11 @@ def tiny_checkpoints(tmp_path_factory, yelp_slice) -> dict[str, Path]:
 
 
 def interrupt_epoch(monkeypatch: pytest.MonkeyPatch, number: int) -> Callable[[], None]:
-    """Make the `number`-th call of han.train.train_epoch raise KeyboardInterrupt (a Ctrl-C mid-run).
+    """Make the `number`-th call of han.training.train.train_epoch raise KeyboardInterrupt (a Ctrl-C mid-run).
 
     Returns a function that puts the real train_epoch back, for the resumed run.
     """
-    import han.train as training
+    import han.training.train as training
 
     real_epoch, calls = training.train_epoch, []
 

@@ -274,14 +274,14 @@ def test_document_redraws_the_heatmap_from_each_method_with_its_evidence():
 def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints, yelp_slice):
     import json
 
-    from han.faithfulness import dataset_faithfulness
+    from han.interpret.faithfulness import dataset_faithfulness
 
     folder = tmp_path / "set"
     for variant in ("att", "max"):
         shutil.copytree(tiny_checkpoints[variant], folder / variant)
     model = __import__("han").load(folder / "att")
     figures = dataset_faithfulness(model, yelp_slice.examples[:4], limit=4, n_steps=4)
-    from han.polarity import polarity_vs_attention
+    from han.interpret.polarity import polarity_vs_attention
 
     figures["polarity"] = polarity_vs_attention(
         model, [model.prepare(e) for e in yelp_slice.examples[:20]], min_count=1
@@ -301,7 +301,7 @@ def test_faithfulness_page_reads_precomputed_figures(tmp_path, tiny_checkpoints,
 
 
 def test_word_attention_refuses_statistics_of_other_weights(tmp_path, tiny_checkpoints, yelp_slice):
-    from han import stats
+    from han.interpret import stats
 
     folder = tmp_path / "set"
     shutil.copytree(tiny_checkpoints["att"], folder / "att")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from han.checkpoint_files import discover
+from han.checkpoint.files import discover
 
 from .conftest import DATA, ROOT
 from .test_app import REVIEW, run
@@ -108,7 +108,7 @@ def test_data_not_the_checkpoints_says_what_to_do_in_the_app():
 
 
 def test_the_cli_still_gives_its_own_advice_for_data_not_the_checkpoints():
-    from han.data import read_like
+    from han.data.dataset import read_like
     from han.errors import HanError
 
     config = json.loads((ROOT / "assets" / "yelp" / "att" / "config.json").read_text())

@@ -133,7 +133,7 @@ def test_predict_counts_the_reviews_it_could_not_score(tiny_checkpoints, tmp_pat
 
 def test_an_empty_statistics_file_is_named(tmp_path):
     from han.errors import HanError
-    from han.stats import load
+    from han.interpret.stats import load
 
     empty = tmp_path / "word_stats.npz"
     empty.write_bytes(b"")
@@ -188,7 +188,7 @@ def test_checkpoints_saved_before_the_vocab_digest_still_load(tiny_checkpoints, 
     from safetensors.torch import load_file, save_file
 
     import han
-    from han.checkpoint_files import FORMAT
+    from han.checkpoint.files import FORMAT
 
     checkpoint = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoints["att"], checkpoint)

@@ -11,13 +11,19 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import han
-from han import stats
 from han.__main__ import main
-from han.attribution import _erased_documents, class_probabilities, erased_logits, leave_one_out, without_words
-from han.checkpoint_files import discover
-from han.counterfactual import _keep_masks, _probabilities, overridden, renormalised
-from han.data import collate
-from han.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.checkpoint.files import discover
+from han.data.dataset import collate
+from han.interpret import stats
+from han.interpret.attribution import (
+    _erased_documents,
+    class_probabilities,
+    erased_logits,
+    leave_one_out,
+    without_words,
+)
+from han.interpret.counterfactual import _keep_masks, _probabilities, overridden, renormalised
+from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
 
 from .conftest import ROOT, YELP_10K
 

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 import torch
 
-from han.data import (
+from han.data.dataset import (
     Example,
     assign_splits,
     bucket_batches,
@@ -21,10 +21,10 @@ from han.data import (
     read_table,
     split_sizes,
 )
+from han.data.text import TextLimits, decode_text, split_sentences, tokenize
+from han.data.vocab import PAD_ID, UNK_ID, Vocab
 from han.errors import HanError
-from han.text import TextLimits, decode_text, split_sentences, tokenize
-from han.train import prepare
-from han.vocab import PAD_ID, UNK_ID, Vocab
+from han.training.train import prepare
 
 from .conftest import IMDB, TANG, YELP_10K, YELP_OPEN
 
@@ -237,8 +237,8 @@ def test_train_fraction_shrinks_only_the_train_split_and_picks_the_same_document
 
 
 def test_token_store_is_cached_on_disk_and_reused_only_for_the_same_input(tmp_path, monkeypatch, yelp_slice):
-    import han.store_writer as store_module
-    from han.prepare import tokenized_store
+    import han.data.store_writer as store_module
+    from han.data.prepare import tokenized_store
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path))
     texts = [e.text for e in yelp_slice.examples[:40]]
@@ -336,7 +336,7 @@ def test_csv_rows_read_as_csv_dictreader_reads_them(tmp_path):
 
 @pytest.mark.parametrize("padded", [False, True])
 def test_collate_places_every_word_id_in_its_sentence_row(padded):
-    from han.data import collate
+    from han.data.dataset import collate
 
     docs = [[[4, 5, 6], [7]], [[8, 9]], [[10], [11, 12, 13, 14], [15, 16]]]  # 3, 1 and 3 sentences
     batch = collate(docs, [2, 0, 1], padded=padded)

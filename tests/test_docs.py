@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from han.__main__ import build_parser
-from han.cli_common import DefaultsHelpFormatter
+from han.cli.common import DefaultsHelpFormatter
 
 from .conftest import DATA, ROOT
 

@@ -6,10 +6,10 @@ import csv
 import io
 
 import han
-from han.explain import layout, to_csv, to_html, written_words
-from han.faithfulness import explain_faithfulness
-from han.faithfulness_report import as_explanation
-from han.text import token_spans, tokenize
+from han.data.text import token_spans, tokenize
+from han.interpret.explain import layout, to_csv, to_html, written_words
+from han.interpret.faithfulness import explain_faithfulness
+from han.interpret.report import as_explanation
 
 TRICKY = "He said \"I CAN'T\" (really) -- ok...<br /><br />It's $5.00, isn't it?  Fries were   even BETTER."
 

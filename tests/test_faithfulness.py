@@ -11,13 +11,13 @@ import torch
 
 import han
 from han.__main__ import main
-from han.attribution import class_probabilities, document_scores, leave_one_out, without_words
-from han.data import Dataset, Example, collate
+from han.data.dataset import Dataset, Example, collate
+from han.data.text import TextLimits, Tokenized
 from han.errors import HanError
-from han.faithfulness import dataset_faithfulness, explain_faithfulness
-from han.recipes import recipe_config
-from han.text import TextLimits, Tokenized
-from han.train import train
+from han.interpret.attribution import class_probabilities, document_scores, leave_one_out, without_words
+from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.training.recipes import recipe_config
+from han.training.train import train
 
 FILLER = ["the", "a", "place", "food", "was", "we", "it", "and", "then", "there", "some", "very", "really", "table"]
 DECIDERS = {"alpha": "good", "omega": "bad"}  # the one word that decides the label; neither: "neutral"

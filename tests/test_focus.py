@@ -1,4 +1,4 @@
-"""han.focus: how concentrated attention is, per level and head."""
+"""han.interpret.focus: how concentrated attention is, per level and head."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 
 import han
-from han.focus import attention_focus, concentration
+from han.interpret.focus import attention_focus, concentration
 
 
 def test_one_hot_and_uniform_weights_are_the_two_ends():
@@ -50,7 +50,7 @@ def test_every_head_is_measured_on_its_own_weights(tiny_checkpoints):
 def test_one_documents_focus_per_head_is_what_the_document_page_states(tiny_checkpoints):
     from streamlit.testing.v1 import AppTest
 
-    from han.focus import explanation_focus
+    from han.interpret.focus import explanation_focus
 
     from .conftest import ROOT
 
@@ -77,7 +77,7 @@ def test_han_focus_measures_the_checkpoints_own_split(tiny_checkpoints, capsys):
     import json
 
     from han.__main__ import main
-    from han.data import checkpoint_split, read_like
+    from han.data.dataset import checkpoint_split, read_like
 
     from .conftest import YELP_10K
 

@@ -1,4 +1,4 @@
-"""The BiGRU's hand-written backward pass (han/gru.py) and its cuDNN-layout path, against autograd."""
+"""The BiGRU's hand-written backward pass (han/nn/gru.py) and its cuDNN-layout path, against autograd."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import torch
 from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-from han.data import collate
-from han.gru import BiGRU, Recurrence
-from han.model import HAN, ModelConfig
+from han.data.dataset import collate
+from han.nn.gru import BiGRU, Recurrence
+from han.nn.model import HAN, ModelConfig
 
 # unsorted on purpose (pack sorts them), ties, and a sequence of one token
 LENGTHS = [4, 1, 3, 4, 2]

@@ -11,12 +11,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import han
-from han import stats
 from han.__main__ import main
-from han.counterfactual import _keep_masks, _probabilities, overridden, renormalised
-from han.data import collate
-from han.explain import head_view, to_html
-from han.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.data.dataset import collate
+from han.interpret import stats
+from han.interpret.counterfactual import _keep_masks, _probabilities, overridden, renormalised
+from han.interpret.explain import head_view, to_html
+from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
 
 from .conftest import ROOT
 

@@ -8,9 +8,9 @@ import gzip
 
 import pytest
 
-import han.data
-from han import label_cache
-from han.data import read_dataset
+import han.data.dataset
+from han.data import label_cache
+from han.data.dataset import read_dataset
 
 from .conftest import TANG
 
@@ -38,7 +38,7 @@ def test_a_second_labels_only_read_comes_from_the_cache_and_equals_a_full_read(t
     _write_reviews(data, [(1 + i % 5, f"review number {i}. it was {'good' if i % 2 else 'bad'}.") for i in range(50)])
     first = read_dataset([data], max_docs=40, labels_only=True)
     assert len(list(cache.glob("labels-*.npz"))) == 1
-    monkeypatch.setattr(han.data, "read_table", lambda *a, **k: pytest.fail("the file was parsed again"))
+    monkeypatch.setattr(han.data.dataset, "read_table", lambda *a, **k: pytest.fail("the file was parsed again"))
     again = read_dataset([data], max_docs=40, labels_only=True)
     assert _seen(again) == _seen(first) and all(e.text is None for e in again.examples)
     assert again.sources == first.sources and again.read_args == first.read_args and again.labels == first.labels

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from han import checkpoint
-from han.cahan import CahanPooling, ContextAttention
-from han.data import Batch, collate
-from han.model import HAN, VARIANTS, BiGRU, ModelConfig, split_word_weights, unpack
-from han.pooling import Pooling, redundancy
-from han.train import prepare
-from han.vocab import Vocab
+from han.checkpoint import io as checkpoint
+from han.data.dataset import Batch, collate
+from han.data.vocab import Vocab
+from han.nn.cahan import CahanPooling, ContextAttention
+from han.nn.model import HAN, VARIANTS, BiGRU, ModelConfig, split_word_weights, unpack
+from han.nn.pooling import Pooling, redundancy
+from han.training.train import prepare
 
 VOCAB = 500
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from han.pooling import Pooling, pad
+from han.nn.pooling import Pooling, pad
 
 SETTINGS = [("att", 1, "mean"), ("att", 3, "mean"), ("att", 3, "concat"), ("ave", 1, "mean"), ("max", 1, "mean")]
 

@@ -11,14 +11,14 @@ import torch
 from safetensors.torch import load_file
 
 import han
-from han import recipes
 from han.__main__ import main
-from han.data import Dataset, Example
+from han.data.dataset import Dataset, Example
+from han.data.text import TextLimits
 from han.errors import HanError
-from han.optim import Schedule, weight_average
-from han.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
-from han.text import TextLimits
-from han.train import TrainConfig, _better, train
+from han.training import recipes
+from han.training.optim import Schedule, weight_average
+from han.training.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
+from han.training.train import TrainConfig, _better, train
 
 from .conftest import YELP_10K, interrupt_epoch
 
@@ -162,7 +162,7 @@ def test_frozen_embeddings_do_not_move_and_oov_words_are_unk(small, tmp_path):
 
 
 def test_glove_package_vectors(small, tmp_path):
-    from han.embeddings import load_vectors
+    from han.training.embeddings import load_vectors
 
     vectors = load_vectors("glove-6b-50d")
     assert vectors is not None
@@ -194,7 +194,7 @@ def test_pretrained_plus_word2vec_puts_both_vectors_side_by_side(small, tmp_path
 
 
 def test_a_vectors_file_named_like_a_combination_is_that_file_alone(tmp_path):
-    from han.embeddings import pretrained_part
+    from han.training.embeddings import pretrained_part
 
     named = vectors_file(tmp_path / "mine+word2vec", ["food", "good"], dim=4)  # the file's own name
     assert pretrained_part(str(named)) == (str(named), False)
@@ -263,7 +263,7 @@ def test_collapse_guard_flags_a_collapsed_run_and_prefers_healthy_epochs(tmp_pat
 
 @pytest.mark.parametrize("ema", [0.0, 0.9])
 def test_resume_with_adam_and_cosine_gives_the_same_model(ema, small, tmp_path, monkeypatch):
-    import han.train as training
+    import han.training.train as training
 
     cfg = recipe_config("default", epochs=3, min_count=2, progress=False, lr_schedule="cosine", warmup_epochs=1,
                         embeddings="random", ema=ema)  # fmt: skip

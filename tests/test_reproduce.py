@@ -128,7 +128,7 @@ def test_default_recipe_table_sits_beside_the_paper_recipe(reproduce):
 
 
 def test_successor_rows_sit_beside_hn_att_with_a_paired_bootstrap_and_unrun_settings_say_so(reproduce):
-    from han.data import assign_splits, read_dataset
+    from han.data.dataset import assign_splits, read_dataset
 
     dataset = read_dataset(reproduce.common.SETS["yelp"]["paths"], with_unlabelled=False)
     parts, _ = assign_splits(dataset.examples, 0)

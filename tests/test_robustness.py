@@ -10,7 +10,7 @@ import pytest
 
 import han
 from han.__main__ import main
-from han.data import read_dataset
+from han.data.dataset import read_dataset
 
 from .conftest import YELP_10K, YELP_OPEN, interrupt_epoch
 

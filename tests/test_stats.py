@@ -1,4 +1,4 @@
-"""Word-attention statistics (han/stats.py) and the split a checkpoint records for them (split.npz): round trip,
+"""Word-attention statistics (interpret/stats.py) and the split a checkpoint records for them (split.npz): round trip,
 the derived display weight, narrow columns, the recorded split read, checked and given way to."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import han
-from han.stats import _Buffers, collect, summary
-from han.stats import load as load_stats
-from han.stats import save as save_stats
+from han.interpret.stats import _Buffers, collect, summary
+from han.interpret.stats import load as load_stats
+from han.interpret.stats import save as save_stats
 
 
 def test_word_stats_round_trip(tiny_checkpoints, yelp_slice, tmp_path):
@@ -34,7 +34,7 @@ def test_the_derived_display_weight_is_sqrt_ps_times_pw_and_files_with_the_old_c
 ):
     """`display` (no longer a stored column) equals sqrt(p_s) * p_w computed in full precision from the model's
     own analysis of the same documents, to float16 precision; a file from before, which holds the column, loads."""
-    import han.stats as stats_module
+    import han.interpret.stats as stats_module
 
     model = han.load(tiny_checkpoints["att"])
     stats = collect(model, yelp_slice, "test")
@@ -61,8 +61,8 @@ def test_stats_take_the_split_training_recorded_and_re_make_it_without_a_usable_
 ):
     """split.npz holds the split training made (the same as re-making it); stats read it instead of re-making
     it, and a checkpoint without it, or with a damaged or mismatched one, re-makes the split: same figures."""
-    import han.stats as stats_module
-    from han.splits import SPLIT_FILE, recorded_split, split_indices
+    import han.interpret.stats as stats_module
+    from han.data.splits import SPLIT_FILE, recorded_split, split_indices
 
     model = han.load(tiny_checkpoints["att"])
     sizes = model.config["split"]["sizes"]
@@ -92,8 +92,8 @@ def test_a_re_made_split_that_differs_from_the_recorded_one_gives_way_to_it(
 ):
     """Evaluation, faithfulness and the app re-make the split in training's order; should it differ from the one
     training recorded (e.g. another scikit-learn), the recorded documents are used, with a warning."""
-    from han.data import assign_splits, checkpoint_parts, checkpoint_split
-    from han.splits import SPLIT_FILE
+    from han.data.dataset import assign_splits, checkpoint_parts, checkpoint_split
+    from han.data.splits import SPLIT_FILE
 
     model = han.load(tiny_checkpoints["att"])
     remade, _ = assign_splits(yelp_slice.examples, model.split_seed)

@@ -1,4 +1,4 @@
-"""The corpus store (han/store.py): exact round trip, same bytes for any number of workers, damage detected
+"""The corpus store (han/data/store.py): exact round trip, same bytes for any number of workers, damage detected
 and rebuilt, interrupted builds never trusted, batches gathered from it equal to the list path."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 
-import han.store_writer as store_module
-from han.batches import collate
+import han.data.store_writer as store_module
+from han.data.batches import collate
+from han.data.prepare import prepare
+from han.data.store import ARRAYS, DamagedStore, open_store
+from han.data.store_writer import build_store, corpus_store
+from han.data.text import TextLimits, corpus_key, tokenize_document
+from han.data.vocab import Vocab
 from han.errors import HanError
-from han.prepare import prepare
-from han.store import ARRAYS, DamagedStore, open_store
-from han.store_writer import build_store, corpus_store
-from han.text import TextLimits, corpus_key, tokenize_document
-from han.vocab import Vocab
 
 from .conftest import ROOT, TANG, YELP_10K
 
@@ -139,7 +139,7 @@ def test_batches_gathered_from_the_store_equal_collate_of_the_same_documents(yel
 
 
 def test_offsets_are_int32_while_the_total_fits_and_int64_beyond_it():
-    from han.store import _offsets
+    from han.data.store import _offsets
 
     int32_max = np.iinfo(np.int32).max
     small = _offsets(np.array([3, 0, 2], dtype=np.int32))
@@ -187,9 +187,9 @@ def test_epochs_zero_builds_the_store_and_vectors_and_trains_nothing(tmp_path):
 def test_a_run_from_the_cached_store_equals_a_run_that_tokenised_the_raw_text(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
-    from han.data import read_dataset
-    from han.recipes import recipe_config
-    from han.train import train
+    from han.data.dataset import read_dataset
+    from han.training.recipes import recipe_config
+    from han.training.train import train
 
     reviews = read_dataset([YELP_10K], max_docs=250)
 
@@ -207,7 +207,7 @@ def test_a_run_from_the_cached_store_equals_a_run_that_tokenised_the_raw_text(tm
 
 
 def test_inference_batches_stay_within_the_sentence_budget():
-    from han.batches import within_budget
+    from han.data.batches import within_budget
 
     counts = [60] * 50 + [1] * 10
     pieces = within_budget(list(range(60)), counts, budget=200)
@@ -217,9 +217,9 @@ def test_inference_batches_stay_within_the_sentence_budget():
 
 
 def test_releasing_or_never_holding_the_texts_changes_nothing_but_memory(tmp_path, monkeypatch):
-    from han.data import read_dataset
-    from han.recipes import recipe_config
-    from han.train import train
+    from han.data.dataset import read_dataset
+    from han.training.recipes import recipe_config
+    from han.training.train import train
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path / "cache"))
     cfg = recipe_config("default", embeddings="random", epochs=1, min_count=2, progress=False)
@@ -244,8 +244,8 @@ def test_reading_one_split_keeps_only_its_texts_and_gives_the_same_documents_and
     tiny_checkpoints, monkeypatch
 ):
     import han
-    from han import stats
-    from han.data import checkpoint_split, read_like
+    from han.data.dataset import checkpoint_split, read_like
+    from han.interpret import stats
 
     model = han.load(tiny_checkpoints["att"])
     full = read_like(model.config)
@@ -304,8 +304,8 @@ def test_stats_from_the_token_store_never_imports_nltk(tiny_checkpoints, tmp_pat
 def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monkeypatch):
     """However long the documents, `analyse` feeds the model at most MAX_SENTENCES sentences at once."""
     import han
-    import han.classifier as classifier_module
-    from han.batches import within_budget
+    import han.checkpoint.classifier as classifier_module
+    from han.data.batches import within_budget
 
     model = han.load(tiny_checkpoints["att"])
     docs = [model.tokenize(" ".join(f"Sentence {i} of {n} is fine." for i in range(n))) for n in (3, 28, 7, 25, 1)]
@@ -328,7 +328,7 @@ def test_analysis_batches_stay_within_the_sentence_budget(tiny_checkpoints, monk
 
 def test_keep_text_works_for_pre_tokenised_files_and_refuses_other_data(tiny_checkpoints):
     import han
-    from han.data import read_dataset, read_like
+    from han.data.dataset import read_dataset, read_like
 
     path = next(TANG.glob("*.ss"))
     full = read_dataset([path])
@@ -346,7 +346,7 @@ def test_a_plain_script_without_a_main_guard_can_tokenise_in_parallel(tmp_path):
     script.write_text(
         "import sys\n"
         "from pathlib import Path\n"
-        "import han.store_writer as sw\n"
+        "import han.data.store_writer as sw\n"
         "sw.CHUNK_DOCS = 5\n"
         "texts = [f'Review {i}. It was fine, or not.' for i in range(40)]\n"
         f"store = sw.build_store(((t, None) for t in texts), Path({str(tmp_path / 'store')!r}), workers=2)\n"

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 import han
-from han import checkpoint
-from han.data import read_dataset
+from han.checkpoint import io as checkpoint
+from han.data.dataset import read_dataset
+from han.data.text import TextLimits
 from han.errors import HanError
-from han.recipes import recipe_config
-from han.text import TextLimits
-from han.train import train
+from han.training.recipes import recipe_config
+from han.training.train import train
 
 from .conftest import ROOT, YELP_10K, YELP_OPEN, interrupt_epoch
 
@@ -170,7 +170,7 @@ def test_predict_and_evaluate_api(tiny_checkpoints):
 
 
 def test_interrupted_training_resumes_to_the_same_result(tmp_path, yelp_slice, monkeypatch):
-    import han.train as training
+    import han.training.train as training
 
     cfg = recipe_config(
         "paper", variant="ave", epochs=2, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False
@@ -253,7 +253,7 @@ def test_cli_errors_are_one_line_without_traceback(args, message, tiny_checkpoin
 
 
 def test_read_like_remakes_the_training_split(tiny_checkpoints):
-    from han.data import assign_splits, read_like
+    from han.data.dataset import assign_splits, read_like
 
     model = han.load(tiny_checkpoints["att"])
     dataset = read_like(model.config)  # recorded: yelp_10k with --max-docs 600
@@ -265,7 +265,7 @@ def test_read_like_remakes_the_training_split(tiny_checkpoints):
 
 
 def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_path, yelp_slice, monkeypatch):
-    import han.train as training
+    import han.training.train as training
 
     cfg = recipe_config(
         "paper", variant="ave", epochs=4, lrs=[0.1, 0.05], embeddings="random", min_count=2, progress=False, patience=1
@@ -286,9 +286,9 @@ def test_resume_after_a_patience_stop_moves_on_to_the_next_learning_rate(tmp_pat
 def test_word2vec_table_is_cached_per_corpus_vocabulary_and_seed(tmp_path, monkeypatch, yelp_slice):
     import gensim.models
 
-    from han.embeddings import word2vec_embeddings
-    from han.text import tokenize
-    from han.vocab import Vocab
+    from han.data.text import tokenize
+    from han.data.vocab import Vocab
+    from han.training.embeddings import word2vec_embeddings
 
     monkeypatch.setenv("HAN_CACHE", str(tmp_path))
     docs = [tokenize(e.text) for e in yelp_slice.examples[:300]]

@@ -1,0 +1,1 @@
+"""The Streamlit app's helpers and charts (the only place in han/ that imports streamlit)."""

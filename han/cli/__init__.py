@@ -1,0 +1,1 @@
+"""The `han` command: one module per command group."""

@@ -1,0 +1,1 @@
+"""Reading documents: file readers, tokenising, the vocabulary, splits, the token store and its writer, batches."""

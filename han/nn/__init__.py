@@ -1,0 +1,3 @@
+"""The networks: the bidirectional GRU, pooling (attention, average, max, heads), CAHAN, the HAN model, the variant
+registry.
+"""

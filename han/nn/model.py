@@ -1,0 +1,270 @@
+"""The Hierarchical Attention Network (Yang et al. 2016) and its HN-AVE / HN-MAX variants.
+
+word ids -> embeddings -> word BiGRU -> word pooling -> sentence vectors
+         -> sentence BiGRU -> sentence pooling -> document vector -> linear -> class logits
+
+Pooling is the same kind at both levels: `att` (the paper's attention), `ave` (mean) or `max`
+(element-wise max). Both GRUs run on packed sequences and every pooling is masked, so padding
+never changes an output or a weight. Only real sentences go through the word GRU. The GRU and its
+hand-written backward pass are in han/nn/gru.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
+
+from han.data.dataset import Batch, collate
+from han.nn.cahan import CahanPooling
+from han.nn.gru import BiGRU, reverse_index
+from han.nn.pooling import Pooling, WeightOverride, pad
+from han.nn.variants import VARIANTS
+
+__all__ = ["HAN", "VARIANTS", "BiGRU", "ModelConfig", "Output", "Pooling", "WeightOverride", "reverse_index"]
+
+# Where dropout can act: word embeddings, sentence vectors between the two levels, document vector
+# before the classifier.
+DROPOUT_PLACES = ("embeddings", "sentences", "classifier")
+HEAD_LEVELS = ("word", "sentence", "both")  # where --heads applies
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the network; stored in every checkpoint's config.json."""
+
+    vocab_size: int  # rows of the embedding table, PAD (0) and UNK (1) included
+    n_classes: int  # output classes (e.g. 5 for Yelp stars)
+    variant: str = "att"  # pooling at both levels: "att", "ave" or "max"
+    embed_dim: int = 200  # word embedding size (paper: 200, word2vec-initialised)
+    word_hidden: int = 50  # word GRU units per direction (paper: 50)
+    sentence_hidden: int = 50  # sentence GRU units per direction (paper: 50)
+    context_dim: int = 100  # attention projection and context vector size (paper: 100)
+    dropout: float = 0.0  # dropout probability where `dropout_at` says (paper: none)
+    dropout_at: tuple[str, ...] = ("embeddings", "sentences")  # any of DROPOUT_PLACES
+    heads: int = 1  # attention heads (Lin et al. 2017) where `heads_at` says; 1 = the paper's attention
+    heads_at: str = "both"  # word, sentence or both levels (with heads > 1)
+    head_combine: str = "mean"  # the heads' pooled vectors: their mean, or concatenated and projected ("concat")
+    context_direction: str = "left"  # CAHAN: context from the sentences before ("left") or before and after ("bi")
+    context_aggregate: str = "sum"  # CAHAN: the context vector is the sum or the mean of those sentences' vectors
+    context_gate: bool = False  # CAHAN: gate between a word's own projection and the context's (the paper's gated)
+
+    def level_heads(self, level: str) -> int:
+        """Attention heads at `level` ("word" or "sentence")."""
+        return self.heads if self.heads_at in (level, "both") else 1
+
+
+@dataclass
+class Output:
+    """What a forward pass returns: logits and the weights to visualise."""
+
+    logits: torch.Tensor  # (n_docs, n_classes)
+    word_weights: torch.Tensor  # (n_sentences, max_words) p_w, rows sum to 1 over real words (mean over heads)
+    sentence_weights: torch.Tensor  # (n_docs, max_sentences) p_s, rows sum to 1 over real sentences
+    word_head_weights: torch.Tensor | None = None  # (n_sentences, max_words, heads) with attention
+    sentence_head_weights: torch.Tensor | None = None  # (n_docs, max_sentences, heads) with attention
+    penalty: torch.Tensor | None = None  # () Lin et al.'s head redundancy, both levels summed (0 for one head)
+
+
+class Encoder(nn.Module):
+    """A bidirectional GRU over packed sequences, followed by masked pooling."""
+
+    def __init__(self, input_dim: int, hidden: int, make_pool: Callable[[], Pooling | CahanPooling]) -> None:
+        super().__init__()
+        self.gru = BiGRU(input_dim, hidden)
+        self.pool = make_pool()  # over the GRU's 2*hidden states; made after the GRU: seeds give the same weights
+
+    def forward(
+        self, packed: PackedSequence, max_length: int, counts: torch.Tensor | None = None, projected: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # packed: PackedSequence of (tokens, input_dim), or of the GRU's input projections when `projected`
+        # max_length: T of the padded output
+        # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
+        states = self.gru(packed, projected)  # (tokens, 2*hidden) in packed order
+        position = token_positions(packed, max_length)  # (tokens,) index of each in the flattened (n, T)
+        shape = (int(packed.batch_sizes[0]), max_length)  # (n, T)
+        return self.pool.forward_tokens(states, position, shape, counts)  # real positions alone: (n, pooled), (n, T)
+
+
+def token_positions(packed: PackedSequence, max_length: int) -> torch.Tensor:
+    """(tokens,) the index of each element of packed.data (time-major) in the flattened (n, T) batch-first layout."""
+    sizes = packed.batch_sizes  # (T_packed,) on the CPU
+    step = torch.repeat_interleave(torch.arange(sizes.numel()), sizes)  # (tokens,)
+    sorted_row = torch.arange(int(sizes.sum())) - (torch.cumsum(sizes, 0) - sizes)[step]
+    row = sorted_row if packed.sorted_indices is None else packed.sorted_indices.cpu()[sorted_row]
+    return (row * max_length + step).to(packed.data.device)  # (tokens,) position in (n * T)
+
+
+def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """PackedSequence -> zero-padded (n, T, d) batch-first tensor and its (n, T) mask."""
+    return pad(packed.data, token_positions(packed, max_length), (int(packed.batch_sizes[0]), max_length))
+
+
+class HAN(nn.Module):
+    """Hierarchical network: word encoder -> sentence encoder -> classifier."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
+        if config.heads_at not in HEAD_LEVELS:
+            raise ValueError(f"heads_at must be one of {HEAD_LEVELS}")  # the poolings check the rest
+        word_dim = 2 * config.word_hidden  # the word GRU's states
+
+        def word_pool() -> Pooling | CahanPooling:  # CAHAN: context-aware word attention; its sentence level is att
+            if config.variant == "cahan":
+                context = (config.context_direction, config.context_aggregate, config.context_gate)
+                return CahanPooling(word_dim, config.context_dim, *context)
+            heads = (config.level_heads("word"), config.head_combine)
+            return Pooling(config.variant, word_dim, config.context_dim, *heads)
+
+        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, word_pool)
+        sentence_dim = self.word_encoder.pool.output_dim  # CAHAN bi: both passes' vectors, concatenated
+        sentence_variant = "att" if config.variant == "cahan" else config.variant
+        sentence_heads = (config.level_heads("sentence"), config.head_combine)
+        self.sentence_encoder = Encoder(
+            sentence_dim,
+            config.sentence_hidden,
+            lambda: Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_heads),
+        )
+        unknown = set(config.dropout_at) - set(DROPOUT_PLACES)
+        if unknown:
+            raise ValueError(f"unknown dropout place(s) {sorted(unknown)}; choose from {', '.join(DROPOUT_PLACES)}")
+        self.dropout = nn.ModuleDict(
+            {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
+        )
+        self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
+        self.project_distinct_words = True  # see _word_inputs; off: every token projected (bench/speed.py compares)
+
+    def forward(self, batch: Batch) -> Output:
+        """Logits and weights of a batch; only real words are embedded (packed ids)."""
+        words = pack_padded_sequence(
+            batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
+        )  # word ids of real tokens only
+        embedded, projected = self._word_inputs(words)
+        return self.encode(batch, embedded, projected)
+
+    def _word_inputs(self, words: PackedSequence) -> tuple[PackedSequence, bool]:
+        """Packed word ids -> the word GRU's packed inputs, and whether they are already its input projections.
+
+        Without dropout on the word vectors (evaluation, or a recipe without it) every occurrence of a word
+        gets the same projection W_i e_w + b_i, so each distinct word of the batch is projected once and
+        gathered: a batch has about a quarter as many distinct words as tokens, and this matmul was the
+        largest cost of a forward pass (bench/speed.py). Gradients reach the same parameters either way.
+        Not on CUDA, where the word GRU runs through cuDNN (see below).
+        """
+        ids = words.data.to(self.embedding.weight.device)  # (tokens,)
+        dropped = self.training and self.config.dropout > 0 and "embeddings" in self.config.dropout_at
+        # cuDNN's GRU (the word GRU's path on CUDA) multiplies its inputs by W_i inside its fused kernel and
+        # takes no inputs already projected (passing them would need an identity-like W_i of 3H x 6H per
+        # direction: a larger product per token than the projection it would save); on a GPU projecting every
+        # token is one cheap matmul anyway. So there the word GRU gets every token's word vector.
+        per_token = dropped or not self.project_distinct_words  # dropout: a mask per token, each its own product
+        if per_token or self.word_encoder.gru.uses_cudnn(ids.device):
+            return words._replace(data=self.dropout["embeddings"](self.embedding(ids))), False  # (tokens, embed)
+        distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
+        table = self.word_encoder.gru.input_proj(self.embedding(distinct))  # (n_distinct, 6*word_hidden)
+        return words._replace(data=table.index_select(0, occurrence)), True  # (tokens, 6*word_hidden)
+
+    def forward_embedded(self, batch: Batch, embedded: torch.Tensor) -> Output:
+        """The same as `forward`, from given word vectors instead of the embedding table's.
+
+        embedded: (n_sentences, max_words, embed_dim), batch-first like `batch.words`; padding positions are
+        dropped by packing before the GRU. Attribution methods (captum) scale these vectors.
+        """
+        packed = pack_padded_sequence(
+            self.dropout["embeddings"](embedded), batch.word_counts, batch_first=True, enforce_sorted=False
+        )  # packed.data: (tokens, embed_dim), real tokens only
+        return self.encode(batch, packed)
+
+    def encode(self, batch: Batch, embedded: PackedSequence, projected: bool = False) -> Output:
+        """Packed word vectors (or their GRU input projections, `projected`) -> word encoder -> sentence
+        encoder -> logits, with both levels' weights."""
+        if batch.padded and self.config.variant == "cahan":
+            raise ValueError("CAHAN reads documents' sentences in order: the padded (bench) layout would mix them")
+        counts = None if batch.padded else batch.sentence_counts
+        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected)
+        logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
+        pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
+        penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
+        return Output(logits, word_weights, sentence_weights, pools[0].head_weights, pools[1].head_weights, penalty)
+
+    @property
+    def reads_context(self) -> bool:
+        """True when a sentence's word weights depend on the document's other sentences (CAHAN): its sentence
+        vectors must then be computed document by document, never sentence by sentence."""
+        return self.config.variant == "cahan"
+
+    def encode_words(
+        self, embedded: PackedSequence, max_words: int, counts: torch.Tensor | None = None, projected: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word level: (n_sentences, sentence dim) sentence vectors and (n_sentences, max_words) weights.
+
+        counts: (n_docs,) sentences per document, rows being documents' sentences in order; None: the rows are
+        the sentences of one document (what CAHAN's context needs; the other variants ignore it).
+        projected: `embedded` holds the word GRU's input projections (see `_word_inputs`)."""
+        return self.word_encoder(embedded, max_words, counts, projected)
+
+    def encode_sentences(
+        self, sentence_vectors: torch.Tensor, sentence_counts: torch.Tensor, padded: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sentence level: stacked sentence vectors of documents -> (n_docs, n_classes) logits and weights.
+
+        sentence_vectors: (n_sentences, 2*word_hidden), documents one after another (`sentence_counts` each),
+        or n_docs x max_sentences rows when `padded`. Faithfulness methods call it on sentence vectors they
+        re-use across document variants.
+        """
+        sentence_vectors = self.dropout["sentences"](sentence_vectors)
+        if padded:  # rows already form n_docs x max_sentences
+            docs = sentence_vectors.view(sentence_counts.numel(), -1, sentence_vectors.size(-1))
+        else:
+            docs = scatter_sentences(sentence_vectors, sentence_counts)
+        # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
+        packed_docs = pack_padded_sequence(docs, sentence_counts, batch_first=True, enforce_sorted=False)
+        doc_vectors, sentence_weights = self.sentence_encoder(packed_docs, docs.size(1))
+        # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences)
+        logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
+        return logits, sentence_weights
+
+    def sentence_vectors(self, sentences: list[list[int]]) -> torch.Tensor:
+        """(len(sentences), sentence dim): the word level on the sentences of one document, as word-id lists."""
+        embedded, projected = self._word_inputs(self._packed_ids(sentences))
+        return self.encode_words(embedded, max(len(s) for s in sentences), projected=projected)[0]
+
+    def word_states(self, sentences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The word GRU's states of sentences given as word-id lists: (n, max_words, 2*word_hidden) and mask.
+
+        Faithfulness methods pool these states with weights of their own (zeroed, permuted) without running
+        the GRU again for every variant.
+        """
+        max_words = max(len(s) for s in sentences)
+        packed, projected = self._word_inputs(self._packed_ids(sentences))
+        return unpack(packed._replace(data=self.word_encoder.gru(packed, projected)), max_words)
+
+    def _packed_ids(self, sentences: list[list[int]]) -> PackedSequence:
+        batch = collate([[s] for s in sentences])  # one sentence per row
+        return pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
+
+
+def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """(n_sentences, d) stacked sentence vectors -> (n_docs, max_sentences, d), zero-padded."""
+    n_docs, max_sentences = counts.numel(), int(counts.max())
+    doc_index = torch.repeat_interleave(torch.arange(n_docs), counts)  # (n_sentences,)
+    starts = torch.cumsum(counts, 0) - counts  # (n_docs,) first sentence row of each document
+    position = torch.arange(vectors.size(0)) - starts[doc_index]  # (n_sentences,)
+    out = vectors.new_zeros(n_docs, max_sentences, vectors.size(1))
+    out[doc_index.to(vectors.device), position.to(vectors.device)] = vectors
+    return out
+
+
+def split_word_weights(word_weights: torch.Tensor, batch: Batch) -> list[list[list[float]]]:
+    """Per document, per sentence, the weights of its real words (padding dropped)."""
+    rows = [w[:n].tolist() for w, n in zip(word_weights.cpu(), batch.word_counts.tolist(), strict=True)]
+    out, start = [], 0
+    for count in batch.sentence_counts.tolist():
+        out.append(rows[start : start + count])
+        start += count
+    return out
