@@ -99,7 +99,7 @@ def use_native_gru() -> None:
         heads = scores.softmax(dim=1)  # (n, T, r)
         return torch.einsum("ntr,ntd->nrd", heads, h).mean(dim=1), heads.mean(dim=-1)
 
-    def padded_encoder(self, packed, max_length, counts=None, projected=False):
+    def padded_encoder(self, packed, max_length, counts=None, projected=False, scale=None):
         h, mask = native_unpack(packed._replace(data=self.gru(packed, projected)), max_length)
         return padded_pool(self.pool, h, mask)
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from han.app import ui
 from han.checkpoint.files import auto_reason
+from han.checkpoint.objectives import objectives_summary
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 
@@ -63,6 +64,8 @@ def card(path: Path, name: str) -> None:
                 "shown; copy metrics.json with the checkpoint."
             )
         sizes = split.get("sizes", {})
+        objectives = objectives_summary(config.get("training", {}))  # issue 34's, none for most checkpoints
+        faithful = f"**Faithful attention:** {objectives}  \n" if objectives else ""
         st.markdown(
             f"**Data:** {sources or 'unknown'}  \n"
             f"**Split:** {split.get('method', '?')} (seed {split.get('seed', '?')}): "
@@ -72,6 +75,7 @@ def card(path: Path, name: str) -> None:
             f"learning rate(s); best on dev: lr {metrics.get('lr', '?')}, epoch {metrics.get('best_epoch', '?')}; "
             f"{metrics.get('training_time_s', 0) / 60:.1f} min, {metrics.get('train_docs_per_s', 0):.0f} docs/s  \n"
             f"**Recipe:** {recipe_summary(config.get('training', {}))}  \n"
+            f"{faithful}"
             f"**Vocabulary:** {config.get('model', {}).get('vocab_size', 0):,} words; "
             f"embeddings: {embeddings_summary(embeddings)}  \n"
             f"**Majority class on test:** {percent(metrics.get('majority_test_accuracy'))}"

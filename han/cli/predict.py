@@ -158,6 +158,7 @@ class _Writer:
 
 def run_info(args: argparse.Namespace) -> dict:
     from han.checkpoint import io as checkpoint
+    from han.checkpoint.objectives import objectives_summary
 
     directory = Path(args.checkpoint)
     _, _, config, metrics = checkpoint.load(directory)  # a damaged checkpoint is named, not described as whole
@@ -168,6 +169,7 @@ def run_info(args: argparse.Namespace) -> dict:
         "model": metrics.get("model"),
         "recipe": training.get("recipe", "paper (trained before recipes existed)"),
         "training": training,
+        "faithful": objectives_summary(training),  # faithful-attention objectives (issue 34), None for none
         "model_config": model,
         "labels": config.get("labels"),
         "vocabulary": config.get("vocab"),

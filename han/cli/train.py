@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from han.cli.common import add_command
+from han.cli.objectives import add_objective_args, objective_settings
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
@@ -112,6 +113,8 @@ def add_train_parser(
     cahan.add_argument("--context-aggregate", choices=AGGREGATES, default="sum", help="sum or mean of their vectors")
     cahan.add_argument("--context-gate", action=argparse.BooleanOptionalAction, default=False, help="the gated version")
 
+    add_objective_args(train)
+
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
     train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
@@ -177,6 +180,7 @@ def train_config(args: argparse.Namespace) -> Any:
         context_direction=args.context,
         context_aggregate=args.context_aggregate,
         context_gate=args.context_gate,
+        **objective_settings(args),
         seed=args.seed,
         split_seed=args.split_seed,
         w2v_epochs=args.w2v_epochs,

@@ -94,8 +94,11 @@ def _probabilities(
         with overridden(model, sentence=change):
             return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
     states, mask = model.word_states(doc)  # (n_sentences, max_words, 2H), (n_sentences, max_words)
+    scale = model.word_scales(doc)  # TaSc's (n_sentences, max_words) scalars, or None
+    pooled = (states.repeat(copies, 1, 1), mask.repeat(copies, 1), counts)
     with overridden(model, word=change):  # the pooling itself applies `change`: one head or several alike
-        vectors, _ = model.word_encoder.pool(states.repeat(copies, 1, 1), mask.repeat(copies, 1), counts)
+        pool = model.word_encoder.pool
+        vectors, _ = pool(*pooled) if scale is None else pool(*pooled, scale=scale.repeat(copies, 1))
     # vectors: (copies * n_sentences, 2H)
     return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
 

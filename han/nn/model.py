@@ -22,6 +22,7 @@ from han.data.dataset import Batch, collate
 from han.nn.cahan import CahanPooling
 from han.nn.gru import BiGRU, reverse_index
 from han.nn.pooling import Pooling, WeightOverride, pad
+from han.nn.tasc import TaskScale, padded_scale, scaled_weights
 from han.nn.variants import VARIANTS
 
 __all__ = ["HAN", "VARIANTS", "BiGRU", "ModelConfig", "Output", "Pooling", "WeightOverride", "reverse_index"]
@@ -51,6 +52,7 @@ class ModelConfig:
     context_direction: str = "left"  # CAHAN: context from the sentences before ("left") or before and after ("bi")
     context_aggregate: str = "sum"  # CAHAN: the context vector is the sum or the mean of those sentences' vectors
     context_gate: bool = False  # CAHAN: gate between a word's own projection and the context's (the paper's gated)
+    tasc: bool = False  # TaSc: a learned per-word scalar multiplies each word's attention weight (han/nn/tasc.py)
 
     def level_heads(self, level: str) -> int:
         """Attention heads at `level` ("word" or "sentence")."""
@@ -78,14 +80,24 @@ class Encoder(nn.Module):
         self.pool = make_pool()  # over the GRU's 2*hidden states; made after the GRU: seeds give the same weights
 
     def forward(
-        self, packed: PackedSequence, max_length: int, counts: torch.Tensor | None = None, projected: bool = False
+        self,
+        packed: PackedSequence,
+        max_length: int,
+        counts: torch.Tensor | None = None,
+        projected: bool = False,
+        scale: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # packed: PackedSequence of (tokens, input_dim), or of the GRU's input projections when `projected`
         # max_length: T of the padded output
         # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
+        # scale: (tokens,) TaSc's scalars in packed order (word level of HN-ATT / multi-head only), or None
         states = self.gru(packed, projected)  # (tokens, 2*hidden) in packed order
         position = token_positions(packed, max_length)  # (tokens,) index of each in the flattened (n, T)
         shape = (int(packed.batch_sizes[0]), max_length)  # (n, T)
+        if scale is not None:  # TaSc: the pooled sum weighs each word by alpha_t s_t; weights shown |alpha_t s_t|
+            assert isinstance(self.pool, Pooling)  # HAN refuses TaSc with CAHAN's pooling
+            pooled, weights = self.pool.forward_tokens(states, position, shape, counts, scale=scale)
+            return pooled, scaled_weights(weights, padded_scale(scale, position, shape))
         return self.pool.forward_tokens(states, position, shape, counts)  # real positions alone: (n, pooled), (n, T)
 
 
@@ -137,6 +149,9 @@ class HAN(nn.Module):
             {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
         )
         self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
+        if config.tasc and (config.variant != "att"):
+            raise ValueError("TaSc scales attention weights: it needs --variant att (one head or several)")
+        self.tasc = TaskScale(config.vocab_size) if config.tasc else None  # made last: seeds give the same others
         self.project_distinct_words = True  # see _word_inputs; off: every token projected (bench/speed.py compares)
 
     def forward(self, batch: Batch) -> Output:
@@ -144,11 +159,11 @@ class HAN(nn.Module):
         words = pack_padded_sequence(
             batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
         )  # word ids of real tokens only
-        embedded, projected = self._word_inputs(words)
-        return self.encode(batch, embedded, projected)
+        return self.encode(batch, *self._word_inputs(words))
 
-    def _word_inputs(self, words: PackedSequence) -> tuple[PackedSequence, bool]:
-        """Packed word ids -> the word GRU's packed inputs, and whether they are already its input projections.
+    def _word_inputs(self, words: PackedSequence) -> tuple[PackedSequence, bool, torch.Tensor | None]:
+        """Packed word ids -> the word GRU's packed inputs, whether they are already its input projections, and
+        TaSc's (tokens,) scalars in packed order (None without TaSc).
 
         Without dropout on the word vectors (evaluation, or a recipe without it) every occurrence of a word
         gets the same projection W_i e_w + b_i, so each distinct word of the batch is projected once and
@@ -164,10 +179,14 @@ class HAN(nn.Module):
         # token is one cheap matmul anyway. So there the word GRU gets every token's word vector.
         per_token = dropped or not self.project_distinct_words  # dropout: a mask per token, each its own product
         if per_token or self.word_encoder.gru.uses_cudnn(ids.device):
-            return words._replace(data=self.dropout["embeddings"](self.embedding(ids))), False  # (tokens, embed)
+            vectors = self.embedding(ids)  # (tokens, embed)
+            scale = None if self.tasc is None else self.tasc(ids, vectors)  # (tokens,)
+            return words._replace(data=self.dropout["embeddings"](vectors)), False, scale
         distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
-        table = self.word_encoder.gru.input_proj(self.embedding(distinct))  # (n_distinct, 6*word_hidden)
-        return words._replace(data=table.index_select(0, occurrence)), True  # (tokens, 6*word_hidden)
+        vectors = self.embedding(distinct)  # (n_distinct, embed)
+        table = self.word_encoder.gru.input_proj(vectors)  # (n_distinct, 6*word_hidden)
+        scale = None if self.tasc is None else self.tasc(distinct, vectors).index_select(0, occurrence)  # (tokens,)
+        return words._replace(data=table.index_select(0, occurrence)), True, scale  # (tokens, 6*word_hidden)
 
     def forward_embedded(self, batch: Batch, embedded: torch.Tensor) -> Output:
         """The same as `forward`, from given word vectors instead of the embedding table's.
@@ -178,15 +197,22 @@ class HAN(nn.Module):
         packed = pack_padded_sequence(
             self.dropout["embeddings"](embedded), batch.word_counts, batch_first=True, enforce_sorted=False
         )  # packed.data: (tokens, embed_dim), real tokens only
-        return self.encode(batch, packed)
+        scale = None
+        if self.tasc is not None:  # from the given (undropped) vectors, so attributions see the scale's share
+            vectors = pack_padded_sequence(embedded, batch.word_counts, batch_first=True, enforce_sorted=False)
+            ids = pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
+            scale = self.tasc(ids.data.to(embedded.device), vectors.data)  # (tokens,)
+        return self.encode(batch, packed, scale=scale)
 
-    def encode(self, batch: Batch, embedded: PackedSequence, projected: bool = False) -> Output:
+    def encode(
+        self, batch: Batch, embedded: PackedSequence, projected: bool = False, scale: torch.Tensor | None = None
+    ) -> Output:
         """Packed word vectors (or their GRU input projections, `projected`) -> word encoder -> sentence
-        encoder -> logits, with both levels' weights."""
+        encoder -> logits, with both levels' weights; `scale`: TaSc's (tokens,) scalars, packed order."""
         if batch.padded and self.config.variant == "cahan":
             raise ValueError("CAHAN reads documents' sentences in order: the padded (bench) layout would mix them")
         counts = None if batch.padded else batch.sentence_counts
-        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected)
+        sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected, scale)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
@@ -199,14 +225,20 @@ class HAN(nn.Module):
         return self.config.variant == "cahan"
 
     def encode_words(
-        self, embedded: PackedSequence, max_words: int, counts: torch.Tensor | None = None, projected: bool = False
+        self,
+        embedded: PackedSequence,
+        max_words: int,
+        counts: torch.Tensor | None = None,
+        projected: bool = False,
+        scale: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The word level: (n_sentences, sentence dim) sentence vectors and (n_sentences, max_words) weights.
 
         counts: (n_docs,) sentences per document, rows being documents' sentences in order; None: the rows are
         the sentences of one document (what CAHAN's context needs; the other variants ignore it).
-        projected: `embedded` holds the word GRU's input projections (see `_word_inputs`)."""
-        return self.word_encoder(embedded, max_words, counts, projected)
+        projected: `embedded` holds the word GRU's input projections (see `_word_inputs`); scale: TaSc's scalars.
+        With TaSc the weights are the scaled ones |alpha_t s_t|, renormalised per sentence."""
+        return self.word_encoder(embedded, max_words, counts, projected, scale)
 
     def encode_sentences(
         self, sentence_vectors: torch.Tensor, sentence_counts: torch.Tensor, padded: bool = False
@@ -231,8 +263,8 @@ class HAN(nn.Module):
 
     def sentence_vectors(self, sentences: list[list[int]]) -> torch.Tensor:
         """(len(sentences), sentence dim): the word level on the sentences of one document, as word-id lists."""
-        embedded, projected = self._word_inputs(self._packed_ids(sentences))
-        return self.encode_words(embedded, max(len(s) for s in sentences), projected=projected)[0]
+        embedded, projected, scale = self._word_inputs(self._packed_ids(sentences))
+        return self.encode_words(embedded, max(len(s) for s in sentences), projected=projected, scale=scale)[0]
 
     def word_states(self, sentences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """The word GRU's states of sentences given as word-id lists: (n, max_words, 2*word_hidden) and mask.
@@ -241,8 +273,18 @@ class HAN(nn.Module):
         the GRU again for every variant.
         """
         max_words = max(len(s) for s in sentences)
-        packed, projected = self._word_inputs(self._packed_ids(sentences))
+        packed, projected, _ = self._word_inputs(self._packed_ids(sentences))
         return unpack(packed._replace(data=self.word_encoder.gru(packed, projected)), max_words)
+
+    def word_scales(self, sentences: list[list[int]]) -> torch.Tensor | None:
+        """TaSc's (n, max_words) scalars of sentences given as word-id lists (0 at padding); None without TaSc.
+        Whoever pools `word_states` with weights of its own passes them to the pooling as `scale`."""
+        if self.tasc is None:
+            return None
+        packed, max_words = self._packed_ids(sentences), max(len(s) for s in sentences)
+        scale = self._word_inputs(packed)[2]  # (tokens,) packed order
+        assert scale is not None
+        return padded_scale(scale, token_positions(packed, max_words), (len(sentences), max_words))  # (n, max_words)
 
     def _packed_ids(self, sentences: list[list[int]]) -> PackedSequence:
         batch = collate([[s] for s in sentences])  # one sentence per row

@@ -57,14 +57,20 @@ class Pooling(nn.Module):
                 self.merge = nn.Linear(heads * input_dim, input_dim)  # concatenated heads -> input_dim
 
     def forward(
-        self, h: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor | None = None
+        self,
+        h: torch.Tensor,
+        mask: torch.Tensor,
+        counts: torch.Tensor | None = None,
+        scale: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # h: (n, T, d) hidden states; mask: (n, T) True at real positions, >= 1 per row
         # counts: sentences per document, for poolings that read a document's other sentences (not these)
+        # scale: (n, T) TaSc's per-word scalars (han/nn/tasc.py), or None
         if self.variant == "max":
             return self._max(h, mask)
         position = mask.flatten().nonzero().squeeze(1)  # (k,) the real positions in the flattened (n * T)
-        return self.forward_tokens(h.flatten(0, 1).index_select(0, position), position, mask.shape)
+        tokens = None if scale is None else scale.flatten().index_select(0, position)  # (k,)
+        return self.forward_tokens(h.flatten(0, 1).index_select(0, position), position, mask.shape, scale=tokens)
 
     def forward_tokens(
         self,
@@ -72,10 +78,13 @@ class Pooling(nn.Module):
         position: torch.Tensor,
         shape: tuple[int, int] | torch.Size,
         counts: torch.Tensor | None = None,
+        scale: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`forward` from the real positions alone, what the encoders call: states (k, d) of the k real
         positions, position (k,) the index of each in the flattened (n, T) layout (shape); counts as in
-        `forward` (not read here; CAHAN's pooling, which the encoder calls alike, reads it).
+        `forward` (not read here; CAHAN's pooling, which the encoder calls alike, reads it). scale (k,):
+        TaSc's scalars, multiplying each position's weight in the pooled sum (attention only; the weights
+        returned stay the attention's, han/nn/tasc.py makes the scaled ones shown).
 
         No pooling builds the padded (n, T, d) states nor their gradient (max only does under a weight override,
         which works in that layout): T is the batch's longest sentence, so most of that tensor is padding
@@ -100,6 +109,8 @@ class Pooling(nn.Module):
             self.head_weights, self.penalty = heads, redundancy(heads, mask)
         share = heads.flatten(0, 1).index_select(0, position)  # (k, r): each real position's weight in each head
         row = torch.div(position, T, rounding_mode="floor")  # (k,) the sequence each position belongs to
+        if scale is not None:  # TaSc: a word contributes alpha_t s_t h_t
+            share = share * scale.unsqueeze(-1)  # (k, r)
         weighted = share.unsqueeze(-1) * states.unsqueeze(1)  # (k, r, d)
         pooled = states.new_zeros(n, *weighted.shape[1:]).index_add(0, row, weighted)  # (n, r, d): weighted sums
         if self.variant == "ave":

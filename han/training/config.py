@@ -12,6 +12,7 @@ from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
 from han.nn.model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from han.nn.pooling import COMBINE
+from han.training.objectives import check_objectives
 
 OPTIMIZERS = ("sgd", "adam", "adamw")  # --optimizer's choices (han/training/optim.py builds them)
 SCHEDULES = ("constant", "cosine", "plateau")  # --lr-schedule's choices (han/training/optim.py steps them)
@@ -57,6 +58,13 @@ class TrainConfig:
     context_direction: str = "left"  # CAHAN (variant cahan): context from the sentences before, or "bi"
     context_aggregate: str = "sum"  # CAHAN: "sum" or "mean" of those sentences' vectors
     context_gate: bool = False  # CAHAN: the gated version (a word's own projection against the context's)
+    faithful_loss: float = 0.0  # LAMBDA of KL(softmax(target / T) || attention) (han/training/objectives.py); 0: off
+    faithful_target: str = "grad-input"  # the attribution the attention is trained towards
+    faithful_level: str = "both"  # the KL on word weights ("word") or on word and sentence weights ("both")
+    faithful_temperature: float = 0.25  # T of the target's softmax (targets scaled to [-1, 1] per row)
+    faithful_after: int = 1  # epochs trained on the task alone before the faithful loss starts
+    tasc: bool = False  # task-scaled word attention (TaSc, han/nn/tasc.py)
+    word_dropout: float = 0.0  # probability of removing each word of a training document (0: off)
     patience: int | None = None  # stop an lr early after this many epochs without dev gain
     device: str = "auto"  # "auto" picks CUDA when present, else CPU
     half: bool = False  # store fp16 weights in the checkpoint (smaller files)
@@ -105,6 +113,7 @@ def check_config(cfg: TrainConfig) -> None:
     check_numbers(cfg)
     check_heads(cfg)
     check_context(cfg)
+    check_objectives(cfg)
     unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
     if unknown:
         raise HanError(

@@ -36,6 +36,7 @@ from han.nn.model import HAN, VARIANTS, ModelConfig
 from han.training.config import TrainConfig, check_config, pick_device
 from han.training.distributed import Distributed, setup_distributed
 from han.training.embeddings import KeyedVectors, embedding_size, initial_embeddings, load_vectors
+from han.training.objectives import Objectives
 from han.training.optim import (
     Schedule,
     make_optimizer,
@@ -78,16 +79,17 @@ def train_epoch(
     batches = epoch_batches(data, cfg, epoch, dist)
     device = next(model.parameters()).device
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+    objectives = Objectives(cfg, epoch)  # --word-dropout, --faithful-loss (han/training/objectives.py)
     bar = tqdm(
         batches, desc=description, unit="batch", disable=not (cfg.progress and dist.main), leave=False, file=sys.stderr
     )
     for indices in bar:
-        batch = docs.batch(indices, [targets[i] for i in indices])  # gathered from the token store
+        batch = objectives.batch(docs.batch(indices, [targets[i] for i in indices]))  # gathered from the token store
         assert batch.labels is not None  # collate was given the targets
         labels = batch.labels.to(device)  # (n_docs,)
-        output = model(batch)
+        output = objectives.forward(model, batch)  # model(batch); with --faithful-loss, also the KL term
         logits = output.logits  # (n_docs, n_classes)
-        loss = F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing)
+        loss = objectives.add(F.cross_entropy(logits, labels, label_smoothing=cfg.label_smoothing), len(indices))
         if cfg.penalty and output.penalty is not None:  # multi-head attention: keep the heads apart
             loss = loss + cfg.penalty * output.penalty
         optimizer.zero_grad()
@@ -98,7 +100,7 @@ def train_epoch(
         if average is not None:
             average.update_parameters(model)
         total_loss += loss.item() * len(indices)
-        correct += (logits.argmax(-1) == labels).sum().item()
+        correct += int((logits.argmax(-1) == labels).sum().item())
         seen += len(indices)
         bar.set_postfix(
             loss=f"{total_loss / seen:.3f}",
@@ -111,7 +113,7 @@ def train_epoch(
         "train_accuracy": correct / seen,
         "seconds": seconds,
         "docs_per_s": dist.world * seen / seconds,
-    }  # all processes together
+    } | objectives.record(seen)  # all processes together
 
 
 def epoch_batches(data: Prepared, cfg: TrainConfig, epoch: int, dist: Distributed) -> list[list[int]]:
@@ -138,6 +140,7 @@ def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, devic
             context_direction=cfg.context_direction,
             context_aggregate=cfg.context_aggregate,
             context_gate=cfg.context_gate,
+            tasc=cfg.tasc,
         )
     )
     with torch.no_grad():
