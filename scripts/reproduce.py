@@ -14,6 +14,7 @@
     python scripts/reproduce.py investigate              # why HN-ATT is not ahead on Yelp: one change at a time
     python scripts/reproduce.py paired                   # paired bootstrap of test accuracy differences (Yelp)
     python scripts/reproduce.py faithfulness             # faithfulness.json of every shipped checkpoint
+    python scripts/reproduce.py faithful --set yelp --seeds 0   # attention trained to be faithful (issue 34)
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
 Trained runs go to runs/results/SET/VARIANT-seedN, their metrics to results/runs/ (committed, so the
@@ -33,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro package beside this script
 
-from repro import bench, common, faithfulness, focus, investigation, recipes, recipes_report, successors
+from repro import bench, common, faithful, faithfulness, focus, investigation, recipes, recipes_report, successors
 from repro.common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
@@ -218,7 +219,7 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
-    steps += ["successors", "focus", "faithfulness", "bench"]
+    steps += ["successors", "focus", "faithfulness", "faithful", "bench"]
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
@@ -233,6 +234,7 @@ def main() -> None:
             + recipes.EXPLORE_YELP_VECTORS
             + recipes.EXPLORE_YELP_DEFAULT
             + successors.SETTINGS
+            + faithful.SETTINGS
         ]
         + recipes.curve_cells(),
         help="investigate / recipes / explore / successors / curve: these experiments only (curve: cells, paper-6000)",
@@ -272,6 +274,8 @@ def main() -> None:
         focus.run_focus(sets, args.only)
     if args.step in ("all", "faithfulness"):
         faithfulness.run_faithfulness()
+    if args.step in ("all", "faithful"):
+        faithful.run_faithful(sets, args.seeds or faithful.SEEDS, args.only)
     if args.step in ("all", "bench"):
         bench.run_bench(args.bench)
     if args.step in ("all", "report"):

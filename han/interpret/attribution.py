@@ -64,6 +64,8 @@ class DocumentScores:
 
 def attention_label(classifier: Classifier) -> str:
     """What the 'attention' row is for this model's pooling."""
+    if classifier.config.get("model", {}).get("tasc"):
+        return "task-scaled attention weights |alpha s| (TaSc), renormalised per sentence"
     return {
         "att": "attention weights",
         "ave": "average pooling's uniform weights (HN-AVE has no attention)",
