@@ -252,3 +252,25 @@ def test_old_configs_train_settings_default_to_no_objective():
     assert all(k not in old for k in ("faithful_loss", "tasc", "word_dropout"))
     assert fields["faithful_loss"] == 0.0 and fields["tasc"] is False and fields["word_dropout"] == 0.0
     assert YELP_10K.is_file()
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_tasc_weights_shown_and_reweighted_are_the_scaled_ones(heads):
+    """Counterfactual attention pools the word states itself: with TaSc it must pool with the scale, so an
+    unchanged weight gives the model's own output; the weights shown are |alpha s| renormalised."""
+    from han.interpret import counterfactual
+
+    torch.manual_seed(0)
+    model = HAN(ModelConfig(vocab_size=40, n_classes=3, embed_dim=8, dropout=0.0, tasc=True, heads=heads)).eval()
+    with torch.no_grad():
+        model.tasc.u.uniform_(-2, 2)  # scales far from each other, so a pooling without them is told apart
+    doc = [[2, 3, 4, 5], [6, 7], [8, 9, 10]]
+    with torch.no_grad():
+        output = model(collate([doc]))
+        same = counterfactual._probabilities(model, doc, "word", lambda weights, mask: weights, 1)
+    assert torch.allclose(same, output.logits.softmax(dim=-1), atol=1e-6)
+    raw = model.word_encoder.pool.head_weights.mean(dim=-1)  # (3, 4) alpha, the heads' mean
+    scale = model.word_scales(doc)
+    assert scale is not None
+    shown = (raw * scale).abs() / (raw * scale).abs().sum(dim=1, keepdim=True)
+    assert torch.allclose(output.word_weights, shown, atol=1e-6)

@@ -64,6 +64,7 @@ def run_faithful(sets: list[str], seeds: list[int], only: list[str] | None = Non
                 if not figures.exists():
                     figures.write_text(json.dumps(measure(checkpoint, dataset), indent=1) + "\n")
                 print(f"{figures.relative_to(common.ROOT)}: {json.dumps(headline(json.loads(figures.read_text())))}")
+        print("\n".join(table(name, seeds[0])))
 
 
 def measure(checkpoint: Path, dataset: Dataset) -> dict:
@@ -98,3 +99,30 @@ def headline(figures: dict) -> dict[str, dict[str, float | None]]:
             "accuracy": figures[split]["counterfactual"].get("accuracy"),
         }
     return out
+
+
+def table(name: str = "yelp", seed: int = 0) -> list[str]:
+    """A markdown table of every setting measured (not wired into RESULTS.md: the lead decides what goes there).
+    HN-ATT's leave-one-out is the yardstick for every row: the issue's target is 0.8 of it."""
+    folder = common.RESULTS / "runs" / f"{name}-faithful"
+    base = folder / f"att-seed{seed}.faithfulness.json"
+    att_loo = headline(json.loads(base.read_text()))["test"]["loo_comprehensiveness"] if base.exists() else None
+    lines = [
+        "| setting | dev % | test % | attention comp. (test) | own LOO comp. | attention / HN-ATT LOO "
+        "| tau(att, LOO) | top-1 flips | uniform changes | dev: attention comp. | dev: tau | training s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for slug, label, _ in SETTINGS:
+        metrics, figures = folder / f"{slug}-seed{seed}.json", folder / f"{slug}-seed{seed}.faithfulness.json"
+        if not (metrics.exists() and figures.exists()):
+            continue
+        m, h = json.loads(metrics.read_text()), headline(json.loads(figures.read_text()))
+        test, dev = h["test"], h["dev"]
+        share = f"{test['attention_comprehensiveness'] / att_loo:.2f}" if att_loo else "-"
+        lines.append(
+            f"| {label} | {100 * m['dev_accuracy']:.1f} | {100 * m['test_accuracy']:.1f} | "
+            f"{test['attention_comprehensiveness']:.3f} | {test['loo_comprehensiveness']:.3f} | {share} | "
+            f"{test['tau_attention_loo']:+.3f} | {test['top1_flips']:.1%} | {test['uniform_changed']:.1%} | "
+            f"{dev['attention_comprehensiveness']:.3f} | {dev['tau_attention_loo']:+.3f} | {m['training_time_s']:.0f} |"
+        )
+    return lines
