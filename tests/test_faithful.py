@@ -262,6 +262,7 @@ def test_tasc_weights_shown_and_reweighted_are_the_scaled_ones(heads):
 
     torch.manual_seed(0)
     model = HAN(ModelConfig(vocab_size=40, n_classes=3, embed_dim=8, dropout=0.0, tasc=True, heads=heads)).eval()
+    assert model.tasc is not None
     with torch.no_grad():
         model.tasc.u.uniform_(-2, 2)  # scales far from each other, so a pooling without them is told apart
     doc = [[2, 3, 4, 5], [6, 7], [8, 9, 10]]
@@ -269,7 +270,9 @@ def test_tasc_weights_shown_and_reweighted_are_the_scaled_ones(heads):
         output = model(collate([doc]))
         same = counterfactual._probabilities(model, doc, "word", lambda weights, mask: weights, 1)
     assert torch.allclose(same, output.logits.softmax(dim=-1), atol=1e-6)
-    raw = model.word_encoder.pool.head_weights.mean(dim=-1)  # (3, 4) alpha, the heads' mean
+    heads = model.word_encoder.pool.head_weights  # (3, 4, heads)
+    assert heads is not None
+    raw = heads.mean(dim=-1)  # (3, 4) alpha, the heads' mean
     scale = model.word_scales(doc)
     assert scale is not None
     shown = (raw * scale).abs() / (raw * scale).abs().sum(dim=1, keepdim=True)

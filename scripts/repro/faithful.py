@@ -118,7 +118,8 @@ def table(name: str = "yelp", seed: int = 0) -> list[str]:
             continue
         m, h = json.loads(metrics.read_text()), headline(json.loads(figures.read_text()))
         test, dev = h["test"], h["dev"]
-        share = f"{test['attention_comprehensiveness'] / att_loo:.2f}" if att_loo else "-"
+        attention = test["attention_comprehensiveness"]
+        share = f"{attention / att_loo:.2f}" if att_loo and attention is not None else "-"
         lines.append(
             f"| {label} | {100 * m['dev_accuracy']:.1f} | {100 * m['test_accuracy']:.1f} | "
             f"{test['attention_comprehensiveness']:.3f} | {test['loo_comprehensiveness']:.3f} | {share} | "
