@@ -32,6 +32,7 @@ SETTINGS: list[tuple[str, str, dict[str, Any]]] = [
     ("tasc", "TaSc (linear, word level)", {"tasc": True}),
     ("wd0.2", "word dropout 0.2", {"word_dropout": 0.2}),
     ("kl5", "faithful loss, grad-input, both levels, lambda 5", {"faithful_loss": 5.0}),
+    ("tasc-wd0.2", "TaSc + word dropout 0.2", {"tasc": True, "word_dropout": 0.2}),
     ("kl5-wd0.2", "faithful loss lambda 5 + word dropout 0.2", {"faithful_loss": 5.0, "word_dropout": 0.2}),
     ("kl5-tasc", "faithful loss lambda 5 + TaSc", {"faithful_loss": 5.0, "tasc": True}),
 ]
