@@ -8,11 +8,10 @@ recipes' values, so `han train --help` tells what a run without flags does.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from han.cli.common import add_command
+from han.cli.common import add_command, add_data_args
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
@@ -34,12 +33,10 @@ def _show(value: Any) -> str:
     return "auto" if value is None else str(value)
 
 
-def add_train_parser(
-    commands: argparse._SubParsersAction, data_args: Callable[[argparse.ArgumentParser], None]
-) -> None:
-    """The `train` subcommand and its options; `data_args` adds the data options every command shares."""
+def add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """The `train` subcommand and its options; --data as every command has it."""
     train = add_command(commands, "train", "train a HAN (HN-ATT/AVE/MAX, CAHAN, multi-head) and save a checkpoint")
-    data_args(train)
+    add_data_args(train)
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--variant", choices=list(VARIANTS), default="att", help="pooling at both levels")
     train.add_argument(
