@@ -1,4 +1,4 @@
-"""Command line: han (or python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info} ...
+"""Command line: han (python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info, analyse} ...
 
 Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from han import __version__
+from han.cli.analyse import add_analyse_parser, run_analyse
 from han.cli.common import add_command, add_overwrite, inputs_of, read_document
 from han.cli.faithfulness import add_faithfulness_parser, run_faithfulness
 from han.cli.predict import add_predict_parsers, run_info, run_predict
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     focus.add_argument("--limit", type=int, default=FOCUS_LIMIT, help=f"the first N documents (default: {FOCUS_LIMIT})")
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)
+    add_analyse_parser(commands)
     return parser
 
 
@@ -186,6 +188,7 @@ COMMANDS = {
     "faithfulness": run_faithfulness,
     "predict": run_predict,
     "info": run_info,
+    "analyse": run_analyse,
 }
 
 
