@@ -15,11 +15,11 @@ from .conftest import ROOT
 PAGES = {
     name: ROOT / path
     for name, path in {
-        "home": "pages/0_Models.py",
-        "document": "pages/1_Document.py",
-        "words": "pages/2_Word_attention.py",
-        "compare": "pages/3_Compare.py",
-        "faithfulness": "pages/4_Faithfulness.py",
+        "home": "views/0_Models.py",
+        "document": "views/1_Document.py",
+        "words": "views/2_Word_attention.py",
+        "compare": "views/3_Compare.py",
+        "faithfulness": "views/4_Faithfulness.py",
     }.items()
 }
 REVIEW = (
@@ -321,7 +321,7 @@ def test_navigation_names_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and [h.value for h in at.subheader] == YELP_MODELS  # Models first
-    at.switch_page("pages/4_Faithfulness.py").run()
+    at.switch_page("views/4_Faithfulness.py").run()
     assert not at.exception and at.title[0].value == "Is the attention faithful?"
     source = (ROOT / "app.py").read_text()
     for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness"):
