@@ -19,5 +19,6 @@ PAGES = [
     ),
     st.Page("views/3_Compare.py", title="Compare", icon=":material/compare_arrows:", url_path="Compare"),
     st.Page("views/4_Faithfulness.py", title="Faithfulness", icon=":material/fact_check:", url_path="Faithfulness"),
+    st.Page("views/5_Data_set.py", title="Data set", icon=":material/table_view:", url_path="Data_set"),
 ]
 st.navigation(PAGES).run()

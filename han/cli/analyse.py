@@ -14,8 +14,6 @@ from pathlib import Path
 from han.cli.common import add_command, add_overwrite, inputs_of
 from han.errors import HanError, check_output_file
 
-SPLIT_FILE = "analysis-{split}.npz"  # beside the checkpoint: where the app looks for a split's figures
-
 
 def add_analyse_parser(commands: argparse._SubParsersAction) -> None:
     parser = add_command(commands, "analyse", "per-document predictions, top words and a 2-D map of a data set (.npz)")
@@ -38,7 +36,7 @@ def add_analyse_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--loo", type=int, help="leave-one-out's top word for the first N documents only (default: every document)"
     )
-    parser.add_argument("--out", help=f"file to write (.npz; default with --split: CHECKPOINT/{SPLIT_FILE})")
+    parser.add_argument("--out", help="file to write (.npz; default with --split: CHECKPOINT/analysis-SPLIT.npz)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_overwrite(parser)
 
@@ -61,7 +59,7 @@ def _check(args: argparse.Namespace) -> Path:
         raise HanError("--loo cannot be negative")
     if not Path(args.checkpoint).is_dir():
         raise HanError(f"--checkpoint {args.checkpoint}: no such folder")
-    out = args.out or str(Path(args.checkpoint) / SPLIT_FILE.format(split=args.split))
+    out = args.out or str(Path(args.checkpoint) / f"analysis-{args.split}.npz")  # analysis.SPLIT_FILE (no torch yet)
     if not out.endswith(".npz"):  # numpy would add the suffix itself: the file written must be the one named
         raise HanError(f"--out {out}: give a file name ending in .npz")
     check_output_file("--out", out, args.overwrite, inputs_of(args))

@@ -34,6 +34,7 @@ from han.data.readers import TABLE_SUFFIXES, _decoding, _open_text, _table_rows,
 from han.errors import HanError
 from han.interpret.attribution import attention_label, leave_one_out
 
+SPLIT_FILE = "analysis-{split}.npz"  # beside the checkpoint: a split's figures, where the app looks for them
 VERSION = 1  # of the file's layout: a reader refuses other versions rather than misread them
 LABEL_COLUMNS = ("stars", "label2", "label", "rating")  # recognised as the gold label, as han.data.readers does
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
