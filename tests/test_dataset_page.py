@@ -31,7 +31,16 @@ def run_page(**state) -> AppTest:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    """The slice's figures: its size, and each model's accuracy in % ("n/a" without gold labels)."""
+    figures = {"Documents": at.metric[0].value}
+    if len(at.dataframe) > 1:  # the accuracy table, then the documents' table
+        for model, value in zip(at.dataframe[0].value["model"], at.dataframe[0].value["accuracy"], strict=True):
+            figures[f"{model} accuracy"] = "n/a" if pd.isna(value) else f"{value:.1f}%"
+    return figures
+
+
+def documents_table(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[-1].value
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +63,13 @@ def test_slice_figures_equal_a_pandas_filter_of_the_same_predictions(att_truth):
     expected = att_truth[att_truth.gold.isin(["1", "2"]) & (att_truth.predicted != att_truth.gold)]
     assert metrics(at)["Documents"] == f"{len(expected):,}"
     assert metrics(at)["HN-ATT accuracy"] == "0.0%"  # wrong ones only
-    shown = at.dataframe[0].value
+    shown = documents_table(at)
     assert list(shown.index) == list(expected.index) and list(shown["HN-ATT"]) == list(expected.predicted)
     at.radio(key="f_outcome").set_value("all")
     at.text_input(key="f_contains").input("Service").run()  # any case
     expected = att_truth[att_truth.gold.isin(["1", "2"]) & att_truth.text.str.lower().str.contains("service")]
     right = (expected.predicted == expected.gold).mean()
-    assert metrics(at)["Documents"] == f"{len(expected):,}" and metrics(at)["HN-ATT accuracy"] == f"{right:.1%}"
+    assert metrics(at)["Documents"] == f"{len(expected):,}" and metrics(at)["HN-ATT accuracy"] == f"{100 * right:.1f}%"
     confusion = at.get("plotly_chart")[-1].proto.spec  # the confusion matrix of the slice, rows gold
     table = pd.crosstab(expected.gold, expected.predicted).reindex(index=list("12345"), columns=list("12345"))
     assert str(table.fillna(0).astype(int).values.tolist()).replace(" ", "") in confusion.replace(" ", "")
@@ -71,14 +80,14 @@ def test_a_selection_on_the_map_filters_the_table_and_the_figures():
     at.session_state["dataset_map"] = {"selection": {"points": [{"customdata": d} for d in (7, 3, 42)]}}
     at.run()
     assert not at.exception
-    assert list(at.dataframe[0].value.index) == [3, 7, 42] and metrics(at)["Documents"] == "3"
+    assert list(documents_table(at).index) == [3, 7, 42] and metrics(at)["Documents"] == "3"
 
 
 def test_the_csv_download_holds_the_filtered_rows(att_truth):
     at = run_page(dataset_model="att")
     at.multiselect(key="f_gold").set_value(["5"])
     at.radio(key="f_outcome").set_value("correct").run()
-    shown = at.dataframe[0].value
+    shown = documents_table(at)
     expected = att_truth[(att_truth.gold == "5") & (att_truth.predicted == "5")]
     assert list(shown.index) == list(expected.index)
     url = next(b.proto.url for b in at.get("download_button") if "slice" in b.proto.label)
@@ -91,7 +100,7 @@ def test_a_row_opens_the_document_page_on_that_document(att_truth):
     at.switch_page("views/5_Data_set.py").run()
     assert not at.exception and at.title[0].value == "Data set"
     at.radio(key="f_outcome").set_value("wrong").run()
-    shown = at.dataframe[0].value
+    shown = documents_table(at)
     doc = int(shown.index[4])  # the fifth row of the slice
     at.session_state["dataset_table"] = {"selection": {"rows": [4], "columns": [], "cells": []}}
     at.run()
@@ -111,7 +120,7 @@ def test_a_file_without_labels_an_empty_filter_and_another_models_classes(tmp_pa
     at.sidebar.file_uploader[0].set_value(("mine.csv", reviews, "text/csv")).run()
     assert not at.exception and not at.error
     assert any("no gold labels" in i.value for i in at.info)
-    assert metrics(at)["Documents"] == "3" and metrics(at)["HN-ATT accuracy"] == "n/a"
+    assert metrics(at) == {"Documents": "3"} and len(at.dataframe) == 1  # no accuracy table
     at.text_input(key="f_contains").input("zzqx-not-there").run()
     assert not at.exception and any("No document matches" in w.value for w in at.warning)
     other = b"text,label\nGreat film.,9\nAwful film.,1\n"  # IMDB's 1-10 ratings: 9 is no Yelp class

@@ -67,22 +67,33 @@ def filters_of(frame: pd.DataFrame, names: dict[str, str], focus: str) -> ds.Fil
         contains = e.text_input("Contains", key="f_contains", placeholder="a word or phrase (any case)")
         disagree = f.checkbox("Models disagree", key="f_disagree", disabled="models disagree" not in frame)
         attention_loo = g.checkbox(
-            "Attention and leave-one-out disagree",
+            "Attention ≠ leave-one-out",
             key="f_att_loo",
             disabled="attention = LOO" not in frame,
-            help="Their top words differ (documents leave-one-out was run on: `han analyse`).",
+            help="Attention's and leave-one-out's top words differ (where `han analyse` ran leave-one-out).",
         )
     return ds.Filters(gold, names[focus], predicted, outcome, disagree, confidence, contains, attention_loo)
 
 
 def slice_figures(rows: pd.DataFrame, names: dict[str, str], labelled: bool) -> None:
-    columns = st.columns(1 + len(names))
-    columns[0].metric("Documents", f"{len(rows):,}")
-    for column, name in zip(columns[1:], names.values(), strict=True):
-        value, scored = ds.accuracy(rows, name)
-        column.metric(f"{name} accuracy", "n/a" if value is None else f"{value:.1%}", help=f"over {scored:,} documents")
+    """The slice's size and each model's accuracy on it: a metric and a small table (a row per model fits where
+    a metric per model would be cut to "5…" beside the map)."""
+    st.metric("Documents in the slice", f"{len(rows):,}")
     if not labelled:
         st.info("These documents have no gold labels: no accuracy or confusion matrix, only the models' predictions.")
+        return
+    scores = {name: ds.accuracy(rows, name) for name in names.values()}
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "model": list(scores),
+                "accuracy": [None if a is None else round(100 * a, 1) for a, _ in scores.values()],
+                "documents scored": [n for _, n in scores.values()],
+            }
+        ),
+        hide_index=True,
+        column_config={"accuracy": st.column_config.NumberColumn("accuracy (%)", format="%.1f")},
+    )
 
 
 def document_map(rows: pd.DataFrame, own, name: str) -> list[int] | None:

@@ -276,14 +276,14 @@ def map_figure(rows: pd.DataFrame, own: Analysis, model: str, colour: str) -> go
             _points(xy, placed, "documents", marker=dict(color=placed[f"{model} p"].astype(float), **scale))
         )
     else:
-        groups = _groups(placed, model, colour)
-        for name, mask in groups.items():
-            figure.add_trace(_points(xy[mask.to_numpy()], placed[mask], name))
+        for name, (mask, colour_of) in _groups(placed, model, colour).items():
+            figure.add_trace(_points(xy[mask.to_numpy()], placed[mask], name, marker=dict(size=5, color=colour_of)))
     explained = own.meta.get("pca_explained", [0, 0])
     figure.update_layout(
         height=460,
         margin=dict(l=10, r=10, t=30, b=10),
         dragmode="lasso",
+        showlegend=True,
         xaxis_title=f"PC 1 ({explained[0]:.0%} of the variance)",
         yaxis_title=f"PC 2 ({explained[1]:.0%})",
         legend_title=colour,
@@ -291,22 +291,32 @@ def map_figure(rows: pd.DataFrame, own: Analysis, model: str, colour: str) -> go
     return figure
 
 
-def _groups(rows: pd.DataFrame, model: str, colour: str) -> dict[str, pd.Series]:
+OUTCOME_COLOURS = {"correct": "#16a34a", "wrong": "#dc2626", "no gold label": "#9ca3af"}
+
+
+def _groups(rows: pd.DataFrame, model: str, colour: str) -> dict[str, tuple[pd.Series, str]]:
+    """Trace name -> (its rows, its colour): green / red / grey for correctness, a red-to-blue scale over the
+    classes in their order (1 star red, 5 stars blue) for gold or prediction."""
     if colour == "correct or wrong":
         right = (rows[model] == rows["gold"]).fillna(False)
         labelled = rows["gold"].notna()
-        groups = {"correct": right & labelled, "wrong": ~right & labelled, "no gold label": ~labelled}
+        masks = {"correct": right & labelled, "wrong": ~right & labelled, "no gold label": ~labelled}
+        groups = {name: (mask, OUTCOME_COLOURS[name]) for name, mask in masks.items()}
     else:
+        from plotly.colors import sample_colorscale
+
         column = rows["gold" if colour == "gold" else model].fillna("none")
-        groups = {str(value): column == value for value in sorted(column.unique(), key=_order)}
-    return {name: mask for name, mask in groups.items() if mask.any()}
+        values = sorted(column.unique(), key=_order)
+        colours = sample_colorscale("RdYlBu", [i / max(len(values) - 1, 1) for i in range(len(values))])
+        groups = {str(v): (column == v, c) for v, c in zip(values, colours, strict=True)}
+    return {name: (mask, c) for name, (mask, c) in groups.items() if mask.any()}
 
 
 def _order(label: str) -> tuple:
     return (0, float(label), "") if label.replace(".", "", 1).lstrip("-").isdigit() else (1, 0.0, label)
 
 
-def _points(xy: np.ndarray, rows: pd.DataFrame, name: str, **style) -> go.Scattergl:
+def _points(xy: np.ndarray, rows: pd.DataFrame, name: str, marker: dict) -> go.Scattergl:
     return go.Scattergl(
         x=xy[:, 0],
         y=xy[:, 1],
@@ -315,7 +325,7 @@ def _points(xy: np.ndarray, rows: pd.DataFrame, name: str, **style) -> go.Scatte
         customdata=rows.index.to_numpy(),
         text=rows["review"].str.slice(0, 80),
         hovertemplate="doc %{customdata}: %{text}<extra>%{fullData.name}</extra>",
-        marker=style.get("marker", dict(size=5)),
+        marker=marker,
     )
 
 
