@@ -64,6 +64,17 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert len(recipes) == 5 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
 
 
+def test_home_compares_the_models_in_one_table_with_their_full_figures():
+    at = run("home")
+    table = at.dataframe[0].value
+    assert list(table["model"]) == YELP_MODELS
+    assert list(table["test accuracy"]) == [59.5, 59.1, 59.1, 58.2, 60.3]  # README's demo checkpoints, in %
+    assert table["dev accuracy"].between(40, 80).all() and table["majority class"].between(20, 50).all()
+    assert list(table["paper (Table 2)"]) == ["67.0 %", "66.9 %", "68.2 %", "–", "–"]
+    assert set(table["recipe"]) <= {"paper", "default"} and (table["training (min)"] > 0).all()
+    assert [e.label.split(":")[0] for e in at.expander] == YELP_MODELS  # each model's details
+
+
 def test_home_draws_its_cards_without_torch():
     """The first page must paint fast: its cards come from the checkpoints' JSON files, torch is not imported."""
     script = (
