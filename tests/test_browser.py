@@ -215,3 +215,25 @@ def test_data_set_page_filters_and_opens_a_row_in_the_document_page(app_url, bro
     assert page.get_by_test_id("stNumberInputField").input_value() == str(doc)  # "Test document (0-1499)"
     print(f"Data set page ready in {ready:.1f} s (Yelp test split, 1,500 documents)")
     page.close()
+
+
+def test_heatmap_draws_punctuation_as_written(app_url, browser):
+    """ "better." and "booth," as the writer wrote them: the stop touches its word, a space only between words."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/Document")
+    page.get_by_text("Paste text", exact=True).click()
+    page.locator("textarea").fill("The fries were even better. We asked for a booth, and waited.")
+    page.get_by_role("button", name="Explain").click()
+    page.wait_for_function("document.body.innerText.includes('booth')", timeout=60_000)
+    edges = page.evaluate(
+        """() => [...document.querySelectorAll('.han-doc .han-word')].map(w => {
+            const range = document.createRange(); range.selectNodeContents(w);
+            const r = range.getBoundingClientRect(); return [w.innerText, r.left, r.right]; })"""
+    )
+    words = [text for text, _, _ in edges]
+    for before, after in (("better", "."), ("booth", ",")):
+        k = words.index(before)
+        assert words[k + 1] == after and abs(edges[k + 1][1] - edges[k][2]) < 0.5, edges[k : k + 2]  # touching
+    k = words.index("even")
+    assert edges[k + 1][1] - edges[k][2] > 3  # a space between two words
+    page.close()
