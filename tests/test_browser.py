@@ -197,6 +197,21 @@ def test_data_set_page_filters_and_opens_a_row_in_the_document_page(app_url, bro
     )
     wrong = int(count().split()[-1].replace(",", ""))
     assert 0 < wrong < 1500
+    plot = page.locator(".js-plotly-plot .nsewdrag").first  # a lasso on the map keeps those documents
+    plot.scroll_into_view_if_needed()
+    area = plot.bounding_box()
+    assert area is not None
+    x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] / 2
+    page.mouse.move(x - 80, y - 80)
+    page.mouse.down()
+    for dx, dy in ((80, -80), (80, 80), (-80, 80), (-80, -70)):
+        page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"!document.querySelector('[data-testid=stMetric]').innerText.endsWith('{wrong:,}')", timeout=60_000
+    )
+    lassoed = int(count().split()[-1].replace(",", ""))
+    assert 0 < lassoed < wrong  # the filter and the lasso together (a new filter redraws the map, unselected)
     page.screenshot(path=str(artifacts / "data_set.png"), full_page=True)
     grid = page.get_by_test_id("stDataFrame").last  # after the accuracy table
     grid.scroll_into_view_if_needed()
