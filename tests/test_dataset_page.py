@@ -148,3 +148,17 @@ def test_han_analyse_writes_what_the_page_reads_and_refuses_bad_output(tmp_path)
     ):
         done = subprocess.run([*command, *bad], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, (bad, done.stderr)
+
+
+@pytest.mark.parametrize("folder", ["att", "ave", "max", "att-2h", "cahan"])
+def test_shipped_analysis_files_are_of_their_weights_and_give_their_recorded_accuracy(folder):
+    import json
+
+    from han.checkpoint.files import weights_digest
+
+    path = ROOT / "assets" / "yelp" / folder
+    result = analysis.load(path / "analysis-test.npz")
+    assert result.meta["model_sha256"] == weights_digest(path) and len(result.index) == 1500
+    accuracy = (result.predicted == [result.labels.index(g) for g in result.gold]).mean()
+    assert accuracy == pytest.approx(json.loads((path / "metrics.json").read_text())["test_accuracy"], abs=1e-9)
+    assert result.meta["loo_documents"] == (300 if folder == "cahan" else 1500)  # scripts/train_demo.sh
