@@ -20,6 +20,7 @@ PAGES = {
         "words": "views/2_Word_attention.py",
         "compare": "views/3_Compare.py",
         "faithfulness": "views/4_Faithfulness.py",
+        "dataset": "views/5_Data_set.py",
     }.items()
 }
 REVIEW = (
@@ -335,5 +336,7 @@ def test_navigation_names_every_page():
     at.switch_page("views/4_Faithfulness.py").run()
     assert not at.exception and at.title[0].value == "Is the attention faithful?"
     source = (ROOT / "app.py").read_text()
-    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness"):
+    at.switch_page("views/5_Data_set.py").run()
+    assert not at.exception and at.title[0].value == "Data set"
+    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness", "Data set"):
         assert f'title="{title}"' in source  # the sidebar shows these, never the file name "app"

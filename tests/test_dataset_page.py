@@ -162,3 +162,13 @@ def test_shipped_analysis_files_are_of_their_weights_and_give_their_recorded_acc
     accuracy = (result.predicted == [result.labels.index(g) for g in result.gold]).mean()
     assert accuracy == pytest.approx(json.loads((path / "metrics.json").read_text())["test_accuracy"], abs=1e-9)
     assert result.meta["loo_documents"] == (300 if folder == "cahan" else 1500)  # scripts/train_demo.sh
+
+
+def test_a_large_slice_is_sampled_for_the_map_and_said_so():
+    from han.app import dataset as ds
+
+    rows = pd.DataFrame({"review": ["r"] * (ds.MAP_LIMIT + 500)})
+    drawn, sampled = ds.map_rows(rows)
+    assert sampled and len(drawn) == ds.MAP_LIMIT and drawn.index.is_monotonic_increasing
+    assert drawn.index.equals(ds.map_rows(rows)[0].index)  # seeded: the same sample each run
+    assert ds.map_rows(rows.iloc[: ds.MAP_LIMIT])[1] is False
