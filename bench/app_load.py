@@ -12,7 +12,7 @@ sentences written by this script), as a reader trying the app does. Printed per 
   - each session's seconds to its content (the page's title drawn and its script finished), median and max.
 --memory-views K: one session pastes K different reviews in turn; the server's resident memory is printed every
 K/10 views (it must stay flat: the caches are bounded). --profile F: py-spy samples every thread of the server
-(the sessions' scripts run in threads of their own) and writes the stacks to F, and the functions of han/, pages/
+(the sessions' scripts run in threads of their own) and writes the stacks to F, and the functions of han/, views/
 and the libraries that took most of the samples are printed: where a view's time goes.
 Targets (issue 31, 2 cores): Document <= 0.3 s per repeat view, <= 0.6 s per new 10-sentence review; 16 viewers all
 rendered, the slowest within 10 s. Prints a table; nothing is asserted.
@@ -43,6 +43,7 @@ TITLES = {  # the page's URL path -> its title as drawn
     "Word_attention": "Word attention by rating",
     "Compare": "The variants side by side",
     "Faithfulness": "Is the attention faithful?",
+    "Data_set": "Data set",
 }
 DONE = "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -212,11 +213,11 @@ def top_functions(stacks: Path, shown: int = 25) -> None:
             continue
         total += int(count)
         for frame in set(stack.split(";")):
-            if any(part in frame for part in ("han/", "pages/", "plotly", "pickle", "matplotlib", "PIL", "torch")):
+            if any(part in frame for part in ("han/", "views/", "plotly", "pickle", "matplotlib", "PIL", "torch")):
                 samples[frame] = samples.get(frame, 0) + int(count)
     print(f"\nscript threads: {total} samples; functions in the most of them:")
-    for frame, count in sorted(samples.items(), key=lambda kv: -kv[1])[:shown]:
-        print(f"{count / max(total, 1):6.1%}  {frame}")
+    for frame, hits in sorted(samples.items(), key=lambda kv: -kv[1])[:shown]:
+        print(f"{hits / max(total, 1):6.1%}  {frame}")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Command line: han (or python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info} ...
+"""Command line: han (python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info, analyse} ...
 
 Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
 """
@@ -11,6 +11,7 @@ import os
 import sys
 
 from han import __version__
+from han.cli.analyse import add_analyse_parser, run_analyse
 from han.cli.faithfulness import add_faithfulness_parser, run_faithfulness
 from han.cli.inspect import add_inspect_parsers, run_evaluate, run_explain, run_focus, run_stats
 from han.cli.predict import add_predict_parsers, run_info, run_predict
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inspect_parsers(commands)
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)
+    add_analyse_parser(commands)
     return parser
 
 
@@ -40,6 +42,7 @@ COMMANDS = {
     "faithfulness": run_faithfulness,
     "predict": run_predict,
     "info": run_info,
+    "analyse": run_analyse,
 }
 
 

@@ -15,11 +15,12 @@ from .conftest import ROOT
 PAGES = {
     name: ROOT / path
     for name, path in {
-        "home": "pages/0_Models.py",
-        "document": "pages/1_Document.py",
-        "words": "pages/2_Word_attention.py",
-        "compare": "pages/3_Compare.py",
-        "faithfulness": "pages/4_Faithfulness.py",
+        "home": "views/0_Models.py",
+        "document": "views/1_Document.py",
+        "words": "views/2_Word_attention.py",
+        "compare": "views/3_Compare.py",
+        "faithfulness": "views/4_Faithfulness.py",
+        "dataset": "views/5_Data_set.py",
     }.items()
 }
 REVIEW = (
@@ -62,6 +63,17 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
     assert len(recipes) == 5 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+
+
+def test_home_compares_the_models_in_one_table_with_their_full_figures():
+    at = run("home")
+    table = at.dataframe[0].value
+    assert list(table["model"]) == YELP_MODELS
+    assert list(table["test accuracy"]) == [59.5, 59.1, 59.1, 58.2, 60.3]  # README's demo checkpoints, in %
+    assert table["dev accuracy"].between(40, 80).all() and table["majority class"].between(20, 50).all()
+    assert list(table["paper (Table 2)"]) == ["67.0 %", "66.9 %", "68.2 %", "–", "–"]
+    assert set(table["recipe"]) <= {"paper", "default"} and (table["training (min)"] > 0).all()
+    assert [e.label.split(":")[0] for e in at.expander] == YELP_MODELS  # each model's details
 
 
 def test_home_draws_its_cards_without_torch():
@@ -321,8 +333,10 @@ def test_navigation_names_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and [h.value for h in at.subheader] == YELP_MODELS  # Models first
-    at.switch_page("pages/4_Faithfulness.py").run()
+    at.switch_page("views/4_Faithfulness.py").run()
     assert not at.exception and at.title[0].value == "Is the attention faithful?"
     source = (ROOT / "app.py").read_text()
-    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness"):
+    at.switch_page("views/5_Data_set.py").run()
+    assert not at.exception and at.title[0].value == "Data set"
+    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness", "Data set"):
         assert f'title="{title}"' in source  # the sidebar shows these, never the file name "app"

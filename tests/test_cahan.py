@@ -108,7 +108,7 @@ def test_cli_trains_cahan_and_refuses_its_options_elsewhere(tmp_path, capsys):
 def test_document_page_shows_the_context_effect(tiny_checkpoints, tmp_path):
     folder = tmp_path / "set"
     shutil.copytree(tiny_checkpoints["cahan"], folder / "cahan")
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Document.py"), default_timeout=120)
     at.session_state["set_choice"] = "Another checkpoint folder..."
     at.session_state["custom_folder"] = str(folder)
     at.run()

@@ -96,7 +96,7 @@ def test_document_and_word_pages_offer_a_head_selector(tiny_checkpoints, tmp_pat
         stats.collect(han.load(folder / "att-2h"), yelp_slice, max_docs=20), folder / "att-2h" / "word_stats.npz"
     )
     state = {"set_choice": "Another checkpoint folder...", "custom_folder": str(folder)}
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Document.py"), default_timeout=120)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -105,7 +105,7 @@ def test_document_and_word_pages_offer_a_head_selector(tiny_checkpoints, tmp_pat
     assert radio.options == ["mean of the heads", "head 1", "head 2"]
     radio.set_value(1).run()
     assert not at.exception and "han-word" in "".join(h.proto.body for h in at.get("html"))
-    words = AppTest.from_file(str(ROOT / "pages" / "2_Word_attention.py"), default_timeout=120)
+    words = AppTest.from_file(str(ROOT / "views" / "2_Word_attention.py"), default_timeout=120)
     for key, value in state.items():
         words.session_state[key] = value
     words.run()

@@ -54,12 +54,21 @@ def evidence(model: han.Classifier, text: str) -> dict:
             "method": METHOD_NAMES[m],
             "τ words": r2(a["word"]),
             "τ sentences": r2(a["sentence"]),
-            "top-1 word shared": r2(a["top_k"]["word_top1"]),
-            "top-5 words shared": r2(a["top_k"]["word_top5"]),
+            "top-1 shared": r2(a["top_k"]["word_top1"]),
+            "top-5 shared": r2(a["top_k"]["word_top5"]),
         }
         for m, a in result["agreement"].items()
     ]
-    st.dataframe(rows, hide_index=True)
+    shared = "Share of attention's top {} word(s) that are this method's top {} too."
+    st.dataframe(  # short column names: the whole table fits beside the heatmap
+        rows,
+        hide_index=True,
+        column_config={
+            "τ sentences": st.column_config.NumberColumn("τ sent.", help="Kendall τ over the sentences"),
+            "top-1 shared": st.column_config.NumberColumn("top 1", help=shared.format(1, 1)),
+            "top-5 shared": st.column_config.NumberColumn("top 5", help=shared.format(5, 5)),
+        },
+    )
     st.plotly_chart(charts.erasure_chart(result["erasure_curve"]), key="erasure")
     st.caption(
         "Probability of the predicted class as the top words by each method are removed. The method whose "
