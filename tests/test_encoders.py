@@ -380,3 +380,21 @@ def test_info_shows_the_design(tmp_path, capsys):
     assert main(["info", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert '"encoder": "conv"' in shown and '"structure": "flat"' in shown
+
+
+def test_context_effect_of_a_flat_model_is_what_its_encoder_mixes(yelp_slice):
+    """A flat model's in-context weights, renormalised per sentence, against each sentence read alone: with no
+    encoder a word's score is its own (a softmax over the document restricted to a sentence is the softmax over
+    the sentence): no effect; a convolution reads across sentence boundaries: an effect."""
+    data = prepare(yelp_slice, min_count=2)
+    text = next(e.text for e in yelp_slice.examples if e.text and e.text.count(".") >= 3)
+    effects = {}
+    for encoder in ("none", "conv"):
+        torch.manual_seed(0)
+        config = ModelConfig(len(data.vocab), len(data.labels), encoder=encoder, structure="flat")
+        effect = Classifier(HAN(config), data.vocab, {"labels": data.labels}, {}).context_effect(text)
+        assert effect["reads_context"] and len(effect["sentences"]) > 1
+        for sentence in effect["sentences"]:
+            assert sum(sentence["in_context"]) == pytest.approx(1.0) and sum(sentence["alone"]) == pytest.approx(1.0)
+        effects[encoder] = effect["mean_tvd"]
+    assert effects["none"] < 1e-6 < 1e-3 < effects["conv"]

@@ -244,13 +244,16 @@ class Classifier:
         }
 
     def context_effect(self, text: str | Tokenized) -> dict:
-        """How a document's context changes each sentence's word weights (CAHAN; for the other variants there is
-        no change by construction): p_w of each sentence read in the document, and read alone.
+        """How a document's context changes each sentence's word weights (CAHAN, and a flat model, whose in-context
+        weights are each sentence's share of the document-wide attention, renormalised per sentence; for the other
+        variants there is no change by construction): p_w of each sentence read in the document, and read alone.
 
         Per sentence: tokens, `in_context` and `alone` weights, their `change` (in context - alone) and the total
         variation distance between the two distributions (0: context changes nothing, 1: disjoint)."""
         doc = self.tokenize(text) if isinstance(text, str) else text
         in_context = next(self.analyse([doc])).word_weights
+        if self.model.flat:  # p_w over the whole document: each sentence's share of it, as a distribution
+            in_context = [[w / (sum(words) or 1.0) for w in words] for words in in_context]
         alone = [result.word_weights[0] for result in self.analyse([Tokenized([s]) for s in doc.sentences])]
         sentences: list[dict] = []
         tvds: list[float] = []
