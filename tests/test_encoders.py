@@ -398,3 +398,22 @@ def test_context_effect_of_a_flat_model_is_what_its_encoder_mixes(yelp_slice):
             assert sum(sentence["in_context"]) == pytest.approx(1.0) and sum(sentence["alone"]) == pytest.approx(1.0)
         effects[encoder] = effect["mean_tvd"]
     assert effects["none"] < 1e-6 < 1e-3 < effects["conv"]
+
+
+@pytest.mark.parametrize("design", ["transformer-hierarchical", "transformer-flat", "conv-hierarchical"])
+def test_classifier_gives_the_self_attention_maps_of_a_document(design, yelp_slice):
+    data = prepare(yelp_slice, min_count=2)
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=len(data.vocab), n_classes=len(data.labels), **DESIGNS[design])
+    classifier = Classifier(HAN(config), data.vocab, {"labels": data.labels}, {})
+    text = next(e.text for e in yelp_slice.examples if e.text and e.text.count(".") >= 3)
+    maps = classifier.self_attention(text)
+    if config.encoder != "transformer":
+        assert set(maps) == {"tokens"}
+        return
+    assert set(maps) == ({"tokens", "word"} if classifier.model.flat else {"tokens", "word", "sentence"})
+    for row, tokens in zip(maps["word"], maps["tokens"], strict=True):  # a sentence, or the flat document
+        (layer,) = row
+        assert len(layer) == config.attention_heads and len(layer[0]) == len(tokens) == len(layer[0][0])
+        assert all(sum(query) == pytest.approx(1.0, abs=1e-5) for head in layer for query in head)
+    assert classifier.model(collate([classifier.encode(classifier.tokenize(text))])).self_attention is None

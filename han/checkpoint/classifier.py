@@ -243,6 +243,28 @@ class Classifier:
             },
         }
 
+    @torch.inference_mode()
+    def self_attention(self, text: str | Tokenized) -> dict:
+        """The Transformer encoders' self-attention maps of one document (empty for models without one).
+
+        Per level: "word" (per sentence, or for a flat model the whole document) and "sentence" (the document),
+        each [layer][head][query][key] over the real items only (rows sum to 1); `tokens` the words of each row."""
+        doc = self.tokenize(text) if isinstance(text, str) else text
+        encoded = self.encode(doc)
+        self.model.record_self_attention(True)
+        try:
+            maps = self.model(collate([encoded])).self_attention or {}
+        finally:
+            self.model.record_self_attention(False)
+        words = [[t for s in doc.sentences for t in s]] if self.model.flat else doc.sentences
+        lengths = {"word": [len(w) for w in words], "sentence": [len(doc.sentences)]}
+        out: dict = {"tokens": words}
+        for level, layers in maps.items():  # per layer (rows, heads, T, T)
+            out[level] = [
+                [layer[row, :, :n, :n].tolist() for layer in layers] for row, n in enumerate(lengths[level])
+            ]  # per row: [layer][head][query][key]
+        return out
+
     def context_effect(self, text: str | Tokenized) -> dict:
         """How a document's context changes each sentence's word weights (CAHAN, and a flat model, whose in-context
         weights are each sentence's share of the document-wide attention, renormalised per sentence; for the other
