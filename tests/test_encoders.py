@@ -22,6 +22,7 @@ from han.data.text import TextLimits
 from han.data.vocab import Vocab
 from han.interpret import counterfactual
 from han.interpret.faithfulness import dataset_faithfulness
+from han.nn import encoders
 from han.nn.model import HAN, ModelConfig, split_word_weights
 from han.nn.pooling import Pooling
 from han.nn.variants import DESIGN_DEFAULTS, model_key, model_name
@@ -417,3 +418,29 @@ def test_classifier_gives_the_self_attention_maps_of_a_document(design, yelp_sli
         assert len(layer) == config.attention_heads and len(layer[0]) == len(tokens) == len(layer[0][0])
         assert all(sum(query) == pytest.approx(1.0, abs=1e-5) for head in layer for query in head)
     assert classifier.model(collate([classifier.encode(classifier.tokenize(text))])).self_attention is None
+
+
+@pytest.mark.parametrize("design", ["transformer-hierarchical", "transformer-flat", "conv-hierarchical", "conv-flat"])
+def test_padded_blocks_change_no_output_weight_map_or_gradient(design, real_docs, monkeypatch):
+    """The Transformer and the convolution pad rows in blocks of similar length (han.nn.encoders.in_blocks): blocks of
+    2 rows give what one block of every row gives, outputs, self-attention maps and gradients alike."""
+    batch = collate(real_docs, labels=[0, 1, 2, 3, 4, 0, 1, 2])
+    assert batch.labels is not None
+    results = []
+    for block in (2, 10_000):
+        monkeypatch.setattr(encoders, "BLOCK", block)
+        model = make_model(design).train()
+        model.record_self_attention(True)
+        out = model(batch)
+        nn.functional.cross_entropy(out.logits, batch.labels).backward()
+        results.append((out, {name: p.grad for name, p in model.named_parameters() if p.grad is not None}))
+    (small, small_grads), (whole, whole_grads) = results
+    torch.testing.assert_close(small.logits, whole.logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(small.word_weights, whole.word_weights, atol=1e-5, rtol=1e-5)
+    if small.self_attention is not None and whole.self_attention is not None:
+        for level, maps in whole.self_attention.items():
+            for a, b in zip(small.self_attention[level], maps, strict=True):
+                torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    assert small_grads.keys() == whole_grads.keys()
+    for name, grad in whole_grads.items():
+        torch.testing.assert_close(small_grads[name], grad, atol=1e-5, rtol=1e-4, msg=name)
