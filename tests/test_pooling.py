@@ -19,6 +19,7 @@ def padded_reference(pool: Pooling, h: torch.Tensor, mask: torch.Tensor) -> tupl
     if pool.variant == "ave":
         weights = mask.float() / mask.sum(dim=1, keepdim=True)  # (n, T)
         return (weights.unsqueeze(-1) * h).sum(dim=1), weights
+    assert pool.project is not None  # additive scores: W, b
     u = torch.tanh(pool.project(h))  # (n, T, context_dim)
     scores = u @ pool.context.view(pool.heads, -1).T  # (n, T, r)
     heads = scores.masked_fill(~mask.unsqueeze(-1), float("-inf")).softmax(dim=1)  # (n, T, r)

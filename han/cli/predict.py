@@ -158,6 +158,7 @@ class _Writer:
 
 def run_info(args: argparse.Namespace) -> dict:
     from han.checkpoint import io as checkpoint
+    from han.nn.variants import design
 
     directory = Path(args.checkpoint)
     _, _, config, metrics = checkpoint.load(directory)  # a damaged checkpoint is named, not described as whole
@@ -169,6 +170,7 @@ def run_info(args: argparse.Namespace) -> dict:
         "recipe": training.get("recipe", "paper (trained before recipes existed)"),
         "training": training,
         "model_config": model,
+        "design": design(model),  # score, temperature, encoder, structure: the paper's where config.json has none
         "labels": config.get("labels"),
         "vocabulary": config.get("vocab"),
         "embeddings": config.get("embeddings"),

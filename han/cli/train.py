@@ -15,8 +15,11 @@ from han.cli.common import add_command, add_data_args
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
+from han.nn.encoders import ENCODER_LEVELS, ENCODERS
+from han.nn.flat import STRUCTURES
 from han.nn.model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from han.nn.pooling import COMBINE
+from han.nn.scores import SCORES
 from han.training.config import OPTIMIZERS, SCHEDULES
 from han.training.recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS, recipe_config
 
@@ -109,6 +112,24 @@ def add_train_parser(commands: argparse._SubParsersAction) -> None:
     cahan.add_argument("--context-aggregate", choices=AGGREGATES, default="sum", help="sum or mean of their vectors")
     cahan.add_argument("--context-gate", action=argparse.BooleanOptionalAction, default=False, help="the gated version")
 
+    design = train.add_argument_group("attention designs (issue 35; the defaults are the paper's HAN)")
+    design.add_argument(
+        "--score",
+        choices=SCORES,
+        default="additive",
+        help="attention's score against its context vector (--variant att)",
+    )
+    design.add_argument("--temperature", type=float, default=1.0, help="attention scores divided by T (Sun & Lu)")
+    design.add_argument(
+        "--encoder", choices=ENCODERS, default="gru", help="the sequence encoder where --encoder-at says"
+    )
+    design.add_argument("--encoder-at", choices=ENCODER_LEVELS, default="both", help="the level(s) of --encoder")
+    design.add_argument("--layers", type=int, default=1, help="Transformer layers (--encoder transformer)")
+    design.add_argument("--attention-heads", type=int, default=4, help="Transformer self-attention heads (divide 100)")
+    design.add_argument(
+        "--structure", choices=STRUCTURES, default="hierarchical", help="flat: one encoder and attention over all words"
+    )
+
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
     train.add_argument("--split-seed", type=int, default=0, help="the 80/10/10 (or dev) split")
     train.add_argument("--w2v-epochs", type=int, default=5, help="word2vec passes")
@@ -174,6 +195,13 @@ def train_config(args: argparse.Namespace) -> Any:
         context_direction=args.context,
         context_aggregate=args.context_aggregate,
         context_gate=args.context_gate,
+        score=args.score,
+        temperature=args.temperature,
+        encoder=args.encoder,
+        encoder_at=args.encoder_at,
+        layers=args.layers,
+        attention_heads=args.attention_heads,
+        structure=args.structure,
         seed=args.seed,
         split_seed=args.split_seed,
         w2v_epochs=args.w2v_epochs,

@@ -34,6 +34,7 @@ from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.model import HAN, VARIANTS, ModelConfig
 from han.training.config import TrainConfig, check_config, pick_device
+from han.training.designs import design_settings
 from han.training.distributed import Distributed, setup_distributed
 from han.training.embeddings import KeyedVectors, embedding_size, initial_embeddings, load_vectors
 from han.training.optim import (
@@ -138,6 +139,7 @@ def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, devic
             context_direction=cfg.context_direction,
             context_aggregate=cfg.context_aggregate,
             context_gate=cfg.context_gate,
+            **design_settings(cfg),
         )
     )
     with torch.no_grad():
