@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict
 
 import numpy as np
@@ -259,6 +260,33 @@ def test_collapse_guard_flags_a_collapsed_run_and_prefers_healthy_epochs(tmp_pat
     assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["collapsed"] is True
     healthy, collapsed = {"dev_accuracy": 0.5, "collapsed": False}, {"dev_accuracy": 0.7, "collapsed": True}
     assert not _better(collapsed, healthy) and _better(healthy, collapsed)
+
+
+def test_collapse_guard_leaves_a_healthy_run_unflagged(tmp_path, capsys):
+    # A real small training on text whose words give the label away: 60% one class, dev far above that.
+    rng = random.Random(0)
+    good, bad = ["great", "lovely", "tasty", "friendly"], ["awful", "rude", "cold", "dirty"]
+    filler = ["the", "food", "was", "and", "staff", "place", "really", "here"]
+
+    def review(words: list[str]) -> str:
+        said = " ".join(f"{rng.choice(filler)} {rng.choice(words)}" for _ in range(3))
+        return f"{said}. {' '.join(rng.sample(filler, 4))}."
+
+    examples = [
+        Example(label=label, text=review(good if label == "5" else bad), split=split)
+        for split, n in (("train", 200), ("dev", 40), ("test", 40))
+        for label in ("5" if i % 5 < 3 else "1" for i in range(n))
+    ]
+    dev_majority = 24 / 40  # "5", the training majority, is 3 in 5 of dev too
+    cfg = recipe_config("default", epochs=2, lrs=[0.01], embeddings="random", min_count=1, progress=False)
+    metrics = train(Dataset(examples=examples), tmp_path / "ckpt", cfg, LIMITS)
+    history = metrics["history"]
+    assert len(history) == 2 and all(h["dev_accuracy"] > dev_majority + 0.2 for h in history)  # healthy
+    assert [h["collapsed"] for h in history] == [False, False]
+    assert metrics["collapsed"] is False and metrics["collapsed_epochs"] == []
+    assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["collapsed"] is False
+    assert metrics["test_accuracy"] > metrics["majority_test_accuracy"] == pytest.approx(0.6)
+    assert "no better than always predicting the most common class" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ema", [0.0, 0.9])
