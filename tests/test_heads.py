@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -17,6 +19,7 @@ from han.counterfactual import _keep_masks, _probabilities, overridden, renormal
 from han.data import collate
 from han.explain import head_view, to_html
 from han.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.pooling import Pooling
 
 from .conftest import ROOT
 
@@ -49,18 +52,57 @@ def test_one_head_models_say_nothing_of_heads(tiny_checkpoints):
     assert "heads" not in explanation and "head_weights" not in explanation["sentences"][0]
 
 
-def test_changed_weights_act_on_every_head_exactly_as_in_a_full_forward(multi):
+@contextmanager
+def edited_attention(pool: Pooling, keep: torch.Tensor) -> Iterator[None]:
+    """The pooling's attention weights edited where they are computed, without the override hook: every head's
+    weights times `keep` (rows, T), renormalised over the positions kept."""
+    computed = pool._attention
+
+    def edited(states: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
+        kept = computed(states, position, n, T) * keep[:, :T, None]  # (n, T, r)
+        return kept / kept.sum(dim=1, keepdim=True)
+
+    setattr(pool, "_attention", edited)  # noqa: B010 (mypy refuses assigning to a method)
+    try:
+        yield
+    finally:
+        delattr(pool, "_attention")
+
+
+@pytest.mark.parametrize("checkpoint", ["att-2h", "att"])
+def test_changed_weights_act_on_every_head_exactly_as_in_a_full_forward(checkpoint, tiny_checkpoints):
     """The counterfactual fast path (word GRU once, copies pooled with changed weights) equals whole forward
-    passes of the model with the same change, for the 2-head model as for one head."""
-    doc = multi.encode(multi.tokenize(TEXT))
+    passes of the model with the same change, for the 2-head model as for one head: both the forward through
+    the same override hook and one whose attention weights are edited directly; each head's weights are those
+    of the unchanged forward with the removed words zeroed and renormalised."""
+    model = han.load(tiny_checkpoints[checkpoint])
+    pool = model.model.word_encoder.pool
+    assert isinstance(pool, Pooling) and pool.heads == (2 if checkpoint == "att-2h" else 1)
+    doc = model.encode(model.tokenize(TEXT))
+    n, T = len(doc), max(len(s) for s in doc)
+    with torch.no_grad():
+        model.model(collate([doc]))
+    assert pool.head_weights is not None
+    unchanged = pool.head_weights.clone()  # (n_sentences, T, heads)
     removed = [[0], [1, 4], [2, 3, 5]]
     keep = _keep_masks(doc, "word", removed)  # (copies * n_sentences, max_words)
-    fast = _probabilities(multi.model, doc, "word", renormalised(keep), len(removed))
+    fast = _probabilities(model.model, doc, "word", renormalised(keep), len(removed))
+    assert pool.head_weights is not None
+    pooled_with = pool.head_weights.clone()  # (copies * n_sentences, T, heads): what the fast path pooled with
     for copy in range(len(removed)):
-        rows = keep[copy * len(doc) : (copy + 1) * len(doc)]
-        with torch.no_grad(), overridden(multi.model, word=renormalised(rows)):
-            slow = multi.model(collate([doc])).logits.softmax(dim=-1)[0]
+        rows = keep[copy * n : (copy + 1) * n]
+        with torch.no_grad(), overridden(model.model, word=renormalised(rows)):
+            slow = model.model(collate([doc])).logits.softmax(dim=-1)[0]
         assert torch.allclose(fast[copy], slow, atol=1e-5)
+        kept = unchanged * rows[:, :T, None]
+        expected = kept / kept.sum(dim=1, keepdim=True)  # (n_sentences, T, heads)
+        for head in range(pool.heads):
+            got = pooled_with[copy * n : (copy + 1) * n, :, head]
+            assert torch.allclose(got, expected[..., head], atol=1e-6), (copy, head)
+            assert bool((got[rows[:, :T] == 0] == 0).all())  # the removed words weigh nothing in this head
+        with torch.no_grad(), edited_attention(pool, rows):
+            direct = model.model(collate([doc])).logits.softmax(dim=-1)[0]
+        assert torch.allclose(fast[copy], direct, atol=1e-5), (copy, fast[copy], direct)
 
 
 def test_faithfulness_of_a_multi_head_model(multi, yelp_slice):
