@@ -69,9 +69,30 @@ def test_paper_recipe_is_exactly_the_settings_from_before_recipes(tmp_path):
     assert recorded == expected, {k: (recorded.get(k), v) for k, v in expected.items() if recorded.get(k) != v}
 
 
-def test_default_recipe_is_what_train_uses_without_flags():
+def test_default_recipe_is_what_train_uses_without_flags(tmp_path):
     assert asdict(TrainConfig()) == asdict(recipe_config("default"))
     assert RECIPES["default"]["optimizer"] != "sgd" or RECIPES["default"]["dropout"] > 0  # not the paper's
+    # The CLI itself, with no recipe flag (only --epochs 1 to keep it short): what config.json records.
+    out = tmp_path / "ckpt"
+    code = main(["train", "--data", str(YELP_10K), "--max-docs", "300", "--epochs", "1", "--out", str(out), "--quiet"])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    recorded = config["training"]
+    assert recorded["recipe"] == "default"
+    # Settings "auto" leaves to the data: 300 documents are far below word2vec's threshold, so GloVe, fine-tuned.
+    auto = {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "embed_dim": 50}  # 50: GloVe 6B 50-d's size
+    assert RECIPES["default"]["embeddings"] == "auto" and config["embeddings"]["auto"]["chose"] == "glove-6b-50d"
+    assert RECIPES["default"]["freeze_embeddings"] is None and RECIPES["default"]["embed_dim"] is None
+    assert config["model"]["embed_dim"] == 50
+    for name, value in RECIPES["default"].items():
+        if name == "epochs":
+            assert value is None and recorded[name] == 1  # auto (6 here), given as 1
+            continue
+        expected = auto.get(name, list(value) if isinstance(value, tuple) else value)
+        assert recorded[name] == expected, (name, recorded[name], expected)
+    # and the settings no recipe decides: TrainConfig's defaults (progress off: --quiet)
+    others = {k: v for k, v in json.loads(json.dumps(asdict(TrainConfig()))).items() if k not in RECIPES["default"]}
+    assert {k: recorded[k] for k in others} == others | {"progress": False}
 
 
 @pytest.mark.parametrize(
