@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 import han
 from han import recipes
 from han.__main__ import main
-from han.data import Dataset, Example
+from han.data import Dataset, Example, checkpoint_split
 from han.errors import HanError
 from han.optim import Schedule, weight_average
 from han.recipes import RECIPES, in_domain_documents, recipe_config, resolve_auto
@@ -161,6 +161,14 @@ def test_each_option_trains_and_round_trips(settings, small, tmp_path):
     texts = [e.text for e in small.examples[:20]]
     again = han.load(tmp_path / "ckpt").predict(texts)
     assert model.predict(texts) == again and len(metrics["history"]) == 2
+    # The reloaded model predicts the test split exactly as the trained model did in memory (metrics.json).
+    recorded = json.loads((tmp_path / "ckpt" / "metrics.json").read_text())
+    assert recorded["test_accuracy"] == metrics["test_accuracy"]
+    test = checkpoint_split(model.config, small, "test", tmp_path / "ckpt")  # in training's order
+    assert model.predict_examples(test) == [recorded["labels"][i] for i in recorded["test_predictions"]]
+    scores = model.evaluate(test)
+    assert scores["n"] == 30 and scores["accuracy"] == recorded["test_accuracy"]
+    assert scores["confusion_matrix"] == recorded["test_confusion_matrix"]
     if cfg.freeze_embeddings:
         initial = model.config["embeddings"]
         assert initial["method"] == "pretrained" and initial["frozen"] and model.config["model"]["embed_dim"] == 12
