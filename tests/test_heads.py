@@ -4,6 +4,7 @@ explain, the heatmap per head, faithfulness (its weight overrides act on every h
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from han.faithfulness import dataset_faithfulness, explain_faithfulness
 from han.pooling import Pooling
 
 from .conftest import ROOT
+from .test_app import first_example
 
 TEXT = "The tacos were fantastic and cheap. Service was slow, though. We will come back."
 
@@ -131,6 +133,16 @@ def test_cli_explain_and_info_show_the_heads(tiny_checkpoints, capsys):
     assert '"heads": 2' in capsys.readouterr().out
 
 
+def word_weights_shown(at: AppTest) -> list[str]:
+    """The word weights p_w of the document the page draws, as its tooltips give them."""
+    (document,) = [h.proto.body for h in at.get("html") if 'class="han-doc"' in h.proto.body]
+    return re.findall(r'class="han-word"[^>]* title="p_w=([0-9.]+);', document)
+
+
+def shown_weights(explanation: dict) -> list[str]:
+    return [f"{w:.4f}" for sentence in explanation["sentences"] for w in sentence["word_weights"]]
+
+
 def test_document_and_word_pages_offer_a_head_selector(tiny_checkpoints, tmp_path, yelp_slice):
     folder = tmp_path / "set"
     shutil.copytree(tiny_checkpoints["att-2h"], folder / "att-2h")
@@ -145,8 +157,12 @@ def test_document_and_word_pages_offer_a_head_selector(tiny_checkpoints, tmp_pat
     assert not at.exception and not at.error
     radio = at.sidebar.radio(key="head")
     assert radio.options == ["mean of the heads", "head 1", "head 2"]
+    explanation = han.load(folder / "att-2h").explain(first_example())  # the page's first document, by the API
+    assert word_weights_shown(at) == shown_weights(explanation)  # the mean of the heads, by default
     radio.set_value(1).run()
     assert not at.exception and "han-word" in "".join(h.proto.body for h in at.get("html"))
+    assert word_weights_shown(at) == shown_weights(head_view(explanation, 1))  # head 2's weights, as explain gives
+    assert shown_weights(head_view(explanation, 1)) != shown_weights(explanation)  # which are not the mean's
     words = AppTest.from_file(str(ROOT / "pages" / "2_Word_attention.py"), default_timeout=120)
     for key, value in state.items():
         words.session_state[key] = value
