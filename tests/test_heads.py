@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -16,13 +17,14 @@ from streamlit.testing.v1 import AppTest
 import han
 from han import stats
 from han.__main__ import main
-from han.counterfactual import _keep_masks, _probabilities, overridden, renormalised
+from han.counterfactual import _keep_masks, _probabilities, counterfactuals, overridden, renormalised
 from han.data import collate
 from han.explain import head_view, to_html
 from han.faithfulness import dataset_faithfulness, explain_faithfulness
 from han.pooling import Pooling
 
 from .conftest import ROOT
+from .faithfulness_checks import check_dataset, check_single
 from .test_app import first_example
 
 TEXT = "The tacos were fantastic and cheap. Service was slow, though. We will come back."
@@ -55,20 +57,28 @@ def test_one_head_models_say_nothing_of_heads(tiny_checkpoints):
 
 
 @contextmanager
-def edited_attention(pool: Pooling, keep: torch.Tensor) -> Iterator[None]:
-    """The pooling's attention weights edited where they are computed, without the override hook: every head's
-    weights times `keep` (rows, T), renormalised over the positions kept."""
+def edited_attention(pool: Pooling, edit: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[None]:
+    """The pooling's attention weights (n, T, heads) edited where they are computed, without the override hook."""
     computed = pool._attention
 
     def edited(states: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
-        kept = computed(states, position, n, T) * keep[:, :T, None]  # (n, T, r)
-        return kept / kept.sum(dim=1, keepdim=True)
+        return edit(computed(states, position, n, T))
 
     setattr(pool, "_attention", edited)  # noqa: B010 (mypy refuses assigning to a method)
     try:
         yield
     finally:
         delattr(pool, "_attention")
+
+
+def kept_only(keep: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Every head's weights times `keep` (rows, T), renormalised over the positions kept."""
+
+    def edit(weights: torch.Tensor) -> torch.Tensor:
+        kept = weights * keep[:, : weights.size(1), None]  # (n, T, heads)
+        return kept / kept.sum(dim=1, keepdim=True)
+
+    return edit
 
 
 @pytest.mark.parametrize("checkpoint", ["att-2h", "att"])
@@ -102,18 +112,60 @@ def test_changed_weights_act_on_every_head_exactly_as_in_a_full_forward(checkpoi
             got = pooled_with[copy * n : (copy + 1) * n, :, head]
             assert torch.allclose(got, expected[..., head], atol=1e-6), (copy, head)
             assert bool((got[rows[:, :T] == 0] == 0).all())  # the removed words weigh nothing in this head
-        with torch.no_grad(), edited_attention(pool, rows):
+        with torch.no_grad(), edited_attention(pool, kept_only(rows)):
             direct = model.model(collate([doc])).logits.softmax(dim=-1)[0]
         assert torch.allclose(fast[copy], direct, atol=1e-5), (copy, fast[copy], direct)
+
+
+def permuted_word_tvd(classifier: han.Classifier, doc: list[list[int]], permutations: int, seed: int) -> float:
+    """The mean total variation distance of the output when each head's word weights are shuffled within each
+    sentence: whole forward passes whose attention is edited directly, one per permutation, with the shuffles
+    drawn as the counterfactual figures draw them (seeded generator; head by head, copy by copy, sentence by
+    sentence)."""
+    pool = classifier.model.word_encoder.pool
+    assert isinstance(pool, Pooling)
+    generator = torch.Generator().manual_seed(seed)
+    shuffles = [[torch.randperm(len(s), generator=generator) for _ in range(permutations) for s in doc]
+                for _ in range(pool.heads)]  # fmt: skip
+    with torch.no_grad():
+        base = classifier.model(collate([doc])).logits.softmax(dim=-1)[0]
+    distances = []
+    for copy in range(permutations):
+
+        def shuffle(weights: torch.Tensor, copy: int = copy) -> torch.Tensor:
+            out = weights.clone()  # (n_sentences, T, heads)
+            for head in range(pool.heads):
+                for i, sentence in enumerate(doc):
+                    order = shuffles[head][copy * len(doc) + i]
+                    out[i, : len(sentence), head] = weights[i, : len(sentence), head][order]
+            return out
+
+        with torch.no_grad(), edited_attention(pool, shuffle):
+            changed = classifier.model(collate([doc])).logits.softmax(dim=-1)[0]
+        distances.append(0.5 * float((changed - base).abs().sum()))
+    return float(np.mean(distances))
 
 
 def test_faithfulness_of_a_multi_head_model(multi, yelp_slice):
     single = explain_faithfulness(multi, TEXT, n_steps=4)
     assert set(single["agreement"]) >= {"leave_one_out", "integrated_gradients"}
-    figures = dataset_faithfulness(multi, yelp_slice.examples[:4], limit=4, n_steps=4)
+    check_single(multi, TEXT, single)
+    examples = yelp_slice.examples[:4]
+    figures = dataset_faithfulness(multi, examples, limit=4, n_steps=4)
     assert figures["word"]["flips"]["attention"]["documents"] == 4
     assert "gradient" in figures["word"]["flips"] and figures["counterfactual"]["permuted_word_tvd"]["mean"] >= 0
     assert multi.model.word_encoder.pool.override is None  # hooks removed
+    check_dataset(multi, examples, figures)
+    # each document's shuffles use the generator seeded seed + its number (1, 2 ...); 5 permutations by default
+    tvds = [permuted_word_tvd(multi, multi.encode(multi.prepare(e)), 5, done) for done, e in enumerate(examples, 1)]
+    measured = figures["counterfactual"]["permuted_word_tvd"]  # about 1e-5 for this barely trained model: relative
+    assert measured["mean"] == pytest.approx(np.mean(tvds), rel=0.02) and min(tvds) > 0  # every head shuffled
+    assert measured["median"] == pytest.approx(np.median(tvds), rel=0.02)
+    shipped = han.load(ROOT / "assets" / "yelp" / "att-2h")  # trained: its heads' shuffles move the output more
+    for done, example in enumerate(examples, 1):
+        doc = shipped.encode(shipped.prepare(example))
+        per_document = counterfactuals(shipped.model, doc, 5, done)["permuted_word_tvd"]
+        assert per_document == pytest.approx(permuted_word_tvd(shipped, doc, 5, done), abs=1e-6), done
 
 
 def test_stats_keep_each_heads_weights(multi, yelp_slice, tmp_path):
