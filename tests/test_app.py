@@ -10,6 +10,8 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import han
+
 from .conftest import ROOT
 
 PAGES = {
@@ -43,6 +45,11 @@ YELP_MODELS = ["HN-AVE", "HN-MAX", "HN-ATT", "HN-ATT (2 heads)", "CAHAN (bi, sum
 
 def html_of(at: AppTest) -> str:
     return "".join(h.proto.body for h in at.get("html"))
+
+
+def first_example() -> str:
+    """The text of the example review the Document page shows first (assets/examples.json)."""
+    return json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))["restaurant"][0]["text"]
 
 
 def test_demo_checkpoints_are_shipped_small_and_complete():
@@ -104,11 +111,14 @@ def test_document_renders_an_example_and_switches_model():
     body = html_of(at)
     assert body.count('class="han-sentence"') >= 3 and 'class="han-word"' in body
     assert at.metric[0].label == "HN-ATT predicts" and at.metric[0].value in "12345"
+    shown = first_example()  # the page's first document: what each model predicts for it, through the API
+    expected = {v: han.load(ROOT / "assets" / "yelp" / v).predict(shown)[0]["label"] for v in ("att", "ave", "max")}
+    assert at.metric[0].value == expected["att"] and expected["att"] in ["1", "2", "3", "4", "5"]
     assert len(at.get("plotly_chart")) == 2 and len(at.get("download_button")) == 4  # probabilities, erasure
     at.sidebar.radio[0].set_value("ave").run()
-    assert at.metric[0].label == "HN-AVE predicts"
+    assert at.metric[0].label == "HN-AVE predicts" and at.metric[0].value == expected["ave"]
     at.sidebar.radio[0].set_value("max").run()
-    assert at.metric[0].label == "HN-MAX predicts"
+    assert at.metric[0].label == "HN-MAX predicts" and at.metric[0].value == expected["max"]
     at.sidebar.toggle[0].set_value(True).run()  # raw p_w
     assert not at.exception and 'class="han-word"' in html_of(at)
 
@@ -213,6 +223,20 @@ def test_compare_lists_disagreements_on_the_test_split():
     assert not at.exception
     rows = at.dataframe[1].value
     assert len(rows) > 0 and {"gold", *YELP_MODELS} <= set(rows.columns)
+    # Exactly the test documents on which the models' predictions differ, as training recorded them (metrics.json:
+    # test predictions in split order), each listed with every model's prediction.
+    recorded = {}
+    for name, folder in zip(YELP_MODELS, ("ave", "max", "att", "att-2h", "cahan"), strict=True):
+        metrics = json.loads((ROOT / "assets" / "yelp" / folder / "metrics.json").read_text())
+        recorded[name] = [metrics["labels"][i] for i in metrics["test_predictions"]]
+    n = len(recorded["HN-ATT"])
+    disagree = [i for i in range(n) if len({recorded[name][i] for name in YELP_MODELS}) > 1]
+    assert 0 < len(disagree) < n  # the models agree on some test documents and not on others
+    assert rows["test document"].tolist() == disagree
+    for name in YELP_MODELS:
+        assert rows[name].tolist() == [recorded[name][i] for i in disagree], name
+    assert set(rows["gold"]) <= {"1", "2", "3", "4", "5"}
+    assert any(m.value.startswith(f"{len(disagree)} documents;") for m in at.markdown)
 
 
 @pytest.mark.parametrize("make", ["missing", "corrupt", "no_vocab", "empty"])
