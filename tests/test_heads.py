@@ -188,7 +188,7 @@ def test_cli_explain_and_info_show_the_heads(tiny_checkpoints, capsys):
 def word_weights_shown(at: AppTest) -> list[str]:
     """The word weights p_w of the document the page draws, as its tooltips give them."""
     (document,) = [h.proto.body for h in at.get("html") if 'class="han-doc"' in h.proto.body]
-    return re.findall(r'class="han-word"[^>]* title="p_w=([0-9.]+);', document)
+    return re.findall(r'class="han-word[^"]*"[^>]* title="p_w=([0-9.]+);', document)  # joined punctuation too
 
 
 def shown_weights(explanation: dict) -> list[str]:
