@@ -1,4 +1,4 @@
-"""Command line: han (or python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info} ...
+"""Command line: han (python -m han) {train, evaluate, explain, stats, focus, faithfulness, predict, info, analyse} ...
 
 Errors in the user's data, text or checkpoint print one line on stderr and exit with status 2.
 """
@@ -9,43 +9,15 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from han import __version__
-from han.cli.common import add_command, add_overwrite, inputs_of, read_document
+from han.cli.analyse import add_analyse_parser, run_analyse
 from han.cli.faithfulness import add_faithfulness_parser, run_faithfulness
+from han.cli.inspect import add_inspect_parsers, run_evaluate, run_explain, run_focus, run_stats
 from han.cli.predict import add_predict_parsers, run_info, run_predict
 from han.cli.train import add_train_parser, run_train
-from han.errors import HanError, check_output_file
+from han.errors import HanError
 from han.training.train import Interrupted
-
-FOCUS_LIMIT = 500  # han focus: documents of the split measured when --limit is not given
-
-if TYPE_CHECKING:
-    from han.checkpoint.classifier import Classifier
-    from han.data.dataset import Dataset
-
-
-def _data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data",
-        nargs="+",
-        required=True,
-        metavar="PATH",
-        help="CSV/TSV/JSON-lines (.gz ok), aclImdb archive or folder, Tang .ss files",
-    )
-    parser.add_argument("--text-col", help="text column of CSV/TSV/JSON (default: auto-detect)")
-    parser.add_argument("--label-col", help="label column of CSV/TSV/JSON (default: auto-detect)")
-    parser.add_argument(
-        "--max-docs",
-        type=int,
-        help="use at most N labelled documents: the first N of a file (a seeded random N for aclImdb); "
-        "with several files N is shared equally between them, no file left out (default: all)",
-    )
-    parser.add_argument(
-        "--encoding", help="text encoding of CSV/TSV/JSON/.ss files (default: utf-8; undecodable bytes are an error)"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,128 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"han {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    add_train_parser(commands, _data_args)
-
-    evaluate = add_command(commands, "evaluate", "accuracy of a checkpoint on labelled data (JSON)")
-    evaluate.add_argument("--checkpoint", required=True)
-    _data_args(evaluate)
-    evaluate.add_argument(
-        "--split",
-        choices=["train", "dev", "test"],
-        help="only this split, re-made with the checkpoint's recorded seed (default: every document)",
-    )
-
-    explain = add_command(commands, "explain", "sentence and word weights of one document (JSON)")
-    explain.add_argument("--checkpoint", required=True)
-    source = explain.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text")
-    source.add_argument("--file", help="a UTF-8 text file ('-' for standard input)")
-    explain.add_argument("--html", help="also write the rendering as standalone HTML here (default: none)")
-    add_overwrite(explain)
-
-    stats = add_command(commands, "stats", "word-attention statistics of a split (.npz)")
-    stats.add_argument("--checkpoint", required=True)
-    _data_args(stats)
-    stats.add_argument("--split", choices=["train", "dev", "test"], default="test", help="the checkpoint's own split")
-    stats.add_argument("--sample", type=int, help="a seeded random sample of N documents of the split (default: all)")
-    stats.add_argument("--out", required=True, help="file to write (.npz)")
-    add_overwrite(stats)
-
-    focus = add_command(commands, "focus", "how concentrated attention is, per level and head, over a split (JSON)")
-    focus.add_argument("--checkpoint", required=True)
-    _data_args(focus)
-    focus.add_argument("--split", choices=["train", "dev", "test"], default="test", help="the checkpoint's own split")
-    focus.add_argument("--limit", type=int, default=FOCUS_LIMIT, help=f"the first N documents (default: {FOCUS_LIMIT})")
+    add_train_parser(commands)
+    add_inspect_parsers(commands)
     add_faithfulness_parser(commands)
     add_predict_parsers(commands)
+    add_analyse_parser(commands)
     return parser
-
-
-def _read_for(model: Classifier, args: argparse.Namespace, like_training: bool, split: str | None = None) -> Dataset:
-    """Read --data; with `like_training`, options not given default to how training read it,
-    so that the checkpoint's split can be made again (with `split`, only its documents keep their text;
-    with `split=""`, none)."""
-    from han.data.dataset import read_dataset, read_like
-
-    if like_training:
-        splits = None if split is None else (split,) if split else ()
-        return read_like(
-            model.config, args.data, args.text_col, args.label_col, args.max_docs, args.encoding, splits, model.path
-        )
-    return read_dataset(
-        args.data,
-        args.text_col,
-        args.label_col,
-        args.max_docs,
-        with_unlabelled=False,
-        seed=model.split_seed,
-        encoding=args.encoding or "utf-8",
-    )
-
-
-def run_evaluate(args: argparse.Namespace) -> dict:
-    from han import load
-    from han.data.dataset import checkpoint_split
-
-    model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=args.split is not None, split=args.split)
-    examples = checkpoint_split(model.config, dataset, args.split, model.path) if args.split else dataset.examples
-    return model.evaluate(examples) | {"checkpoint": args.checkpoint, "split": args.split or "all"}
-
-
-def run_explain(args: argparse.Namespace) -> dict:
-    from han import load
-    from han.interpret.explain import to_html
-
-    if args.html:
-        check_output_file("--html", args.html, args.overwrite, inputs_of(args))
-    text = args.text if args.file is None else read_document(args.file)
-    model = load(args.checkpoint)
-    explanation = model.explain(text)
-    for caveat in explanation["warnings"]:
-        print(f"warning: {caveat}", file=sys.stderr)
-    if args.html:
-        Path(args.html).write_text(to_html(explanation, standalone=True), encoding="utf-8")
-    return explanation
-
-
-def run_stats(args: argparse.Namespace) -> dict:
-    from han import load
-    from han.interpret.stats import collect, save
-
-    if not args.out.endswith(".npz"):  # numpy would add the suffix itself: the file written must be the one named
-        raise HanError(f"--out {args.out}: give a file name ending in .npz")
-    check_output_file("--out", args.out, args.overwrite, inputs_of(args))
-    if args.sample is not None and args.sample < 1:
-        raise HanError("--sample must be at least 1")
-    model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=True, split="")  # labels only: collect reads texts as it goes
-    table = collect(model, dataset, split=args.split, max_docs=args.sample)
-    save(table, Path(args.out))
-    return {"out": args.out, "occurrences": len(table.word), "documents": table.documents}
-
-
-def run_focus(args: argparse.Namespace) -> dict:
-    """Top weight, effective number of items and one-hot share of each level and head (han.interpret.focus)."""
-    from han import load
-    from han.data.dataset import checkpoint_split
-    from han.interpret.attribution import attention_label
-    from han.interpret.focus import attention_focus
-
-    if args.limit < 1:
-        raise HanError("--limit must be at least 1")
-    model = load(args.checkpoint)
-    dataset = _read_for(model, args, like_training=True, split=args.split)
-    examples = checkpoint_split(model.config, dataset, args.split, model.path)[: args.limit]
-    docs = [model.prepare(e) for e in examples]
-    rows = attention_focus(model, docs)
-    return {
-        "checkpoint": args.checkpoint,
-        "split": args.split,
-        "documents": len(docs),
-        "weights": attention_label(model),
-        "focus": [row.as_dict() for row in rows],
-    }
 
 
 COMMANDS = {
@@ -186,6 +42,7 @@ COMMANDS = {
     "faithfulness": run_faithfulness,
     "predict": run_predict,
     "info": run_info,
+    "analyse": run_analyse,
 }
 
 

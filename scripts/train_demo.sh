@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the demo checkpoints shipped in assets/, with their word-attention statistics and
-# faithfulness figures. Trained with the project's own CLI and default recipe on ../shared/data
-# (see its README.md): for Yelp the same settings as the seed-0 runs of `scripts/reproduce.py default`.
+# Regenerates the demo checkpoints shipped in assets/, with their word-attention statistics, faithfulness
+# figures and the Data set page's per-document figures. Trained with the project's own CLI and default recipe
+# on ../shared/data (see its README.md): for Yelp the same settings as the seed-0 runs of `scripts/reproduce.py default`.
 # Usage: bash scripts/train_demo.sh [yelp|successors|imdb|all]
 # (Yelp about 15 min on 2 cores, its successors about an hour, aclImdb about an hour)
 set -euo pipefail
@@ -24,6 +24,8 @@ demo() {  # demo SET FOLDER SAMPLE "TRAIN OPTIONS" DATA...: train, then word sta
   python -m han stats --checkpoint "$out" --data "$@" --split test ${sample:+--sample $sample} \
     --out "$out/word_stats.npz"
   python -m han faithfulness --checkpoint "$out" --data "$@" --limit "$LIMIT" --out "$out/faithfulness.json" >/dev/null
+  # the Data set page's figures (analysis-test.npz); leave-one-out's top word for the first $LOO documents (default all)
+  python -m han analyse --checkpoint "$out" --data "$@" --split test ${LOO:+--loo $LOO} --quiet --overwrite >/dev/null
 }
 
 if [[ $WHICH == yelp || $WHICH == all ]]; then
@@ -35,12 +37,12 @@ fi
 if [[ $WHICH == successors || $WHICH == all ]]; then
   # CAHAN as in its paper's best setting (both reading directions, sum); two heads with Lin et al.'s penalty 0.1,
   # so that the heads shown in the app differ (RESULTS.md: within noise of HN-ATT on Yelp-15k)
-  LIMIT=$CAHAN_LIMIT demo yelp cahan "" "--variant cahan --context bi" "${YELP[@]}"
+  LIMIT=$CAHAN_LIMIT LOO=$CAHAN_LIMIT demo yelp cahan "" "--variant cahan --context bi" "${YELP[@]}"
   demo yelp att-2h "" "--variant att --heads 2 --penalty 0.1" "${YELP[@]}"
 fi
 
 if [[ $WHICH == imdb || $WHICH == all ]]; then
   # the default recipe, which on aclImdb's 75,000 documents of in-domain text picks word2vec 200-d, frozen, 8
   # epochs (--embeddings auto); the vocabulary capped at 15,000 words to keep the checkpoint small
-  demo imdb att 3000 "--variant att --max-vocab 15000" "$IMDB"
+  LOO=$LIMIT demo imdb att 3000 "--variant att --max-vocab 15000" "$IMDB"  # 25,000 test reviews: LOO on 1,000
 fi

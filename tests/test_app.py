@@ -10,16 +10,19 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import han
+
 from .conftest import ROOT
 
 PAGES = {
     name: ROOT / path
     for name, path in {
-        "home": "pages/0_Models.py",
-        "document": "pages/1_Document.py",
-        "words": "pages/2_Word_attention.py",
-        "compare": "pages/3_Compare.py",
-        "faithfulness": "pages/4_Faithfulness.py",
+        "home": "views/0_Models.py",
+        "document": "views/1_Document.py",
+        "words": "views/2_Word_attention.py",
+        "compare": "views/3_Compare.py",
+        "faithfulness": "views/4_Faithfulness.py",
+        "dataset": "views/5_Data_set.py",
     }.items()
 }
 REVIEW = (
@@ -44,6 +47,11 @@ def html_of(at: AppTest) -> str:
     return "".join(h.proto.body for h in at.get("html"))
 
 
+def first_example() -> str:
+    """The text of the example review the Document page shows first (assets/examples.json)."""
+    return json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))["restaurant"][0]["text"]
+
+
 def test_demo_checkpoints_are_shipped_small_and_complete():
     for folder in ("yelp/att", "yelp/ave", "yelp/max", "yelp/cahan", "yelp/att-2h", "imdb/att"):
         files = {p.name for p in (ROOT / "assets" / folder).iterdir()}
@@ -62,6 +70,17 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
     assert len(recipes) == 5 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+
+
+def test_home_compares_the_models_in_one_table_with_their_full_figures():
+    at = run("home")
+    table = at.dataframe[0].value
+    assert list(table["model"]) == YELP_MODELS
+    assert list(table["test accuracy"]) == [59.5, 59.1, 59.1, 58.2, 60.3]  # README's demo checkpoints, in %
+    assert table["dev accuracy"].between(40, 80).all() and table["majority class"].between(20, 50).all()
+    assert list(table["paper (Table 2)"]) == ["67.0 %", "66.9 %", "68.2 %", "–", "–"]
+    assert set(table["recipe"]) <= {"paper", "default"} and (table["training (min)"] > 0).all()
+    assert [e.label.split(":")[0] for e in at.expander] == YELP_MODELS  # each model's details
 
 
 def test_home_draws_its_cards_without_torch():
@@ -92,11 +111,14 @@ def test_document_renders_an_example_and_switches_model():
     body = html_of(at)
     assert body.count('class="han-sentence"') >= 3 and 'class="han-word"' in body
     assert at.metric[0].label == "HN-ATT predicts" and at.metric[0].value in "12345"
+    shown = first_example()  # the page's first document: what each model predicts for it, through the API
+    expected = {v: han.load(ROOT / "assets" / "yelp" / v).predict(shown)[0]["label"] for v in ("att", "ave", "max")}
+    assert at.metric[0].value == expected["att"] and expected["att"] in ["1", "2", "3", "4", "5"]
     assert len(at.get("plotly_chart")) == 2 and len(at.get("download_button")) == 4  # probabilities, erasure
     at.sidebar.radio[0].set_value("ave").run()
-    assert at.metric[0].label == "HN-AVE predicts"
+    assert at.metric[0].label == "HN-AVE predicts" and at.metric[0].value == expected["ave"]
     at.sidebar.radio[0].set_value("max").run()
-    assert at.metric[0].label == "HN-MAX predicts"
+    assert at.metric[0].label == "HN-MAX predicts" and at.metric[0].value == expected["max"]
     at.sidebar.toggle[0].set_value(True).run()  # raw p_w
     assert not at.exception and 'class="han-word"' in html_of(at)
 
@@ -201,6 +223,20 @@ def test_compare_lists_disagreements_on_the_test_split():
     assert not at.exception
     rows = at.dataframe[1].value
     assert len(rows) > 0 and {"gold", *YELP_MODELS} <= set(rows.columns)
+    # Exactly the test documents on which the models' predictions differ, as training recorded them (metrics.json:
+    # test predictions in split order), each listed with every model's prediction.
+    recorded = {}
+    for name, folder in zip(YELP_MODELS, ("ave", "max", "att", "att-2h", "cahan"), strict=True):
+        metrics = json.loads((ROOT / "assets" / "yelp" / folder / "metrics.json").read_text())
+        recorded[name] = [metrics["labels"][i] for i in metrics["test_predictions"]]
+    n = len(recorded["HN-ATT"])
+    disagree = [i for i in range(n) if len({recorded[name][i] for name in YELP_MODELS}) > 1]
+    assert 0 < len(disagree) < n  # the models agree on some test documents and not on others
+    assert rows["test document"].tolist() == disagree
+    for name in YELP_MODELS:
+        assert rows[name].tolist() == [recorded[name][i] for i in disagree], name
+    assert set(rows["gold"]) <= {"1", "2", "3", "4", "5"}
+    assert any(m.value.startswith(f"{len(disagree)} documents;") for m in at.markdown)
 
 
 @pytest.mark.parametrize("make", ["missing", "corrupt", "no_vocab", "empty"])
@@ -321,8 +357,10 @@ def test_navigation_names_every_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and [h.value for h in at.subheader] == YELP_MODELS  # Models first
-    at.switch_page("pages/4_Faithfulness.py").run()
+    at.switch_page("views/4_Faithfulness.py").run()
     assert not at.exception and at.title[0].value == "Is the attention faithful?"
     source = (ROOT / "app.py").read_text()
-    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness"):
+    at.switch_page("views/5_Data_set.py").run()
+    assert not at.exception and at.title[0].value == "Data set"
+    for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness", "Data set"):
         assert f'title="{title}"' in source  # the sidebar shows these, never the file name "app"

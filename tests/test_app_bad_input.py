@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import han
+
 from .conftest import ROOT
-from .test_app import run
+from .test_app import first_example, run
 
 YELP = ROOT / "assets" / "yelp"
 OTHER = "Another checkpoint folder..."
@@ -277,3 +279,15 @@ def test_a_hand_edited_config_the_model_still_loads_from_is_shown(tmp_path, edit
         at = run(page, set_choice=OTHER, custom_folder=str(folder))
         no_last_resort(at)
         assert not at.error, (page, messages(at))
+        if page == "home":  # the card shows the edited values as they are, the rest as recorded
+            assert [h.value for h in at.subheader] == ["HN-ATT"]
+            card = "".join(m.value for m in at.markdown)
+            assert "**Classes:** 1, 2, 3, 4, 5  \n" in card
+            data = "yelp_10k.csv.gz, yelp_open_5k.csv.gz" if edit == "labels as numbers" else "yelp_10k.csv.gz, ?"
+            assert f"**Data:** {data}  \n" in card  # a source without its path: unknown, the other by name
+            recorded = json.loads((folder / "att" / "metrics.json").read_text())["test_accuracy"]
+            assert at.metric[0].label == "Test accuracy" and at.metric[0].value == f"{recorded:.1%}"
+        else:  # the prediction is that of the unedited model, one of the edited config's labels
+            expected = han.load(YELP / "att").predict(first_example())[0]["label"]
+            assert at.metric[0].label == "HN-ATT predicts" and at.metric[0].value == expected
+            assert expected in [str(label) for label in config["labels"]]

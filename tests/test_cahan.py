@@ -26,6 +26,7 @@ from han.interpret.counterfactual import _keep_masks, _probabilities, overridden
 from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
 
 from .conftest import ROOT, YELP_10K
+from .faithfulness_checks import check_dataset, check_single
 
 TEXT = "The tacos were fantastic and cheap. Service was slow, though. We will come back for the salsa."
 
@@ -73,10 +74,13 @@ def test_changed_weights_in_cahan_equal_a_full_forward(cahan):
 
 
 def test_faithfulness_of_cahan(cahan, yelp_slice):
-    assert explain_faithfulness(cahan, TEXT, n_steps=4)["agreement"]
+    single = explain_faithfulness(cahan, TEXT, n_steps=4)
+    assert single["agreement"]
+    check_single(cahan, TEXT, single)  # leave-one-out by whole forward passes: CAHAN's sentences read each other
     figures = dataset_faithfulness(cahan, yelp_slice.examples[:3], limit=3, n_steps=4)
     assert figures["word"]["flips"]["attention"]["documents"] == 3
     assert cahan.model.word_encoder.pool.override is None
+    check_dataset(cahan, yelp_slice.examples[:3], figures)
 
 
 def test_context_effect(cahan, tiny_checkpoints):
@@ -108,7 +112,7 @@ def test_cli_trains_cahan_and_refuses_its_options_elsewhere(tmp_path, capsys):
 def test_document_page_shows_the_context_effect(tiny_checkpoints, tmp_path):
     folder = tmp_path / "set"
     shutil.copytree(tiny_checkpoints["cahan"], folder / "cahan")
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Document.py"), default_timeout=120)
     at.session_state["set_choice"] = "Another checkpoint folder..."
     at.session_state["custom_folder"] = str(folder)
     at.run()

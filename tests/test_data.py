@@ -128,9 +128,36 @@ def test_aclimdb_archive_keeps_official_split_ratings_and_unlabelled(imdb):
     assert Counter(e.split for e in imdb.examples) == {"train": 25000, "test": 25000}
     assert imdb.labels == ["1", "2", "3", "4", "7", "8", "9", "10"]
     assert len(imdb.unlabelled) == 50000
-    assert not any("<br" in (e.text or "") for e in imdb.examples[:0])  # raw text keeps tags...
+    assert any("<br" in (e.text or "") for e in imdb.examples)  # raw text keeps tags...
     doc = tokenize(next(e.text for e in imdb.examples if "<br />" in e.text))
     assert not any(t == "br" for s in doc.sentences for t in s)  # ...the tokenizer drops them
+    # Each official split has 12,500 positive (rating 7-10) and 12,500 negative (1-4) reviews.
+    polarity = Counter((e.split, int(e.label) >= 7) for e in imdb.examples)
+    assert polarity == {(split, positive): 12500 for split in ("train", "test") for positive in (True, False)}
+    # Read independently of the reader: the first files of each folder, their text unchanged (tags and all),
+    # the rating of the file name ID_RATING.txt and the split of the folder.
+    folders = ("train/pos", "train/neg", "train/unsup", "test/pos", "test/neg")
+    wanted = {f"aclImdb/{folder}/": 5 for folder in folders}
+    official: list[tuple[str, str, str]] = []
+    with tarfile.open(IMDB) as archive:
+        for member in archive:
+            folder = member.name.rsplit("/", 1)[0] + "/"
+            if member.isfile() and member.name.endswith(".txt") and wanted.get(folder, 0) > 0:
+                wanted[folder] -= 1
+                member_file = archive.extractfile(member)
+                assert member_file is not None
+                rating = member.name.rsplit("_", 1)[1].removesuffix(".txt")
+                official.append((folder.split("/")[1], rating, member_file.read().decode("utf-8")))
+            if not any(wanted.values()):
+                break
+    assert not any(wanted.values()) and len(official) == 25
+    labelled = {(e.split, e.label, e.text) for e in imdb.examples}
+    unlabelled = set(imdb.unlabelled)
+    for split, rating, text in official:
+        if rating == "0":  # unsup/ID_0.txt
+            assert split == "train" and text in unlabelled
+        else:
+            assert (split, rating, text) in labelled, (split, rating, text[:60])
 
 
 def test_aclimdb_dev_is_carved_from_train_stratified(imdb):

@@ -79,7 +79,31 @@ def test_readme_python_example_runs(monkeypatch):
         exec(compile(block, "README.md", "exec"), {})
 
 
-def test_every_option_says_its_default_in_help():
+def printed_help(command: argparse.ArgumentParser) -> dict[str, str]:
+    """Each option's entry in the command's --help as printed (its first option string -> the entry, lines joined)."""
+    entries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in command.format_help().splitlines():
+        start = re.match(r"^  (-{1,2}[\w-]+)", line)
+        if start:
+            current = entries.setdefault(start.group(1), [])
+            current.append(line)
+        elif current is not None and line.startswith("   "):
+            current.append(line)
+        else:
+            current = None
+    return {option: " ".join(" ".join(lines).split()) for option, lines in entries.items()}
+
+
+def said_default(value: object) -> list[str]:
+    """How --help may say an option's default `value`: as the value itself; a flag as off/on."""
+    if isinstance(value, bool):
+        return [f"(default: {'on' if value else 'off'})", f"(default: {value})"]
+    return [f"(default: {value})", f"(default: {value};"]
+
+
+def test_every_option_says_its_default_in_help(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # --help unwrapped: one entry's text is never cut across lines
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     silent = []
@@ -100,3 +124,23 @@ def test_every_option_says_its_default_in_help():
             if "default" not in formatter._get_help_string(action):
                 silent.append(f"{name} {action.option_strings[0]}")
     assert not silent, f"options whose --help does not say what happens without them: {silent}"
+    # What --help prints, against each option's real default (read from argparse, not from the formatter):
+    # an option with a default names that value; one without (None) says in words what happens.
+    wrong, checked = [], 0
+    for name, command in commands.choices.items():
+        printed = printed_help(command)
+        for action in command._actions:
+            if not action.option_strings or action.required or isinstance(action, argparse._HelpAction):
+                continue
+            entry = printed[action.option_strings[0]]
+            if action.default is None:
+                ok = "default:" in entry or id(action) in {
+                    id(a) for g in command._mutually_exclusive_groups if g.required for a in g._group_actions
+                }
+            else:
+                ok = any(said in entry for said in said_default(action.default))
+                checked += 1
+            if not ok:
+                wrong.append(f"{name} {action.option_strings[0]} (default {action.default!r}): {entry}")
+    assert not wrong, "options whose --help does not say their real default:\n" + "\n".join(wrong)
+    assert checked >= 35  # every option with a default of its own (35 when this test was written) was checked

@@ -61,7 +61,7 @@ def test_one_documents_focus_per_head_is_what_the_document_page_states(tiny_chec
     first = [s["head_word_weights"][0] for s in explanation["sentences"] if len(s["tokens"]) > 1]
     assert found[1].units == len(first) and found[1].top == pytest.approx(sum(map(max, first)) / len(first))
     assert explanation_focus(han.load(tiny_checkpoints["att"]).explain(REVIEWS[0]))[0].head == "mean"  # one head
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Document.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Document.py"), default_timeout=120)
     at.session_state["set_choice"] = "Another checkpoint folder..."
     at.session_state["custom_folder"] = str(tiny_checkpoints["att-2h"])
     at.session_state["doc_source"] = "Paste text"

@@ -19,6 +19,7 @@ def padded_reference(pool: Pooling, h: torch.Tensor, mask: torch.Tensor) -> tupl
     if pool.variant == "ave":
         weights = mask.float() / mask.sum(dim=1, keepdim=True)  # (n, T)
         return (weights.unsqueeze(-1) * h).sum(dim=1), weights
+    assert pool.project is not None  # additive scores: W, b
     u = torch.tanh(pool.project(h))  # (n, T, context_dim)
     scores = u @ pool.context.view(pool.heads, -1).T  # (n, T, r)
     heads = scores.masked_fill(~mask.unsqueeze(-1), float("-inf")).softmax(dim=1)  # (n, T, r)
@@ -49,8 +50,12 @@ def test_pooling_the_real_positions_equals_the_padded_computation_with_gradients
     ours = torch.autograd.grad((pooled * probe).sum(), [states, *params], allow_unused=True)
     reference = torch.autograd.grad((expected_pooled * probe).sum(), [h, *params], allow_unused=True)
     assert torch.allclose(ours[0], reference[0].flatten(0, 1)[position], atol=1e-6)  # gradients of the states
-    for mine, theirs in zip(ours[1:], reference[1:], strict=True):
-        assert (mine is None) == (theirs is None) or torch.allclose(mine, theirs, atol=1e-6)
+    names = [name for name, _ in pool.named_parameters()]
+    assert variant != "att" or all(g is not None for g in ours[1:])  # attention trains every parameter it has
+    for name, mine, theirs in zip(names, ours[1:], reference[1:], strict=True):
+        assert (mine is None) == (theirs is None), name  # the same parameters take part in both computations
+        if mine is not None:
+            assert torch.allclose(mine, theirs, atol=1e-6), name  # and receive the same gradient
 
 
 @pytest.mark.parametrize("variant,heads,combine", SETTINGS)

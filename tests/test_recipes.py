@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict
 
 import numpy as np
@@ -12,7 +13,7 @@ from safetensors.torch import load_file
 
 import han
 from han.__main__ import main
-from han.data.dataset import Dataset, Example
+from han.data.dataset import Dataset, Example, checkpoint_split
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.training import recipes
@@ -68,9 +69,30 @@ def test_paper_recipe_is_exactly_the_settings_from_before_recipes(tmp_path):
     assert recorded == expected, {k: (recorded.get(k), v) for k, v in expected.items() if recorded.get(k) != v}
 
 
-def test_default_recipe_is_what_train_uses_without_flags():
+def test_default_recipe_is_what_train_uses_without_flags(tmp_path):
     assert asdict(TrainConfig()) == asdict(recipe_config("default"))
     assert RECIPES["default"]["optimizer"] != "sgd" or RECIPES["default"]["dropout"] > 0  # not the paper's
+    # The CLI itself, with no recipe flag (only --epochs 1 to keep it short): what config.json records.
+    out = tmp_path / "ckpt"
+    code = main(["train", "--data", str(YELP_10K), "--max-docs", "300", "--epochs", "1", "--out", str(out), "--quiet"])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    recorded = config["training"]
+    assert recorded["recipe"] == "default"
+    # Settings "auto" leaves to the data: 300 documents are far below word2vec's threshold, so GloVe, fine-tuned.
+    auto = {"embeddings": "glove-6b-50d", "freeze_embeddings": False, "embed_dim": 50}  # 50: GloVe 6B 50-d's size
+    assert RECIPES["default"]["embeddings"] == "auto" and config["embeddings"]["auto"]["chose"] == "glove-6b-50d"
+    assert RECIPES["default"]["freeze_embeddings"] is None and RECIPES["default"]["embed_dim"] is None
+    assert config["model"]["embed_dim"] == 50
+    for name, value in RECIPES["default"].items():
+        if name == "epochs":
+            assert value is None and recorded[name] == 1  # auto (6 here), given as 1
+            continue
+        expected = auto.get(name, list(value) if isinstance(value, tuple) else value)
+        assert recorded[name] == expected, (name, recorded[name], expected)
+    # and the settings no recipe decides: TrainConfig's defaults (progress off: --quiet)
+    others = {k: v for k, v in json.loads(json.dumps(asdict(TrainConfig()))).items() if k not in RECIPES["default"]}
+    assert {k: recorded[k] for k in others} == others | {"progress": False}
 
 
 @pytest.mark.parametrize(
@@ -139,6 +161,14 @@ def test_each_option_trains_and_round_trips(settings, small, tmp_path):
     texts = [e.text for e in small.examples[:20]]
     again = han.load(tmp_path / "ckpt").predict(texts)
     assert model.predict(texts) == again and len(metrics["history"]) == 2
+    # The reloaded model predicts the test split exactly as the trained model did in memory (metrics.json).
+    recorded = json.loads((tmp_path / "ckpt" / "metrics.json").read_text())
+    assert recorded["test_accuracy"] == metrics["test_accuracy"]
+    test = checkpoint_split(model.config, small, "test", tmp_path / "ckpt")  # in training's order
+    assert model.predict_examples(test) == [recorded["labels"][i] for i in recorded["test_predictions"]]
+    scores = model.evaluate(test)
+    assert scores["n"] == 30 and scores["accuracy"] == recorded["test_accuracy"]
+    assert scores["confusion_matrix"] == recorded["test_confusion_matrix"]
     if cfg.freeze_embeddings:
         initial = model.config["embeddings"]
         assert initial["method"] == "pretrained" and initial["frozen"] and model.config["model"]["embed_dim"] == 12
@@ -259,6 +289,33 @@ def test_collapse_guard_flags_a_collapsed_run_and_prefers_healthy_epochs(tmp_pat
     assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["collapsed"] is True
     healthy, collapsed = {"dev_accuracy": 0.5, "collapsed": False}, {"dev_accuracy": 0.7, "collapsed": True}
     assert not _better(collapsed, healthy) and _better(healthy, collapsed)
+
+
+def test_collapse_guard_leaves_a_healthy_run_unflagged(tmp_path, capsys):
+    # A real small training on text whose words give the label away: 60% one class, dev far above that.
+    rng = random.Random(0)
+    good, bad = ["great", "lovely", "tasty", "friendly"], ["awful", "rude", "cold", "dirty"]
+    filler = ["the", "food", "was", "and", "staff", "place", "really", "here"]
+
+    def review(words: list[str]) -> str:
+        said = " ".join(f"{rng.choice(filler)} {rng.choice(words)}" for _ in range(3))
+        return f"{said}. {' '.join(rng.sample(filler, 4))}."
+
+    examples = [
+        Example(label=label, text=review(good if label == "5" else bad), split=split)
+        for split, n in (("train", 200), ("dev", 40), ("test", 40))
+        for label in ("5" if i % 5 < 3 else "1" for i in range(n))
+    ]
+    dev_majority = 24 / 40  # "5", the training majority, is 3 in 5 of dev too
+    cfg = recipe_config("default", epochs=2, lrs=[0.01], embeddings="random", min_count=1, progress=False)
+    metrics = train(Dataset(examples=examples), tmp_path / "ckpt", cfg, LIMITS)
+    history = metrics["history"]
+    assert len(history) == 2 and all(h["dev_accuracy"] > dev_majority + 0.2 for h in history)  # healthy
+    assert [h["collapsed"] for h in history] == [False, False]
+    assert metrics["collapsed"] is False and metrics["collapsed_epochs"] == []
+    assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["collapsed"] is False
+    assert metrics["test_accuracy"] > metrics["majority_test_accuracy"] == pytest.approx(0.6)
+    assert "no better than always predicting the most common class" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ema", [0.0, 0.9])

@@ -53,8 +53,9 @@ def erasure_chart(curve: dict, height: int = 260) -> go.Figure:
                 go.Scatter(x=curve["removed"], y=values, mode="lines+markers", name=METHOD_NAMES.get(method, method))
             )
     figure.update_layout(
-        height=height,
+        height=height + 60,  # the legend under the plot: beside it, it took half the width of a narrow column
         margin=dict(l=10, r=10, t=30, b=10),
+        legend=dict(orientation="h", y=-0.3),
         yaxis_range=[0, 1.05],
         xaxis_title="top words removed",
         yaxis_title="p(predicted class)",

@@ -194,7 +194,7 @@ def data_present(model: han.Classifier) -> bool:
     return bool(paths) and all(p.exists() for p in paths)
 
 
-@st.cache_data(show_spinner="Reading the test split...", max_entries=4)
+@st.cache_resource(show_spinner="Reading the test split...", max_entries=4)  # shared, not copied per view
 def test_split(checkpoint: str, paths: tuple[str, ...]) -> list[Example]:
     """Test documents of the checkpoint's split, re-made from its data as recorded."""
     from han.data.dataset import checkpoint_split, read_like
@@ -220,7 +220,7 @@ def examples() -> list[dict]:
     return [e for group in ("restaurant", "movie") for e in data[group]]
 
 
-@st.cache_data(show_spinner="Loading word statistics...")
+@st.cache_resource(show_spinner="Loading word statistics...", max_entries=8)  # arrays shared, not copied per view
 def _stats(path: str, stamp: float) -> WordStats:
     from han.interpret.stats import load
 
@@ -334,7 +334,22 @@ def document_input(model: han.Classifier, key: str) -> tuple[str | None, str | N
     return text, example.label
 
 
-@st.cache_data(show_spinner="Measuring attributions (leave-one-out, integrated gradients)...", max_entries=32)
+# Per-document results are shared by every session (a room of viewers opening the same review computes it once) and
+# kept as the objects themselves (st.cache_resource: a hit copies nothing, where st.cache_data would unpickle a copy
+# on every view); the pages only read them. Bounded, so the server's memory stays flat over any number of reviews.
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _explanation(checkpoint: str, stamp: float, text: str) -> dict:
+    return load_model(Path(checkpoint)).explain(text)
+
+
+def explanation(model: han.Classifier, text: str) -> dict:
+    """`model.explain(text)`, computed once per checkpoint and text for every session (read it, never change it)."""
+    return _explanation(str(model.path), _stamp(model), text)
+
+
+@st.cache_resource(show_spinner="Measuring attributions (leave-one-out, integrated gradients)...", max_entries=32)
 def _faithfulness(checkpoint: str, stamp: float, text: str) -> dict:
     from han.interpret.faithfulness import explain_faithfulness
 
@@ -342,10 +357,15 @@ def _faithfulness(checkpoint: str, stamp: float, text: str) -> dict:
 
 
 def faithfulness(model: han.Classifier, text: str) -> dict:
-    """Every method's scores of `text`, their agreement with attention and the erasure curve (cached)."""
+    """Every method's scores of `text`, their agreement with attention and the erasure curve (cached, shared)."""
+    return _faithfulness(str(model.path), _stamp(model), text)
+
+
+def _stamp(model: han.Classifier) -> float:
+    """The weights file's modification time: a retrained checkpoint in the same folder is computed anew."""
     assert model.path is not None  # the app loads checkpoints from folders
     weights = model.path / "model.safetensors"
-    return _faithfulness(str(model.path), weights.stat().st_mtime if weights.exists() else 0.0, text)
+    return weights.stat().st_mtime if weights.exists() else 0.0
 
 
 # ----------------------------------------------------------------------------- output

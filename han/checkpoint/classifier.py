@@ -243,14 +243,39 @@ class Classifier:
             },
         }
 
+    @torch.inference_mode()
+    def self_attention(self, text: str | Tokenized) -> dict:
+        """The Transformer encoders' self-attention maps of one document (empty for models without one).
+
+        Per level: "word" (per sentence, or for a flat model the whole document) and "sentence" (the document),
+        each [layer][head][query][key] over the real items only (rows sum to 1); `tokens` the words of each row."""
+        doc = self.tokenize(text) if isinstance(text, str) else text
+        encoded = self.encode(doc)
+        self.model.record_self_attention(True)
+        try:
+            maps = self.model(collate([encoded])).self_attention or {}
+        finally:
+            self.model.record_self_attention(False)
+        words = [[t for s in doc.sentences for t in s]] if self.model.flat else doc.sentences
+        lengths = {"word": [len(w) for w in words], "sentence": [len(doc.sentences)]}
+        out: dict = {"tokens": words}
+        for level, layers in maps.items():  # per layer (rows, heads, T, T)
+            out[level] = [
+                [layer[row, :, :n, :n].tolist() for layer in layers] for row, n in enumerate(lengths[level])
+            ]  # per row: [layer][head][query][key]
+        return out
+
     def context_effect(self, text: str | Tokenized) -> dict:
-        """How a document's context changes each sentence's word weights (CAHAN; for the other variants there is
-        no change by construction): p_w of each sentence read in the document, and read alone.
+        """How a document's context changes each sentence's word weights (CAHAN, and a flat model, whose in-context
+        weights are each sentence's share of the document-wide attention, renormalised per sentence; for the other
+        variants there is no change by construction): p_w of each sentence read in the document, and read alone.
 
         Per sentence: tokens, `in_context` and `alone` weights, their `change` (in context - alone) and the total
         variation distance between the two distributions (0: context changes nothing, 1: disjoint)."""
         doc = self.tokenize(text) if isinstance(text, str) else text
         in_context = next(self.analyse([doc])).word_weights
+        if self.model.flat:  # p_w over the whole document: each sentence's share of it, as a distribution
+            in_context = [[w / (sum(words) or 1.0) for w in words] for words in in_context]
         alone = [result.word_weights[0] for result in self.analyse([Tokenized([s]) for s in doc.sentences])]
         sentences: list[dict] = []
         tvds: list[float] = []

@@ -27,6 +27,28 @@ def add_command(commands: argparse._SubParsersAction, name: str, help: str) -> a
     return parser
 
 
+def add_data_args(parser: argparse.ArgumentParser) -> None:
+    """--data and the options of reading it, as every command that reads documents has them."""
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="CSV/TSV/JSON-lines (.gz ok), aclImdb archive or folder, Tang .ss files",
+    )
+    parser.add_argument("--text-col", help="text column of CSV/TSV/JSON (default: auto-detect)")
+    parser.add_argument("--label-col", help="label column of CSV/TSV/JSON (default: auto-detect)")
+    parser.add_argument(
+        "--max-docs",
+        type=int,
+        help="use at most N labelled documents: the first N of a file (a seeded random N for aclImdb); "
+        "with several files N is shared equally between them, no file left out (default: all)",
+    )
+    parser.add_argument(
+        "--encoding", help="text encoding of CSV/TSV/JSON/.ss files (default: utf-8; undecodable bytes are an error)"
+    )
+
+
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
     """--overwrite: without it a command refuses an output file that already exists (nothing is lost by mistake)."""
     parser.add_argument("--overwrite", action="store_true", help="replace output files that already exist")

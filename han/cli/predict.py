@@ -159,6 +159,7 @@ class _Writer:
 def run_info(args: argparse.Namespace) -> dict:
     from han.checkpoint import io as checkpoint
     from han.checkpoint.objectives import objectives_summary
+    from han.nn.variants import design
 
     directory = Path(args.checkpoint)
     _, _, config, metrics = checkpoint.load(directory)  # a damaged checkpoint is named, not described as whole
@@ -171,6 +172,7 @@ def run_info(args: argparse.Namespace) -> dict:
         "training": training,
         "faithful": objectives_summary(training),  # faithful-attention objectives (issue 34), None for none
         "model_config": model,
+        "design": design(model),  # score, temperature, encoder, structure: the paper's where config.json has none
         "labels": config.get("labels"),
         "vocabulary": config.get("vocab"),
         "embeddings": config.get("embeddings"),

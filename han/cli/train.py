@@ -8,17 +8,19 @@ recipes' values, so `han train --help` tells what a run without flags does.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from han.cli.common import add_command
+from han.cli.common import add_command, add_data_args
 from han.cli.objectives import add_objective_args, objective_settings
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
+from han.nn.encoders import ENCODER_LEVELS, ENCODERS
+from han.nn.flat import STRUCTURES
 from han.nn.model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from han.nn.pooling import COMBINE
+from han.nn.scores import SCORES
 from han.training.config import OPTIMIZERS, SCHEDULES
 from han.training.recipes import RECIPES, WORD2VEC_FROM_DOCUMENTS, recipe_config
 
@@ -35,12 +37,10 @@ def _show(value: Any) -> str:
     return "auto" if value is None else str(value)
 
 
-def add_train_parser(
-    commands: argparse._SubParsersAction, data_args: Callable[[argparse.ArgumentParser], None]
-) -> None:
-    """The `train` subcommand and its options; `data_args` adds the data options every command shares."""
+def add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """The `train` subcommand and its options; --data as every command has it."""
     train = add_command(commands, "train", "train a HAN (HN-ATT/AVE/MAX, CAHAN, multi-head) and save a checkpoint")
-    data_args(train)
+    add_data_args(train)
     train.add_argument("--out", required=True, help="checkpoint folder to write")
     train.add_argument("--variant", choices=list(VARIANTS), default="att", help="pooling at both levels")
     train.add_argument(
@@ -113,6 +113,23 @@ def add_train_parser(
     cahan.add_argument("--context-aggregate", choices=AGGREGATES, default="sum", help="sum or mean of their vectors")
     cahan.add_argument("--context-gate", action=argparse.BooleanOptionalAction, default=False, help="the gated version")
 
+    design = train.add_argument_group("attention designs (issue 35; the defaults are the paper's HAN)")
+    design.add_argument(
+        "--score",
+        choices=SCORES,
+        default="additive",
+        help="attention's score against its context vector (--variant att)",
+    )
+    design.add_argument("--temperature", type=float, default=1.0, help="attention scores divided by T (Sun & Lu)")
+    design.add_argument(
+        "--encoder", choices=ENCODERS, default="gru", help="the sequence encoder where --encoder-at says"
+    )
+    design.add_argument("--encoder-at", choices=ENCODER_LEVELS, default="both", help="the level(s) of --encoder")
+    design.add_argument("--layers", type=int, default=1, help="Transformer layers (--encoder transformer)")
+    design.add_argument("--attention-heads", type=int, default=4, help="Transformer self-attention heads (divide 100)")
+    design.add_argument(
+        "--structure", choices=STRUCTURES, default="hierarchical", help="flat: one encoder and attention over all words"
+    )
     add_objective_args(train)
 
     train.add_argument("--seed", type=int, default=0, help="initialisation, word2vec, batch order")
@@ -180,6 +197,13 @@ def train_config(args: argparse.Namespace) -> Any:
         context_direction=args.context,
         context_aggregate=args.context_aggregate,
         context_gate=args.context_gate,
+        score=args.score,
+        temperature=args.temperature,
+        encoder=args.encoder,
+        encoder_at=args.encoder_at,
+        layers=args.layers,
+        attention_heads=args.attention_heads,
+        structure=args.structure,
         **objective_settings(args),
         seed=args.seed,
         split_seed=args.split_seed,

@@ -135,7 +135,7 @@ def erased_logits(classifier: Classifier, doc: Document) -> torch.Tensor:
     """
     model = classifier.model.eval()
     words = [(i, j) for i, s in enumerate(doc) for j in range(len(s))]
-    if model.reads_context:  # CAHAN: a changed sentence changes the others' word weights; whole documents
+    if model.reads_context:  # CAHAN, flat: a changed sentence changes the others' word weights; whole documents
         return _erased_documents(model, doc, words)
     shortened = [doc[i][:j] + doc[i][j + 1 :] for i, j in words]
     kept = [k for k, s in enumerate(shortened) if s]
@@ -257,7 +257,9 @@ def document_scores(
             [math.sqrt(p_s) * p_w for p_w in words]
             for p_s, words in zip(result.sentence_weights, result.word_weights, strict=True)
         ]
-        scores.sentence["attention"] = list(result.sentence_weights)
+        # a flat model weighs no sentence (p_s = 1 each): a sentence's attention is its words' share
+        flat = classifier.model.flat
+        scores.sentence["attention"] = [sum(w) for w in result.word_weights] if flat else list(result.sentence_weights)
         scores.extra["attention_raw"] = result.word_weights
         scores.extra["attention_label"] = attention_label(classifier)
     if "leave_one_out" in methods:

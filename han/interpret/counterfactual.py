@@ -9,7 +9,9 @@
 
 All work through `Pooling.override` (han/nn/model.py) on copies of one document batched together, and apply
 to weighted-sum pooling (HN-ATT; HN-AVE, whose uniform weights the change replaces). Max pooling has no
-weights to zero or permute: HN-MAX gets None with the reason.
+weights to zero or permute: HN-MAX gets None with the reason. A flat model (han/nn/flat.py) has one attention,
+over all words of the document: its word level is changed on whole copies of the document (items are the words
+in reading order), and it has no sentence level to change (no sentence flips; permuted_sentence_tvd None).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from han.data.dataset import collate
 from han.nn.model import HAN, WeightOverride
 
 LEVELS = ("word", "sentence")
+
+
+def levels(model: HAN) -> tuple[str, ...]:
+    """The levels whose pooling weights can be changed: a flat model has only the word level."""
+    return ("word",) if model.flat else LEVELS
+
+
 Document = list[list[int]]
 
 
@@ -40,12 +49,14 @@ def overridden(
     model: HAN, word: WeightOverride | None = None, sentence: WeightOverride | None = None
 ) -> Iterator[None]:
     """Replace the word / sentence pooling weights for the duration of the block (always restored)."""
-    pools = (model.word_encoder.pool, model.sentence_encoder.pool)
+    changes = {model.word_encoder.pool: word} | ({} if model.flat else {model.sentence_encoder.pool: sentence})
     try:
-        pools[0].override, pools[1].override = word, sentence
+        for pool, change in changes.items():
+            pool.override = change
         yield
     finally:
-        pools[0].override = pools[1].override = None
+        for pool in changes:
+            pool.override = None
 
 
 def renormalised(keep: torch.Tensor) -> WeightOverride:
@@ -87,6 +98,9 @@ def _probabilities(
     at the word level, (copies, n_sentences) at the sentence level; with several heads, each head's in turn)
     and returns the new ones. The word GRU runs once: copies differ only in how its states are pooled.
     """
+    if model.flat:  # one attention over whole documents (level "word"): copies of the document, words changed
+        with overridden(model, word=change):
+            return model(collate([doc] * copies)).logits.softmax(dim=-1)  # (copies, n_classes)
     n = len(doc)
     counts = torch.full((copies,), n)  # (copies,)
     if level == "sentence":
@@ -103,15 +117,16 @@ def _probabilities(
     return model.encode_sentences(vectors, counts)[0].softmax(dim=-1)
 
 
-def _keep_masks(doc: Document, level: str, removed: list[list[int]]) -> torch.Tensor:
+def _keep_masks(doc: Document, level: str, removed: list[list[int]], flat: bool = False) -> torch.Tensor:
     """Keep-masks in the layout of len(removed) copies of `doc`, the listed items zeroed in each copy.
 
-    word level: (copies * n_sentences, max_words), items = flat word indices; sentence level: (copies, n_sentences).
+    word level: (copies * n_sentences, max_words), items = flat word indices, or (copies, n_words) for a `flat`
+    model; sentence level: (copies, n_sentences).
     """
     copy = torch.cat([torch.full((len(items),), c) for c, items in enumerate(removed)]).long()  # (n_removed,)
     item = torch.tensor([i for items in removed for i in items], dtype=torch.long)  # (n_removed,)
-    if level == "sentence":
-        keep = torch.ones(len(removed), len(doc))  # (copies, n_sentences)
+    if level == "sentence" or flat:
+        keep = torch.ones(len(removed), len(doc) if level == "sentence" else sum(len(s) for s in doc))
         keep[copy, item] = 0.0
         return keep
     sentence = torch.tensor([i for i, s in enumerate(doc) for _ in s])  # (n_words,) sentence of each word
@@ -136,11 +151,14 @@ def weight_gradients(model: HAN, doc: Document, target: int) -> dict[str, np.nda
 
     with torch.enable_grad(), overridden(model, word=capture("word"), sentence=capture("sentence")):
         model(collate([doc])).logits.softmax(dim=-1)[0, target].backward()
-    word = sum(_grad(leaf) for leaf in captured["word"])  # (n_sentences, max_words)
-    sentence = sum(_grad(leaf) for leaf in captured["sentence"])  # (1, n_sentences)
+    word = sum(_grad(leaf) for leaf in captured["word"])  # (n_sentences, max_words); flat: (1, n_words)
+    # (1, n_sentences); a flat model weighs no sentence: zeros
+    sentence = sum((_grad(leaf) for leaf in captured["sentence"]), torch.zeros(1, len(doc)))
     assert isinstance(word, torch.Tensor) and isinstance(sentence, torch.Tensor)
     return {
-        "word": np.concatenate([word[i, : len(s)].numpy() for i, s in enumerate(doc)]),
+        "word": word[0].numpy()
+        if model.flat
+        else np.concatenate([word[i, : len(s)].numpy() for i, s in enumerate(doc)]),
         "sentence": sentence[0, : len(doc)].numpy(),
     }
 
@@ -160,13 +178,13 @@ def flips(model: HAN, doc: Document, target: int, orderings: dict[str, dict[str,
     for level in LEVELS:
         n = len(doc) if level == "sentence" else sum(len(s) for s in doc)
         result: dict[str, object] = {"items": n}
-        for name, scores in orderings[level].items():
+        for name, scores in orderings[level].items() if level in levels(model) else ():
             order = np.argsort(-scores, kind="stable").tolist()
             sizes = list(range(1, n))  # never all n items: nothing would be left to pool
             if not sizes:
                 result[name] = {"top_item_flips": None, "fraction_to_flip": None}
                 continue
-            keep = _keep_masks(doc, level, [order[:m] for m in sizes])
+            keep = _keep_masks(doc, level, [order[:m] for m in sizes], model.flat)
             p = _probabilities(model, doc, level, renormalised(keep), len(sizes))  # (n - 1, n_classes)
             flipped = (p.argmax(dim=-1) != target).numpy()  # (n - 1,)
             first = sizes[int(np.argmax(flipped))] if flipped.any() else None
@@ -188,6 +206,9 @@ def counterfactuals(model: HAN, doc: Document, permutations: int, seed: int) -> 
     generator = torch.Generator().manual_seed(seed)
     out: dict[str, object] = {"uniform_class": uniform_class}
     for level in LEVELS:
+        if level not in levels(model):  # a flat model has no sentence weights to permute
+            out[f"permuted_{level}_tvd"] = None
+            continue
         p = _probabilities(model, doc, level, permuted(generator), permutations)  # (permutations, n_classes)
         out[f"permuted_{level}_tvd"] = float(0.5 * (p - base).abs().sum(dim=-1).mean())
     return out

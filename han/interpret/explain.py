@@ -88,8 +88,12 @@ STYLE = """
 .han-line { display: flex; align-items: flex-start; gap: 8px; margin: 2px 0; }
 .han-sentence { flex: 0 0 14px; height: 18px; margin-top: 5px; border: 1px solid #e5e7eb; }
 .han-word { padding: 1px 2px; border-radius: 2px; }
+.han-joined { padding-left: 0; margin-left: -2px; }
 .han-truncated { color: #92400e; font-size: 13px; }
 """
+
+
+_JOINED = " han-joined"  # a word written against the one before ("better." , "booth,"): no padding between them
 
 
 def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> str:
@@ -98,14 +102,17 @@ def to_html(explanation: dict, raw: bool = False, standalone: bool = False) -> s
     lines = []
     for i, (sentence, r, b) in enumerate(zip(explanation["sentences"], red, blue, strict=True)):
         words = "".join(
-            f'{html.escape(gap)}<span class="han-word" style="background:{_rgba(BLUE, w)}" '
+            f'{html.escape(gap)}<span class="han-word{_JOINED if k and not gap else ""}" '
+            f'style="background:{_rgba(BLUE, w)}" '
             f'title="p_w={p_w:.4f}; sqrt(p_s)*p_w shown as {d:.3f}">{html.escape(word)}</span>'
-            for (gap, word), w, p_w, d in zip(
-                written_words(explanation, sentence),
-                b,
-                sentence["word_weights"],
-                sentence["display_weights"],
-                strict=True,
+            for k, ((gap, word), w, p_w, d) in enumerate(
+                zip(
+                    written_words(explanation, sentence),
+                    b,
+                    sentence["word_weights"],
+                    sentence["display_weights"],
+                    strict=True,
+                )
             )
         )
         lines.append(

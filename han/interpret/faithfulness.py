@@ -239,8 +239,9 @@ def _counterfactual(per_doc: list[dict]) -> dict:
     rows = [d["counterfactual"] for d in per_doc]
     out: dict = {}
     for level in counterfactual.LEVELS:
-        values = [r[f"permuted_{level}_tvd"] for r in rows]
-        out[f"permuted_{level}_tvd"] = {"mean": _mean(values), "median": float(np.median(values))}
+        values = [r[f"permuted_{level}_tvd"] for r in rows if r[f"permuted_{level}_tvd"] is not None]
+        median = float(np.median(values)) if values else None  # none: a flat model's sentence level
+        out[f"permuted_{level}_tvd"] = {"mean": _mean(values), "median": median}
     out["accuracy"] = _mean([float(d["predicted"] == d["gold"]) for d in per_doc])
     out["uniform_accuracy"] = _mean(
         [float(r["uniform_class"] == d["gold"]) for r, d in zip(rows, per_doc, strict=True)]

@@ -6,12 +6,13 @@ word ids -> embeddings -> word BiGRU -> word pooling -> sentence vectors
 Pooling is the same kind at both levels: `att` (the paper's attention), `ave` (mean) or `max`
 (element-wise max). Both GRUs run on packed sequences and every pooling is masked, so padding
 never changes an output or a weight. Only real sentences go through the word GRU. The GRU and its
-hand-written backward pass are in han/nn/gru.py.
+hand-written backward pass are in han/nn/gru.py. Other encoders (Transformer, convolutional, none) at either
+level: han/nn/encoders.py; other attention score functions and a temperature: han/nn/scores.py; the flat
+structure (one encoder and attention over all words of a document, FLAN): han/nn/flat.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,9 +21,12 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from han.data.dataset import Batch, collate
 from han.nn.cahan import CahanPooling
+from han.nn.encoders import TransformerEncoder, check_encoder
+from han.nn.flat import STRUCTURES, FlatLayout, flat_layout, sentence_ones
 from han.nn.gru import BiGRU, reverse_index
-from han.nn.pooling import Pooling, WeightOverride, pad
-from han.nn.tasc import TaskScale, padded_scale, scaled_weights
+from han.nn.level import Encoder, token_positions, unpack
+from han.nn.pooling import Pooling, WeightOverride
+from han.nn.tasc import TaskScale, padded_scale
 from han.nn.variants import VARIANTS
 
 __all__ = ["HAN", "VARIANTS", "BiGRU", "ModelConfig", "Output", "Pooling", "WeightOverride", "reverse_index"]
@@ -52,11 +56,22 @@ class ModelConfig:
     context_direction: str = "left"  # CAHAN: context from the sentences before ("left") or before and after ("bi")
     context_aggregate: str = "sum"  # CAHAN: the context vector is the sum or the mean of those sentences' vectors
     context_gate: bool = False  # CAHAN: gate between a word's own projection and the context's (the paper's gated)
+    score: str = "additive"  # attention's score function against u_ctx (han/nn/scores.py); additive = the paper's
+    temperature: float = 1.0  # attention scores divided by it before the softmax (Sun & Lu 2020); 1 = the paper's
+    encoder: str = "gru"  # the sequence encoder where `encoder_at` says: gru, transformer, conv or none
+    encoder_at: str = "both"  # word, sentence or both levels (the other level keeps the GRU)
+    layers: int = 1  # Transformer layers (encoder transformer)
+    attention_heads: int = 4  # Transformer self-attention heads; they must divide 2 * hidden
+    structure: str = "hierarchical"  # hierarchical (HAN) or flat (one encoder and attention over all words)
     tasc: bool = False  # TaSc: a learned per-word scalar multiplies each word's attention weight (han/nn/tasc.py)
 
     def level_heads(self, level: str) -> int:
         """Attention heads at `level` ("word" or "sentence")."""
         return self.heads if self.heads_at in (level, "both") else 1
+
+    def level_encoder(self, level: str) -> str:
+        """The encoder at `level` ("word" or "sentence"): `encoder` where `encoder_at` says, else the GRU."""
+        return self.encoder if self.encoder_at in (level, "both") else "gru"
 
 
 @dataclass
@@ -69,50 +84,9 @@ class Output:
     word_head_weights: torch.Tensor | None = None  # (n_sentences, max_words, heads) with attention
     sentence_head_weights: torch.Tensor | None = None  # (n_docs, max_sentences, heads) with attention
     penalty: torch.Tensor | None = None  # () Lin et al.'s head redundancy, both levels summed (0 for one head)
-
-
-class Encoder(nn.Module):
-    """A bidirectional GRU over packed sequences, followed by masked pooling."""
-
-    def __init__(self, input_dim: int, hidden: int, make_pool: Callable[[], Pooling | CahanPooling]) -> None:
-        super().__init__()
-        self.gru = BiGRU(input_dim, hidden)
-        self.pool = make_pool()  # over the GRU's 2*hidden states; made after the GRU: seeds give the same weights
-
-    def forward(
-        self,
-        packed: PackedSequence,
-        max_length: int,
-        counts: torch.Tensor | None = None,
-        projected: bool = False,
-        scale: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        # packed: PackedSequence of (tokens, input_dim), or of the GRU's input projections when `projected`
-        # max_length: T of the padded output
-        # counts: (n_docs,) sentences per document, for CAHAN's word level (rows are documents' sentences in order)
-        # scale: (tokens,) TaSc's scalars in packed order (word level of HN-ATT / multi-head only), or None
-        states = self.gru(packed, projected)  # (tokens, 2*hidden) in packed order
-        position = token_positions(packed, max_length)  # (tokens,) index of each in the flattened (n, T)
-        shape = (int(packed.batch_sizes[0]), max_length)  # (n, T)
-        if scale is not None:  # TaSc: the pooled sum weighs each word by alpha_t s_t; weights shown |alpha_t s_t|
-            assert isinstance(self.pool, Pooling)  # HAN refuses TaSc with CAHAN's pooling
-            pooled, weights = self.pool.forward_tokens(states, position, shape, counts, scale=scale)
-            return pooled, scaled_weights(weights, padded_scale(scale, position, shape))
-        return self.pool.forward_tokens(states, position, shape, counts)  # real positions alone: (n, pooled), (n, T)
-
-
-def token_positions(packed: PackedSequence, max_length: int) -> torch.Tensor:
-    """(tokens,) the index of each element of packed.data (time-major) in the flattened (n, T) batch-first layout."""
-    sizes = packed.batch_sizes  # (T_packed,) on the CPU
-    step = torch.repeat_interleave(torch.arange(sizes.numel()), sizes)  # (tokens,)
-    sorted_row = torch.arange(int(sizes.sum())) - (torch.cumsum(sizes, 0) - sizes)[step]
-    row = sorted_row if packed.sorted_indices is None else packed.sorted_indices.cpu()[sorted_row]
-    return (row * max_length + step).to(packed.data.device)  # (tokens,) position in (n * T)
-
-
-def unpack(packed: PackedSequence, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """PackedSequence -> zero-padded (n, T, d) batch-first tensor and its (n, T) mask."""
-    return pad(packed.data, token_positions(packed, max_length), (int(packed.batch_sizes[0]), max_length))
+    # Transformer encoders' self-attention maps while `HAN.record_self_attention(True)`: level -> per layer
+    # (rows, heads, T, T), rows and T as that level's weights (flat: documents and their words)
+    self_attention: dict[str, list[torch.Tensor]] | None = None
 
 
 class HAN(nn.Module):
@@ -124,42 +98,91 @@ class HAN(nn.Module):
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim, padding_idx=0)
         if config.heads_at not in HEAD_LEVELS:
             raise ValueError(f"heads_at must be one of {HEAD_LEVELS}")  # the poolings check the rest
-        word_dim = 2 * config.word_hidden  # the word GRU's states
+        self.flat = check_structure(config)
+        word_dim = 2 * config.word_hidden  # the word encoder's states
+        scoring = (config.score, config.temperature)
 
         def word_pool() -> Pooling | CahanPooling:  # CAHAN: context-aware word attention; its sentence level is att
             if config.variant == "cahan":
                 context = (config.context_direction, config.context_aggregate, config.context_gate)
                 return CahanPooling(word_dim, config.context_dim, *context)
             heads = (config.level_heads("word"), config.head_combine)
-            return Pooling(config.variant, word_dim, config.context_dim, *heads)
+            return Pooling(config.variant, word_dim, config.context_dim, *heads, *scoring)
 
-        self.word_encoder = Encoder(config.embed_dim, config.word_hidden, word_pool)
+        transformer = (config.layers, config.attention_heads)
+        self.word_encoder = Encoder(
+            config.embed_dim, config.word_hidden, word_pool, config.level_encoder("word"), *transformer
+        )
         sentence_dim = self.word_encoder.pool.output_dim  # CAHAN bi: both passes' vectors, concatenated
         sentence_variant = "att" if config.variant == "cahan" else config.variant
-        sentence_heads = (config.level_heads("sentence"), config.head_combine)
-        self.sentence_encoder = Encoder(
-            sentence_dim,
-            config.sentence_hidden,
-            lambda: Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_heads),
-        )
+        sentence_pool = (config.level_heads("sentence"), config.head_combine, *scoring)
+        if not self.flat:  # a flat model pools the words of a document once: it has no sentence level
+            self.sentence_encoder = Encoder(
+                sentence_dim,
+                config.sentence_hidden,
+                lambda: Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_pool),
+                config.level_encoder("sentence"),
+                *transformer,
+            )
         unknown = set(config.dropout_at) - set(DROPOUT_PLACES)
         if unknown:
             raise ValueError(f"unknown dropout place(s) {sorted(unknown)}; choose from {', '.join(DROPOUT_PLACES)}")
         self.dropout = nn.ModuleDict(
             {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
         )
-        self.classifier = nn.Linear(2 * config.sentence_hidden, config.n_classes)
+        self.classifier = nn.Linear(sentence_dim if self.flat else 2 * config.sentence_hidden, config.n_classes)
         if config.tasc and (config.variant != "att"):
             raise ValueError("TaSc scales attention weights: it needs --variant att (one head or several)")
+        if config.tasc and self.flat:
+            raise ValueError("TaSc scales the word attention of the hierarchical model: not with --structure flat")
         self.tasc = TaskScale(config.vocab_size) if config.tasc else None  # made last: seeds give the same others
         self.project_distinct_words = True  # see _word_inputs; off: every token projected (bench/speed.py compares)
 
     def forward(self, batch: Batch) -> Output:
         """Logits and weights of a batch; only real words are embedded (packed ids)."""
+        if self.flat:  # each document's words in one row
+            layout = self._flat_layout(batch)
+            embedded, projected, _ = self._word_inputs(layout.pack(layout.to_documents(batch.words)))  # no TaSc
+            return self.encode_flat(batch, layout, embedded, projected)
         words = pack_padded_sequence(
             batch.words, batch.word_counts, batch_first=True, enforce_sorted=False
         )  # word ids of real tokens only
         return self.encode(batch, *self._word_inputs(words))
+
+    def _flat_layout(self, batch: Batch) -> FlatLayout:
+        if batch.padded:
+            raise ValueError("a flat model reads each document's words in order: the padded (bench) layout mixes them")
+        return flat_layout(batch.word_counts, batch.sentence_counts, batch.words.size(1))
+
+    def encode_flat(self, batch: Batch, layout: FlatLayout, embedded: PackedSequence, projected: bool) -> Output:
+        """The flat structure: packed documents' word vectors -> one encoder -> one pooling -> logits.
+
+        The weights come back in the hierarchical layout: p_w over the whole document, p_s = 1 per real
+        sentence (han/nn/flat.py says why)."""
+        doc_vectors, weights = self.word_encoder(embedded, layout.shape[1], None, projected)  # (n_docs, d), (n_docs, L)
+        logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
+        sentences = sentence_ones(batch.sentence_counts, int(batch.sentence_counts.max()), weights)  # (n_docs, S)
+        pool = self.word_encoder.pool
+        heads = None if pool.head_weights is None else layout.to_sentences(pool.head_weights)  # (n_s, max_w, r)
+        sentence_heads = None if heads is None else sentences.unsqueeze(-1).expand(-1, -1, heads.size(-1))
+        penalty = pool.penalty if pool.penalty is not None else logits.new_zeros(())
+        maps = self._self_attention([self.word_encoder], ["word"])
+        return Output(logits, layout.to_sentences(weights), sentences, heads, sentence_heads, penalty, maps)
+
+    def record_self_attention(self, on: bool = True) -> None:
+        """Keep the Transformer encoders' self-attention maps in `Output.self_attention` (slower: no fused path)."""
+        for module in self.modules():
+            if isinstance(module, TransformerEncoder):
+                module.record = on
+
+    def _self_attention(self, encoders: list[Encoder], levels: list[str]) -> dict[str, list[torch.Tensor]] | None:
+        """Level -> the recorded maps of that level's Transformer encoder, if any records."""
+        maps = {}
+        for encoder, level in zip(encoders, levels, strict=True):
+            sequence = getattr(encoder, "sequence", None)  # absent for the GRU
+            if isinstance(sequence, TransformerEncoder) and sequence.record:
+                maps[level] = list(sequence.maps)
+        return maps or None
 
     def _word_inputs(self, words: PackedSequence) -> tuple[PackedSequence, bool, torch.Tensor | None]:
         """Packed word ids -> the word GRU's packed inputs, whether they are already its input projections, and
@@ -178,13 +201,14 @@ class HAN(nn.Module):
         # direction: a larger product per token than the projection it would save); on a GPU projecting every
         # token is one cheap matmul anyway. So there the word GRU gets every token's word vector.
         per_token = dropped or not self.project_distinct_words  # dropout: a mask per token, each its own product
-        if per_token or self.word_encoder.gru.uses_cudnn(ids.device):
+        encoder = self.word_encoder  # an encoder other than the GRU takes word vectors
+        if per_token or encoder.kind != "gru" or encoder.gru.uses_cudnn(ids.device):
             vectors = self.embedding(ids)  # (tokens, embed)
             scale = None if self.tasc is None else self.tasc(ids, vectors)  # (tokens,)
             return words._replace(data=self.dropout["embeddings"](vectors)), False, scale
         distinct, occurrence = torch.unique(ids, return_inverse=True)  # (n_distinct,), (tokens,)
         vectors = self.embedding(distinct)  # (n_distinct, embed)
-        table = self.word_encoder.gru.input_proj(vectors)  # (n_distinct, 6*word_hidden)
+        table = encoder.gru.input_proj(vectors)  # (n_distinct, 6*word_hidden)
         scale = None if self.tasc is None else self.tasc(distinct, vectors).index_select(0, occurrence)  # (tokens,)
         return words._replace(data=table.index_select(0, occurrence)), True, scale  # (tokens, 6*word_hidden)
 
@@ -194,6 +218,11 @@ class HAN(nn.Module):
         embedded: (n_sentences, max_words, embed_dim), batch-first like `batch.words`; padding positions are
         dropped by packing before the GRU. Attribution methods (captum) scale these vectors.
         """
+        if self.flat:
+            layout = self._flat_layout(batch)
+            return self.encode_flat(
+                batch, layout, layout.pack(layout.to_documents(self.dropout["embeddings"](embedded))), False
+            )
         packed = pack_padded_sequence(
             self.dropout["embeddings"](embedded), batch.word_counts, batch_first=True, enforce_sorted=False
         )  # packed.data: (tokens, embed_dim), real tokens only
@@ -216,13 +245,16 @@ class HAN(nn.Module):
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
-        return Output(logits, word_weights, sentence_weights, pools[0].head_weights, pools[1].head_weights, penalty)
+        maps = self._self_attention([self.word_encoder, self.sentence_encoder], ["word", "sentence"])
+        heads = (pools[0].head_weights, pools[1].head_weights)
+        return Output(logits, word_weights, sentence_weights, *heads, penalty, maps)
 
     @property
     def reads_context(self) -> bool:
-        """True when a sentence's word weights depend on the document's other sentences (CAHAN): its sentence
-        vectors must then be computed document by document, never sentence by sentence."""
-        return self.config.variant == "cahan"
+        """True when a sentence's word weights depend on the document's other sentences (CAHAN; the flat structure,
+        whose one attention spans them all): its sentence vectors must then be computed document by document,
+        never sentence by sentence."""
+        return self.config.variant == "cahan" or self.flat
 
     def encode_words(
         self,
@@ -274,7 +306,9 @@ class HAN(nn.Module):
         """
         max_words = max(len(s) for s in sentences)
         packed, projected, _ = self._word_inputs(self._packed_ids(sentences))
-        return unpack(packed._replace(data=self.word_encoder.gru(packed, projected)), max_words)
+        position = token_positions(packed, max_words)  # (tokens,)
+        states = self.word_encoder.states(packed, position, (len(sentences), max_words), projected)
+        return unpack(packed._replace(data=states), max_words)
 
     def word_scales(self, sentences: list[list[int]]) -> torch.Tensor | None:
         """TaSc's (n, max_words) scalars of sentences given as word-id lists (0 at padding); None without TaSc.
@@ -289,6 +323,19 @@ class HAN(nn.Module):
     def _packed_ids(self, sentences: list[list[int]]) -> PackedSequence:
         batch = collate([[s] for s in sentences])  # one sentence per row
         return pack_padded_sequence(batch.words, batch.word_counts, batch_first=True, enforce_sorted=False)
+
+
+def check_structure(config: ModelConfig) -> bool:
+    """ValueError for an encoder or structure that cannot be built; True for the flat structure."""
+    dims = [2 * config.word_hidden] * (config.encoder_at != "sentence")
+    dims += [2 * config.sentence_hidden] * (config.encoder_at != "word" and config.structure != "flat")
+    check_encoder(config.encoder, config.encoder_at, config.layers, config.attention_heads, dims)
+    if config.structure not in STRUCTURES:
+        raise ValueError(f"unknown structure {config.structure!r}; choose from {', '.join(STRUCTURES)}")
+    flat = config.structure == "flat"
+    if flat and (config.variant == "cahan" or config.encoder_at == "sentence" or config.heads_at == "sentence"):
+        raise ValueError("a flat model has no sentence level (CAHAN's context, --encoder-at or --heads-at sentence)")
+    return flat
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

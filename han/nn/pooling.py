@@ -6,6 +6,7 @@
          the heads' pooled vectors combined by their mean or by concatenation and a projection,
          and the penalty ||A A^T - I||_F^2 that pushes heads to look at different positions.
          r = 1 is exactly the paper's attention (same parameters, same outputs).
+         Other score functions than the paper's additive one, and a temperature: han/nn/scores.py.
     ave: alpha uniform over real positions                   (HN-AVE)
     max: element-wise max; the weight of a position is the share of hidden dimensions in which
          it attains the maximum                              (HN-MAX)
@@ -20,6 +21,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from han.nn.scores import attention_scores, check_score, context_size, make_projection
 
 # A function that replaces pooling weights: (weights (n, T), mask (n, T)) -> new weights (n, T).
 # Faithfulness tests use it (uniform or permuted attention, zeroing the top item); None in training.
@@ -36,7 +39,16 @@ class Pooling(nn.Module):
     `weights` is their mean, itself a distribution) and `penalty` the mean ||A A^T - I||_F^2 (0 for one head).
     """
 
-    def __init__(self, variant: str, input_dim: int, context_dim: int, heads: int = 1, combine: str = "mean") -> None:
+    def __init__(
+        self,
+        variant: str,
+        input_dim: int,
+        context_dim: int,
+        heads: int = 1,
+        combine: str = "mean",
+        score: str = "additive",
+        temperature: float = 1.0,
+    ) -> None:
         super().__init__()
         if variant not in POOLINGS:
             raise ValueError(f"unknown pooling {variant!r}; choose from {', '.join(POOLINGS)}")
@@ -44,14 +56,20 @@ class Pooling(nn.Module):
             raise ValueError("several heads need attention pooling (variant att) and heads >= 1")
         if combine not in COMBINE:
             raise ValueError(f"unknown head combination {combine!r}; choose from {', '.join(COMBINE)}")
+        check_score(score, temperature)
+        if (score, temperature) != ("additive", 1.0) and variant != "att":
+            raise ValueError(f"a score function and a temperature need attention pooling (variant att), not {variant}")
+        self.score, self.temperature = score, temperature
         self.variant, self.heads, self.combine = variant, heads, combine
         self.output_dim = input_dim  # the pooled vector's size (concatenated heads are projected back to it)
         self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
         self.head_weights: torch.Tensor | None = None  # (n, T, heads) of the last forward pass (attention)
         self.penalty: torch.Tensor | None = None  # () of the last forward pass (attention)
         if variant == "att":
-            self.project = nn.Linear(input_dim, context_dim)  # W, b (Lin et al.'s W_s1, shared by the heads)
-            shape = (context_dim,) if heads == 1 else (heads, context_dim)  # one head keeps HN-ATT's layout
+            # W, b (Lin et al.'s W_s1, shared by the heads); W alone for "general", none for the others
+            self.project = make_projection(score, input_dim, context_dim)
+            size = context_size(score, input_dim, context_dim)
+            shape = (size,) if heads == 1 else (heads, size)  # one head keeps HN-ATT's layout
             self.context = nn.Parameter(torch.empty(shape).uniform_(-0.1, 0.1))  # u_ctx per head
             if heads > 1 and combine == "concat":
                 self.merge = nn.Linear(heads * input_dim, input_dim)  # concatenated heads -> input_dim
@@ -128,10 +146,10 @@ class Pooling(nn.Module):
     def _attention(self, states: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
         """(n, T, heads) attention weights from the real positions' states (k, d), each head a distribution over
         the real positions."""
-        u = torch.tanh(self.project(states))  # (k, context_dim)
-        context = self.context.view(-1, u.size(-1))  # (r, context_dim)
+        context = self.context.view(self.heads, -1)  # (r, context size)
+        real = attention_scores(self.score, states, context, self.project, self.temperature)  # (k, r)
         padding = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
-        scores = padding.index_copy(0, position, u @ context.T)  # (n*T, r)
+        scores = padding.index_copy(0, position, real)  # (n*T, r)
         return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
 
 

@@ -12,6 +12,7 @@ from han.errors import HanError
 from han.nn.cahan import AGGREGATES, DIRECTIONS
 from han.nn.model import DROPOUT_PLACES, HEAD_LEVELS, VARIANTS
 from han.nn.pooling import COMBINE
+from han.training.designs import check_design
 from han.training.objectives import check_objectives
 
 OPTIMIZERS = ("sgd", "adam", "adamw")  # --optimizer's choices (han/training/optim.py builds them)
@@ -58,6 +59,13 @@ class TrainConfig:
     context_direction: str = "left"  # CAHAN (variant cahan): context from the sentences before, or "bi"
     context_aggregate: str = "sum"  # CAHAN: "sum" or "mean" of those sentences' vectors
     context_gate: bool = False  # CAHAN: the gated version (a word's own projection against the context's)
+    score: str = "additive"  # attention score against u_ctx: additive (paper), dot, scaled-dot, general, cosine
+    temperature: float = 1.0  # attention scores divided by it (Sun & Lu 2020); 1 = the paper's
+    encoder: str = "gru"  # sequence encoder where `encoder_at` says: gru (paper), transformer, conv, none
+    encoder_at: str = "both"  # word, sentence or both levels
+    layers: int = 1  # Transformer layers
+    attention_heads: int = 4  # Transformer self-attention heads (they must divide 2 * 50)
+    structure: str = "hierarchical"  # hierarchical (HAN) or flat (one encoder and attention over all words: FLAN)
     faithful_loss: float = 0.0  # LAMBDA of KL(softmax(target / T) || attention) (han/training/objectives.py); 0: off
     faithful_target: str = "grad-input"  # the attribution the attention is trained towards
     faithful_level: str = "both"  # the KL on word weights ("word") or on word and sentence weights ("both")
@@ -113,6 +121,7 @@ def check_config(cfg: TrainConfig) -> None:
     check_numbers(cfg)
     check_heads(cfg)
     check_context(cfg)
+    check_design(cfg)
     check_objectives(cfg)
     unknown = set(cfg.dropout_at) - set(DROPOUT_PLACES)
     if unknown:

@@ -19,6 +19,7 @@ from han.data.dataset import Dataset, bucket_batches
 from han.data.prepare import Prepared
 from han.data.text import TextLimits
 from han.nn.model import HAN, VARIANTS
+from han.nn.variants import design_parts
 
 if TYPE_CHECKING:
     from han.training.config import TrainConfig
@@ -54,8 +55,9 @@ def final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, seco
         {"lr": lr, "best_dev_accuracy": max((h["dev_accuracy"] for h in history if h["lr"] == lr), default=None)}
         for lr in cfg.lrs
     ]
+    design = design_parts(asdict(cfg))  # the encoder, structure, score where they are not the paper's
     return {
-        "model": VARIANTS[cfg.variant],
+        "model": VARIANTS[cfg.variant] + (f" [{', '.join(design)}]" if design else ""),  # "HN-ATT [conv, flat]"
         "variant": cfg.variant,
         "dev_accuracy": results["dev"]["accuracy"],
         "test_accuracy": results["test"]["accuracy"],

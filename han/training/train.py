@@ -32,7 +32,8 @@ from han.data.prepare import Prepared, prepare, tokenized_store
 from han.data.store import SentenceStream
 from han.data.text import TextLimits
 from han.errors import HanError
-from han.nn.model import HAN, VARIANTS, ModelConfig
+from han.nn.model import HAN, VARIANTS
+from han.training.build import build_model
 from han.training.config import TrainConfig, check_config, pick_device
 from han.training.distributed import Distributed, setup_distributed
 from han.training.embeddings import KeyedVectors, embedding_size, initial_embeddings, load_vectors
@@ -121,32 +122,6 @@ def epoch_batches(data: Prepared, cfg: TrainConfig, epoch: int, dist: Distribute
     lengths = data.docs["train"].sentence_counts.tolist()  # (n_train,) sentences per document
     batches = bucket_batches(lengths, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, bucket=cfg.bucket)
     return batches[dist.rank : len(batches) // dist.world * dist.world : dist.world]
-
-
-def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, device: torch.device) -> HAN:
-    """A freshly initialised model (same seed for every lr) with the given embedding table."""
-    torch.manual_seed(cfg.seed)
-    model = HAN(
-        ModelConfig(
-            vocab_size=len(data.vocab),
-            n_classes=len(data.labels),
-            variant=cfg.variant,
-            embed_dim=embedding.size(1),
-            dropout=cfg.dropout,
-            dropout_at=tuple(cfg.dropout_at),
-            heads=cfg.heads,
-            heads_at=cfg.heads_at,
-            head_combine=cfg.head_combine,
-            context_direction=cfg.context_direction,
-            context_aggregate=cfg.context_aggregate,
-            context_gate=cfg.context_gate,
-            tasc=cfg.tasc,
-        )
-    )
-    with torch.no_grad():
-        model.embedding.weight.copy_(embedding)
-    model.embedding.weight.requires_grad_(not cfg.freeze_embeddings)
-    return model.to(device)
 
 
 # ----------------------------------------------------------------------------- the run

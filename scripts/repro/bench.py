@@ -14,6 +14,7 @@ BENCHES = {  # results/bench-NAME.txt <- bench/SCRIPT.py ARGS (see bench_script)
     "app_latency": [],
     "faithfulness": ["--threads", "2"],
     "app_first_paint": [],
+    "app_load": ["--memory-views", "200"],
     "variants": [],
     "scale": ["--sizes", "20000", "100000", "300000"],
     # the paper's size measured, not extrapolated (about an hour; no word2vec stage)
@@ -124,6 +125,12 @@ GUIDES = {  # what each benchmark's section says above its output
     "page title, then its content: on Models the paper's three model names with their test accuracy, on "
     "Document the example review's heatmap and prediction. The Models page draws from the checkpoints' JSON "
     "files and never imports torch; the Document page loads its model.",
+    "app_load": "A room opening the app at once: N headless Chromium sessions open a page together on one warmed "
+    "server; server CPU seconds per view (its own process, browsers not counted) and each session's seconds to its "
+    "content. On Document, 'repeat' is the shipped example already computed for an earlier viewer, 'new review' "
+    "each session pasting a ten-sentence review of its own (heatmap, prediction and the faithfulness panel's "
+    "leave-one-out and integrated gradients). Issue 31's targets: Document <= 0.3 s per repeat view, <= 0.6 s per "
+    "new review; 16 viewers all rendered; the server's memory flat over 200 views of different reviews.",
 }
 
 YARDSTICK = "real + bucketing, nn.GRU + pad_packed"  # bench/speed.py's row that issue 13's goal divides by

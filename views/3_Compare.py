@@ -28,7 +28,7 @@ def side_by_side(models: dict, text: str, gold: str | None, raw: bool) -> None:
     items, names = list(models.items()), ui.shown_names(models)
     for column, (variant, path) in zip(grid(len(items)), items, strict=False):
         model = ui.load_model(path)
-        explanation = model.explain(text)
+        explanation = ui.explanation(model, text)
         with column:
             verdict = "" if gold is None else (" (correct)" if explanation["label"] == gold else f" (gold {gold})")
             st.subheader(f"{names[variant]}: {explanation['label']}{verdict}")

@@ -27,7 +27,8 @@ def read_figures(path: str, stamp: float) -> dict:
 
 def aopc_chart(figures: dict, level: str) -> go.Figure:
     aopc = figures[level]["aopc"]
-    names = [METHOD_NAMES.get(o, o) for o in aopc]
+    # two short lines a method, upright: slanted one-line names overlapped and were cut ("integrated g…")
+    names = [METHOD_NAMES.get(o, o).replace(" ", "<br>", 1).replace("leave-one-out", "leave-<br>one-out") for o in aopc]
     figure = go.Figure(
         [
             go.Bar(
@@ -51,7 +52,8 @@ def aopc_chart(figures: dict, level: str) -> go.Figure:
         margin=dict(l=10, r=10, t=40, b=10),
         title=f"{level.title()} level: ERASER AOPC over the {bins}",
         yaxis_title="Δ p(predicted)",
-        legend=dict(orientation="h", y=-0.25),
+        legend=dict(orientation="h", y=-0.3),
+        xaxis_tickangle=0,
     )
     return figure
 

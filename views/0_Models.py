@@ -1,4 +1,5 @@
-"""Models (the home page): pick a checkpoint set and see a card per model (HN-AVE, HN-MAX, HN-ATT)."""
+"""Models (the home page): pick a checkpoint set; a comparison table, a row per model (HN-AVE, HN-MAX, HN-ATT, then
+the successors), and each model's card of details in an expander."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from han import paper
 from han.app import ui
 from han.checkpoint.files import auto_reason
 from han.checkpoint.objectives import objectives_summary
+from han.nn.variants import model_name
 
 st.set_page_config(page_title="Models - HAN explorer", layout="wide")
 
@@ -82,16 +85,69 @@ def card(path: Path, name: str) -> None:
         )
 
 
+def paper_figure(config: dict, name: str) -> float | None:
+    """The paper's Table 2 accuracy (%) for this model on the nearest of its data sets (aclImdb: IMDB review;
+    otherwise Yelp 2013, its smallest Yelp set); None for models the paper has no row for (the successors)."""
+    formats = {s.get("format", "") for s in config.get("data", {}).get("sources", [])}
+    return paper.reference(name, "IMDB review" if "aclImdb" in formats else "Yelp 2013")
+
+
+def paper_text(figure: float | None) -> str:
+    return "–" if figure is None else f"{figure:.1f} %"  # not "None": the paper has no row for this model
+
+
+def in_percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def comparison(models: dict[str, Path], names: dict[str, str]) -> None:
+    """A row per model: the figures to compare, legible however many models the set holds."""
+    rows = []
+    for key, path in models.items():
+        config, metrics = ui.checkpoint_record(path)
+        sources = ", ".join(Path(s.get("path", "?")).name for s in config.get("data", {}).get("sources", []))
+        seconds = metrics.get("training_time_s")
+        rows.append(
+            {
+                "model": names[key],
+                "test accuracy": in_percent(metrics.get("test_accuracy")),
+                "dev accuracy": in_percent(metrics.get("dev_accuracy")),
+                "paper (Table 2)": paper_text(paper_figure(config, model_name(config.get("model", {})))),
+                "majority class": in_percent(metrics.get("majority_test_accuracy")),
+                "data": sources or "unknown",
+                "recipe": config.get("training", {}).get("recipe", "paper"),
+                "training (min)": None if seconds is None else round(seconds / 60, 1),
+            }
+        )
+    percent_column = lambda label: st.column_config.NumberColumn(label, format="%.1f %%")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "test accuracy": percent_column("test accuracy"),
+            "dev accuracy": percent_column("dev accuracy"),
+            "training (min)": st.column_config.NumberColumn(format="%.1f"),
+            "majority class": percent_column("majority class"),
+        },
+    )
+    st.caption(
+        "Accuracy on the checkpoint's own test and dev splits; 'majority class' is always predicting the most "
+        "frequent test class. The paper's figure is for its own, much larger data (Yelp 2013 for Yelp, IMDB review "
+        "for aclImdb), for orientation only; it has none for the successors. Not recorded: metrics.json is missing."
+    )
+
+
 def page() -> None:
     st.title("Hierarchical Attention Networks: what do they attend to?")
     st.caption(
         "Yang et al. (2016). Red blocks show sentence weights, blue words the word weights "
-        "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare, Faithfulness (left)."
+        "(sqrt(p_s)*p_w, section 3.6). Views: Document, Word attention, Compare, Faithfulness, Data set (left)."
     )
     models = ui.choose_set()
-    columns, names = st.columns(len(models)), ui.shown_names(models)
-    for column, (key, path) in zip(columns, models.items(), strict=True):
-        with column:
+    names = ui.shown_names(models)
+    comparison(models, names)
+    for key, path in models.items():
+        with st.expander(f"{names[key]}: data, split, training, recipe, vocabulary"):
             card(path, names[key])
 
 

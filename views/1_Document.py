@@ -3,6 +3,8 @@ the heatmap the evidence whether those weights are a faithful account of the dec
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 import han
@@ -52,12 +54,21 @@ def evidence(model: han.Classifier, text: str) -> dict:
             "method": METHOD_NAMES[m],
             "τ words": r2(a["word"]),
             "τ sentences": r2(a["sentence"]),
-            "top-1 word shared": r2(a["top_k"]["word_top1"]),
-            "top-5 words shared": r2(a["top_k"]["word_top5"]),
+            "top-1 shared": r2(a["top_k"]["word_top1"]),
+            "top-5 shared": r2(a["top_k"]["word_top5"]),
         }
         for m, a in result["agreement"].items()
     ]
-    st.dataframe(rows, hide_index=True)
+    shared = "Share of attention's top {} word(s) that are this method's top {} too."
+    st.dataframe(  # short column names: the whole table fits beside the heatmap
+        rows,
+        hide_index=True,
+        column_config={
+            "τ sentences": st.column_config.NumberColumn("τ sent.", help="Kendall τ over the sentences"),
+            "top-1 shared": st.column_config.NumberColumn("top 1", help=shared.format(1, 1)),
+            "top-5 shared": st.column_config.NumberColumn("top 5", help=shared.format(5, 5)),
+        },
+    )
     st.plotly_chart(charts.erasure_chart(result["erasure_curve"]), key="erasure")
     st.caption(
         "Probability of the predicted class as the top words by each method are removed. The method whose "
@@ -111,7 +122,7 @@ def page() -> None:
     text, gold = ui.document_input(model, "doc")
     if text is None:
         return
-    explanation = model.explain(text)
+    explanation = ui.explanation(model, text)
     st.session_state["last_explanation"] = explanation
     head = ui.choose_head(explanation["head_names"], "head") if "heads" in explanation else None
     left, right = st.columns([3, 2])
@@ -144,10 +155,11 @@ def page() -> None:
     name = f"han-{variant}-{explanation['label']}" + ("" if method == "attention" else f"-{method}")
     name += "" if head is None or method != "attention" else f"-head{head + 1}"
     a, b, c, d = st.columns(4)
-    a.download_button("HTML", to_html(shown, raw=raw, standalone=True), f"{name}.html", "text/html")
-    b.download_button("SVG image", to_svg(shown, raw=raw), f"{name}.svg", "image/svg+xml")
-    c.download_button("PNG image", to_png(shown, raw=raw), f"{name}.png", "image/png")
-    d.download_button("Weights (CSV)", to_csv(shown), f"{name}.csv", "text/csv")
+    # each file is made when its button is pressed, not on every view (the PNG alone is a matplotlib drawing)
+    a.download_button("HTML", partial(to_html, shown, raw=raw, standalone=True), f"{name}.html", "text/html")
+    b.download_button("SVG image", partial(to_svg, shown, raw=raw), f"{name}.svg", "image/svg+xml")
+    c.download_button("PNG image", partial(to_png, shown, raw=raw), f"{name}.png", "image/png")
+    d.download_button("Weights (CSV)", partial(to_csv, shown), f"{name}.csv", "text/csv")
 
 
 ui.guard(page)
