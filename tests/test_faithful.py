@@ -242,8 +242,12 @@ def test_shipped_checkpoints_predict_exactly_as_before():
         model = han.load(ROOT / name)
         got = model.predict(before["texts"])
         weights = [r.word_weights for r in model.analyse([model.tokenize(t) for t in before["texts"]])]
-        assert [r["probabilities"] for r in got] == [e["probabilities"] for e in expected], name
-        assert weights == [e["word_weights"] for e in expected], name
+        assert [r["label"] for r in got] == [e["label"] for e in expected], name
+        # to 1e-6: the record was made with one thread, and torch's CPU sums in another order with two (1e-8 apart)
+        for r, e in zip(got, expected, strict=True):
+            assert r["probabilities"] == pytest.approx(e["probabilities"], abs=1e-6), name
+        for w, e in zip(weights, expected, strict=True):
+            assert [x for s in w for x in s] == pytest.approx([x for s in e["word_weights"] for x in s], abs=1e-6), name
 
 
 def test_old_configs_train_settings_default_to_no_objective():
