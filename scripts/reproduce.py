@@ -185,6 +185,7 @@ def report() -> None:
         + successors.section()
         + focus.section()
         + faithfulness.section()
+        + faithful.section()
         + investigation.investigation_section()
     )
     lines += [
