@@ -49,11 +49,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    """`streamlit run app.py` on a loopback port; returns once /_stcore/health answers."""
+def start_server(port: int, log: Path, flags: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`streamlit run app.py` on a loopback port (with `flags` for it); returns once /_stcore/health answers."""
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=os.environ)
+    server = subprocess.Popen(
+        [*command, *flags], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=os.environ
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

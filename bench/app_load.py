@@ -25,14 +25,14 @@ import asyncio
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from app_first_paint import free_port, start_server  # bench/ is on sys.path when a script of it runs
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,28 +64,6 @@ SENTENCES = [
 
 def review(n: int) -> str:
     return " ".join(SENTENCES).format(n=n)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log: Path, flags: list[str]) -> subprocess.Popen:
-    """`streamlit run app.py`; returns once /_stcore/health answers."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true", *flags]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=os.environ)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit(f"streamlit did not start within 90 s; see {log}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -170,7 +148,7 @@ async def run(args: argparse.Namespace) -> None:
 
     log = Path(tempfile.mkdtemp(prefix="han-app-load-")) / "streamlit.log"
     port = free_port()
-    server = start_server(port, log, args.server_flag)
+    server = start_server(port, log, tuple(args.server_flag))
     sampler = None
     if args.profile:  # every thread, without pausing the server
         command = ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--output", args.profile]
