@@ -40,6 +40,10 @@ NEUTRAL = {
     "context_direction": "left", "context_aggregate": "sum", "context_gate": False,  # CAHAN's, unused by att
     "workers": 0,  # tokenising processes: the tokens are the same for any number
     "ema": 0.0,  # no weight average: the model as the optimiser left it
+    "score": "additive", "temperature": 1.0, "encoder": "gru", "encoder_at": "both", "layers": 1,
+    "attention_heads": 4, "structure": "hierarchical",  # the paper's design (issue 35's options)
+    "faithful_loss": 0.0, "faithful_target": "grad-input", "faithful_level": "both", "faithful_temperature": 0.25,
+    "faithful_after": 1, "tasc": False, "word_dropout": 0.0,  # no faithful objective (issue 34's options)
 }  # fmt: skip
 
 

@@ -36,7 +36,7 @@ def add_analyse_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--loo", type=int, help="leave-one-out's top word for the first N documents only (default: every document)"
     )
-    parser.add_argument("--out", help="file to write (.npz; default with --split: CHECKPOINT/analysis-SPLIT.npz)")
+    parser.add_argument("--out", help="file to write, .npz (default: with --split, CHECKPOINT/analysis-SPLIT.npz)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_overwrite(parser)
 

@@ -19,7 +19,7 @@ def add_objective_args(train: argparse.ArgumentParser) -> None:
         default=0.0,
         metavar="LAMBDA",
         help="add LAMBDA * KL(softmax(target / T) || attention) to the loss, the target an attribution of the "
-        "model being trained, computed on the fly (default: 0, off)",
+        "model being trained, computed on the fly; 0 is off (default: 0.0)",
     )
     group.add_argument(
         "--faithful-target",
@@ -60,7 +60,7 @@ def add_objective_args(train: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         metavar="P",
-        help="remove each word of a training document with probability P, as erasure tests do (default: 0)",
+        help="remove each word of a training document with probability P, as erasure tests do (default: 0.0)",
     )
 
 
