@@ -171,6 +171,7 @@ def test_info_shows_the_objectives(yelp_slice, tmp_path, capsys):
         (["--variant", "ave", "--faithful-loss", "1"], "--faithful-loss acts on attention; --variant ave has none"),
         (["--variant", "max", "--tasc"], "--tasc acts on attention; --variant max has none"),
         (["--variant", "cahan", "--tasc"], "CAHAN's is not supported"),
+        (["--structure", "flat", "--tasc"], "--structure flat has no such level"),
     ],
 )
 def test_bad_settings_are_refused_before_any_data_is_read(extra, message, tmp_path, capsys):

@@ -74,6 +74,8 @@ def check_objectives(cfg: Any) -> None:
         raise HanError(f"{' and '.join(wants)} {verb} on attention; --variant {cfg.variant} has none: use att or cahan")
     if cfg.tasc and cfg.variant == "cahan":
         raise HanError("--tasc scales HN-ATT's word attention (one head or several); CAHAN's is not supported")
+    if cfg.tasc and cfg.structure == "flat":
+        raise HanError("--tasc scales the hierarchical model's word attention; --structure flat has no such level")
 
 
 class Objectives:
