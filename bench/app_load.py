@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -213,6 +214,8 @@ def main() -> None:
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit("Debian's chromium is missing: apt-get install -y chromium chromium-driver")
+    if args.profile and shutil.which("py-spy") is None:
+        raise SystemExit("--profile samples the server with py-spy: pip install py-spy")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     if os.getloadavg()[0] > 0.8:  # say so (RESULTS.md's report reads this phrase): the seconds are then pessimistic
         print("note: another process used the other core during this run")
