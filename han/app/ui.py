@@ -83,8 +83,14 @@ def _load(path: str, stamp: float) -> han.Classifier:
 
 def load_model(path: Path) -> han.Classifier:
     """A cached model; reloaded only when its weights file changes."""
-    weights = path / "model.safetensors"
-    return _load(str(path), weights.stat().st_mtime if weights.exists() else 0.0)
+    return _load(str(path), weights_stamp(path))
+
+
+def weights_stamp(folder: Path) -> float:
+    """The weights file's modification time (0 when absent): cached results of a checkpoint retrained in the same
+    folder are computed anew."""
+    weights = folder / "model.safetensors"
+    return weights.stat().st_mtime if weights.exists() else 0.0
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -362,10 +368,8 @@ def faithfulness(model: han.Classifier, text: str) -> dict:
 
 
 def _stamp(model: han.Classifier) -> float:
-    """The weights file's modification time: a retrained checkpoint in the same folder is computed anew."""
     assert model.path is not None  # the app loads checkpoints from folders
-    weights = model.path / "model.safetensors"
-    return weights.stat().st_mtime if weights.exists() else 0.0
+    return weights_stamp(model.path)
 
 
 # ----------------------------------------------------------------------------- output
