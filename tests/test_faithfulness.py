@@ -230,3 +230,34 @@ def test_attention_asked_of_a_model_without_attention(tiny_checkpoints, capsys):
     )
     assert "HN-AVE has no attention" in capsys.readouterr().err
     assert main(["faithfulness", "--checkpoint", "/no/such/checkpoint", "--text", "good"]) == 2
+
+
+OWN_REVIEWS = [  # written for this test: reviews from outside any training data
+    ("The soup was cold and the waiter ignored us. We left hungry.", 1),
+    ("Lovely staff. The pasta was perfect and the wine list is great.", 5),
+    ("Parking is hard. The tacos were fine, nothing special.", 3),
+    ("Worst pizza in town. Burnt crust and rude service.", 1),
+    ("Great coffee, friendly baristas. I come back every week.", 5),
+]
+
+
+def test_cli_data_set_on_other_data_measures_every_document(tiny_checkpoints, tmp_path, capsys):
+    """Reviews the checkpoint was not trained on: every document is measured (no split), stderr says so, and
+    --split on such data is still refused (a split of other data would hold training documents)."""
+    import csv
+
+    own = tmp_path / "own.csv"
+    with own.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "stars"])
+        writer.writerows(OWN_REVIEWS)
+    args = ["faithfulness", "--checkpoint", str(tiny_checkpoints["att"]), "--data", str(own), "--n-steps", "2"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    figures = json.loads(captured.out)
+    assert figures["n"] == len(OWN_REVIEWS) and figures["split"] == "all"
+    assert "not the data this checkpoint was trained on" in captured.err and "no split" in captured.err
+    assert figures["word"]["flips"]["attention"]["documents"] == len(OWN_REVIEWS)
+    assert main([*args, "--split", "test"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not the data this checkpoint was trained on" in err

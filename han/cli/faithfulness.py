@@ -30,7 +30,11 @@ def add_faithfulness_parser(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--text", help="one document")
     source.add_argument("--file", help="one document from a UTF-8 text file ('-' for standard input)")
     source.add_argument("--data", nargs="+", metavar="PATH", help="labelled data: the data-set figures")
-    parser.add_argument("--split", choices=["train", "dev", "test"], help="with --data: which split (default: test)")
+    parser.add_argument(
+        "--split",
+        choices=["train", "dev", "test"],
+        help="with the checkpoint's training data: which split (default: test; other data: every document)",
+    )
     parser.add_argument("--text-col", help="with --data: text column (default: as in training)")
     parser.add_argument("--label-col", help="with --data: label column (default: as in training)")
     parser.add_argument("--limit", type=int, help=f"with --data: the first N documents (default: {LIMIT})")
@@ -59,7 +63,7 @@ def _check(args: argparse.Namespace) -> None:
         given = [f"--{name.replace('_', '-')}" for name in DATA_OPTIONS if getattr(args, name) is not None]
         if given:
             raise HanError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to --data, not to one document")
-    args.split, args.limit = args.split or "test", LIMIT if args.limit is None else args.limit
+    args.limit = LIMIT if args.limit is None else args.limit
     args.permutations = PERMUTATIONS if args.permutations is None else args.permutations
     if args.seed < 0:
         raise HanError("--seed must be 0 or more")
@@ -104,17 +108,46 @@ def _document(model, args: argparse.Namespace) -> dict:
 
 
 def _dataset(model, args: argparse.Namespace) -> dict:
+    """The data-set figures: on the checkpoint's training data, of one of its splits (test unless --split);
+    on any other labelled data, of its documents (--split is then refused: see `check_same_data`)."""
+    from han.data.dataset import check_same_data, checkpoint_parts, read_like
+    from han.errors import NotTrainingData
+
+    dataset = read_like(model.config, args.data, args.text_col, args.label_col)
+    try:
+        check_same_data(model.config, dataset)
+    except NotTrainingData as error:
+        if args.split:  # a split of other data would hold training documents
+            raise
+        return _other_data(model, args, error.reason)
+    parts = checkpoint_parts(model.config, dataset, model.path)
+    split = args.split or "test"
+    chosen = [dataset.examples[i] for i in parts[split]]
+    train = [dataset.examples[i] for i in parts["train"]]
+    return _measure(model, args, chosen, train) | {"split": split}
+
+
+def _other_data(model, args: argparse.Namespace, reason: str) -> dict:
+    """Every document of data the checkpoint was not trained on (the user's own reviews), in file order: there
+    is no split to re-make. Polarity's word classes then come from these documents' own labels."""
+    from han.data.dataset import read_dataset
+
+    dataset = read_dataset(args.data, args.text_col, args.label_col, with_unlabelled=False, seed=model.split_seed)
+    print(
+        f"note: {reason.split(':')[0]}; measuring its documents in file order (the first {args.limit}), no split",
+        file=sys.stderr,
+    )
+    return _measure(model, args, dataset.examples, dataset.examples) | {"split": "all"}
+
+
+def _measure(model, args: argparse.Namespace, chosen: list, train: list) -> dict:
+    """The data-set figures of the first --limit of `chosen`; polarity's word classes from `train`."""
     from tqdm import tqdm
 
-    from han.data.dataset import check_same_data, checkpoint_parts, read_like
     from han.data.prepare import tokenized_store
     from han.interpret.faithfulness import dataset_faithfulness
     from han.interpret.polarity import categories, polarity_vs_attention
 
-    dataset = read_like(model.config, args.data, args.text_col, args.label_col)
-    check_same_data(model.config, dataset)
-    parts = checkpoint_parts(model.config, dataset, model.path)
-    chosen = [dataset.examples[i] for i in parts[args.split]]
     with tqdm(total=min(args.limit, len(chosen)), desc="faithfulness", unit="doc", file=sys.stderr) as bar:
         result = dataset_faithfulness(
             model,
@@ -125,9 +158,8 @@ def _dataset(model, args: argparse.Namespace) -> dict:
             args.permutations,
             on_progress=lambda done, total: bar.update(done - bar.n),
         )
-    train = [dataset.examples[i] for i in parts["train"]]
     store = tokenized_store([e.text for e in train], [e.sentences for e in train], model.limits)
     train_docs = (store.sentences(i) for i in range(len(store)))
     measured = [model.prepare(e) for e in chosen[: args.limit]]
     result["polarity"] = polarity_vs_attention(model, measured, categories(model, train_docs, [e.label for e in train]))
-    return result | {"split": args.split, "data": [str(p) for p in args.data], "model_sha256": model.weights_digest}
+    return result | {"data": [str(p) for p in args.data], "model_sha256": model.weights_digest}
