@@ -15,6 +15,8 @@ def objectives_summary(training: dict) -> str | None:
         )
     if training.get("tasc"):
         parts.append("TaSc (task-scaled word attention; the heatmap shows the scaled weights)")
+    if training.get("class_attention"):
+        parts.append("per-class attention (the heatmap shows the predicted class's)")
     if training.get("word_dropout"):
         parts.append(f"word dropout {training['word_dropout']:g}")
     return "; ".join(parts) or None

@@ -56,6 +56,12 @@ def add_objective_args(train: argparse.ArgumentParser) -> None:
         "vector, multiplies its attention weight; the heatmap shows the scaled weights (--variant att)",
     )
     group.add_argument(
+        "--class-attention",
+        action="store_true",
+        help="an attention per class at both levels, class c's logit reading only what its own attention pooled; "
+        "the heatmap shows the predicted class's: the evidence for the decision (--variant att, one head)",
+    )
+    group.add_argument(
         "--word-dropout",
         type=float,
         default=0.0,
@@ -73,5 +79,6 @@ def objective_settings(args: argparse.Namespace) -> dict[str, Any]:
         "faithful_temperature": args.faithful_temperature,
         "faithful_after": args.faithful_after,
         "tasc": args.tasc,
+        "class_attention": args.class_attention,
         "word_dropout": args.word_dropout,
     }

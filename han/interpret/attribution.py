@@ -66,6 +66,8 @@ def attention_label(classifier: Classifier) -> str:
     """What the 'attention' row is for this model's pooling."""
     if classifier.config.get("model", {}).get("tasc"):
         return "task-scaled attention weights |alpha s| (TaSc), renormalised per sentence"
+    if classifier.config.get("model", {}).get("class_attention"):
+        return "the predicted class's attention weights (per-class attention)"
     return {
         "att": "attention weights",
         "ave": "average pooling's uniform weights (HN-AVE has no attention)",

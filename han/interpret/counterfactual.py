@@ -152,14 +152,14 @@ def weight_gradients(model: HAN, doc: Document, target: int) -> dict[str, np.nda
     with torch.enable_grad(), overridden(model, word=capture("word"), sentence=capture("sentence")):
         model(collate([doc])).logits.softmax(dim=-1)[0, target].backward()
     word = sum(_grad(leaf) for leaf in captured["word"])  # (n_sentences, max_words); flat: (1, n_words)
-    # (1, n_sentences); a flat model weighs no sentence: zeros
+    # (1, n_sentences), per-class attention (C, n_sentences); a flat model weighs no sentence: zeros
     sentence = sum((_grad(leaf) for leaf in captured["sentence"]), torch.zeros(1, len(doc)))
     assert isinstance(word, torch.Tensor) and isinstance(sentence, torch.Tensor)
     return {
         "word": word[0].numpy()
         if model.flat
         else np.concatenate([word[i, : len(s)].numpy() for i, s in enumerate(doc)]),
-        "sentence": sentence[0, : len(doc)].numpy(),
+        "sentence": sentence.sum(dim=0)[: len(doc)].numpy(),  # per-class attention: a row per class, summed
     }
 
 

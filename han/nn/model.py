@@ -21,6 +21,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from han.data.dataset import Batch, collate
 from han.nn.cahan import CahanPooling
+from han.nn.class_attention import ClassRowPooling, class_logits, class_rows, pick, predicted_word_weights
 from han.nn.encoders import TransformerEncoder, check_encoder
 from han.nn.flat import STRUCTURES, FlatLayout, flat_layout, sentence_ones
 from han.nn.gru import BiGRU, reverse_index
@@ -64,6 +65,7 @@ class ModelConfig:
     attention_heads: int = 4  # Transformer self-attention heads; they must divide 2 * hidden
     structure: str = "hierarchical"  # hierarchical (HAN) or flat (one encoder and attention over all words)
     tasc: bool = False  # TaSc: a learned per-word scalar multiplies each word's attention weight (han/nn/tasc.py)
+    class_attention: bool = False  # an attention per class at both levels, logit c reads class c's (class_attention.py)
 
     def level_heads(self, level: str) -> int:
         """Attention heads at `level` ("word" or "sentence")."""
@@ -99,6 +101,7 @@ class HAN(nn.Module):
         if config.heads_at not in HEAD_LEVELS:
             raise ValueError(f"heads_at must be one of {HEAD_LEVELS}")  # the poolings check the rest
         self.flat = check_structure(config)
+        self.per_class = check_class_attention(config)
         word_dim = 2 * config.word_hidden  # the word encoder's states
         scoring = (config.score, config.temperature)
 
@@ -107,6 +110,8 @@ class HAN(nn.Module):
                 context = (config.context_direction, config.context_aggregate, config.context_gate)
                 return CahanPooling(word_dim, config.context_dim, *context)
             heads = (config.level_heads("word"), config.head_combine)
+            if self.per_class:  # one head per class, each class's sentence vector kept (n, C * word_dim)
+                heads = (config.n_classes, "class")
             return Pooling(config.variant, word_dim, config.context_dim, *heads, *scoring)
 
         transformer = (config.layers, config.attention_heads)
@@ -114,13 +119,18 @@ class HAN(nn.Module):
             config.embed_dim, config.word_hidden, word_pool, config.level_encoder("word"), *transformer
         )
         sentence_dim = self.word_encoder.pool.output_dim  # CAHAN bi: both passes' vectors, concatenated
+        sentence_dim = word_dim if self.per_class else sentence_dim  # per class: each class's sequence alone
         sentence_variant = "att" if config.variant == "cahan" else config.variant
         sentence_pool = (config.level_heads("sentence"), config.head_combine, *scoring)
         if not self.flat:  # a flat model pools the words of a document once: it has no sentence level
             self.sentence_encoder = Encoder(
                 sentence_dim,
                 config.sentence_hidden,
-                lambda: Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_pool),
+                lambda: (
+                    ClassRowPooling(2 * config.sentence_hidden, config.context_dim, config.n_classes, *scoring)
+                    if self.per_class
+                    else Pooling(sentence_variant, 2 * config.sentence_hidden, config.context_dim, *sentence_pool)
+                ),
                 config.level_encoder("sentence"),
                 *transformer,
             )
@@ -243,6 +253,11 @@ class HAN(nn.Module):
         counts = None if batch.padded else batch.sentence_counts
         sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected, scale)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
+        if self.per_class:  # the predicted class's word weights (n_sentences, max_words)
+            word_weights = predicted_word_weights(
+                self.word_encoder.pool.head_weights, logits, batch.sentence_counts, batch.padded
+            )
+            return Output(logits, word_weights, sentence_weights, penalty=logits.new_zeros(()))
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
         maps = self._self_attention([self.word_encoder, self.sentence_encoder], ["word", "sentence"])
@@ -287,9 +302,18 @@ class HAN(nn.Module):
         else:
             docs = scatter_sentences(sentence_vectors, sentence_counts)
         # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
+        if self.per_class:  # each class's sentence vectors a sequence of its own: (n_docs * C, S, word dim)
+            docs, sentence_counts = (
+                class_rows(docs, self.config.n_classes),
+                sentence_counts.repeat_interleave(self.config.n_classes),
+            )
         packed_docs = pack_padded_sequence(docs, sentence_counts, batch_first=True, enforce_sorted=False)
         doc_vectors, sentence_weights = self.sentence_encoder(packed_docs, docs.size(1))
-        # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences)
+        # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences); per class n_docs * C
+        if self.per_class:
+            logits = class_logits(self.dropout["classifier"](doc_vectors), self.classifier)  # (n_docs, C)
+            every = sentence_weights.view(logits.size(0), self.config.n_classes, -1).transpose(1, 2)  # (n_docs, S, C)
+            return logits, pick(every, logits.argmax(dim=-1))  # the predicted class's (n_docs, S)
         logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
         return logits, sentence_weights
 
@@ -336,6 +360,17 @@ def check_structure(config: ModelConfig) -> bool:
     if flat and (config.variant == "cahan" or config.encoder_at == "sentence" or config.heads_at == "sentence"):
         raise ValueError("a flat model has no sentence level (CAHAN's context, --encoder-at or --heads-at sentence)")
     return flat
+
+
+def check_class_attention(config: ModelConfig) -> bool:
+    """ValueError for per-class attention where it cannot be built; True when the model has it."""
+    if not config.class_attention:
+        return False
+    if config.variant != "att" or config.heads > 1 or config.tasc or config.structure != "hierarchical":
+        raise ValueError(
+            "per-class attention is HN-ATT's (one head per class): not with other variants, --heads, TaSc or flat"
+        )
+    return True
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,9 @@ from han.nn.scores import attention_scores, check_score, context_size, make_proj
 # With several heads it is applied to each head's weights in turn.
 WeightOverride = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 COMBINE = ("mean", "concat")  # how the heads' pooled vectors become one
+# Per-class attention (han/nn/class_attention.py), one head per class: "class" keeps every head's pooled vector,
+# side by side (n, heads * d); the model picks the weights to show once it knows the predicted class.
+CLASS_COMBINE = ("class",)
 POOLINGS = ("att", "ave", "max")  # this module's; CAHAN's context-aware word attention is in han/nn/cahan.py
 
 
@@ -54,14 +57,15 @@ class Pooling(nn.Module):
             raise ValueError(f"unknown pooling {variant!r}; choose from {', '.join(POOLINGS)}")
         if heads < 1 or (heads > 1 and variant != "att"):
             raise ValueError("several heads need attention pooling (variant att) and heads >= 1")
-        if combine not in COMBINE:
+        if combine not in COMBINE + CLASS_COMBINE:
             raise ValueError(f"unknown head combination {combine!r}; choose from {', '.join(COMBINE)}")
         check_score(score, temperature)
         if (score, temperature) != ("additive", 1.0) and variant != "att":
             raise ValueError(f"a score function and a temperature need attention pooling (variant att), not {variant}")
         self.score, self.temperature = score, temperature
         self.variant, self.heads, self.combine = variant, heads, combine
-        self.output_dim = input_dim  # the pooled vector's size (concatenated heads are projected back to it)
+        # the pooled vector's size (concatenated heads are projected back to it; per class: each head's, side by side)
+        self.output_dim = heads * input_dim if combine == "class" else input_dim
         self.override: WeightOverride | None = None  # set only by faithfulness tests, never trained
         self.head_weights: torch.Tensor | None = None  # (n, T, heads) of the last forward pass (attention)
         self.penalty: torch.Tensor | None = None  # () of the last forward pass (attention)
@@ -133,6 +137,8 @@ class Pooling(nn.Module):
         pooled = states.new_zeros(n, *weighted.shape[1:]).index_add(0, row, weighted)  # (n, r, d): weighted sums
         if self.variant == "ave":
             return pooled[:, 0], weights  # (n, d), (n, T)
+        if self.combine == "class":
+            return pooled.flatten(1), heads.mean(dim=-1)  # (n, r*d): each class's vector; the model picks weights
         if self.heads > 1 and self.combine == "concat":
             return self.merge(pooled.flatten(1)), heads.mean(dim=-1)  # (n, d), (n, T)
         return pooled.mean(dim=1), heads.mean(dim=-1)  # (n, d) = sum_t mean_r(A_rt) h_t, (n, T)

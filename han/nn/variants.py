@@ -50,6 +50,7 @@ def model_key(config: dict) -> str:
     if key == "cahan":
         key += f"-{model.get('context_direction', 'left')}-{model.get('context_aggregate', 'sum')}"
         key += "-gated" if model.get("context_gate") else ""
+    key += "-per-class" if model.get("class_attention") else ""
     heads = int(model.get("heads", 1))
     if heads > 1:
         key += f"-{heads}h-c{float(config.get('training', {}).get('penalty', 0.0)):g}"
@@ -70,6 +71,8 @@ def _base_name(model: dict) -> str:
         settings = [model.get("context_direction", "left"), model.get("context_aggregate", "sum")]
         return f"{name} ({', '.join(settings)}{', gated' if model.get('context_gate') else ''})"
     heads = int(model.get("heads", 1))
+    if model.get("class_attention"):
+        return f"{name} (per class)"
     if heads == 1:
         return name
     where = {"word": ", word level", "sentence": ", sentence level"}.get(model.get("heads_at", "both"), "")

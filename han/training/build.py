@@ -29,6 +29,7 @@ def build_model(data: Prepared, cfg: TrainConfig, embedding: torch.Tensor, devic
             context_gate=cfg.context_gate,
             **design_settings(cfg),
             tasc=cfg.tasc,
+            class_attention=cfg.class_attention,
         )
     )
     with torch.no_grad():

@@ -76,6 +76,26 @@ def check_objectives(cfg: Any) -> None:
         raise HanError("--tasc scales HN-ATT's word attention (one head or several); CAHAN's is not supported")
     if cfg.tasc and cfg.structure == "flat":
         raise HanError("--tasc scales the hierarchical model's word attention; --structure flat has no such level")
+    check_class_attention(cfg)
+
+
+def check_class_attention(cfg: Any) -> None:
+    """--class-attention is HN-ATT's attention, one head per class, at both levels of the hierarchical model."""
+    if not cfg.class_attention:
+        return
+    clashes = [
+        name
+        for name, on in (
+            (f"--variant {cfg.variant}", cfg.variant != "att"),
+            (f"--heads {cfg.heads}", cfg.heads > 1),
+            ("--tasc", cfg.tasc),
+            ("--structure flat", cfg.structure == "flat"),
+            ("--faithful-loss", cfg.faithful_loss > 0),
+        )
+        if on
+    ]
+    if clashes:
+        raise HanError(f"--class-attention gives HN-ATT one attention head per class: not with {', '.join(clashes)}")
 
 
 class Objectives:

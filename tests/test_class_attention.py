@@ -1,0 +1,189 @@
+"""Per-class attention, "HN-ATT (per class)" (han/nn/class_attention.py; issue 34).
+
+What must hold: the model computes what the module docstring writes, checked against a slow computation by
+hand, one sentence and one class at a time; class c's logit reads only class c's attention; padding never
+changes a logit or a weight; the weights shown are the predicted class's; a trained checkpoint goes through
+every downstream path (save/load, explain, faithfulness, stats, info, the app's names); bad settings are
+refused in one line before any data is read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_sequence
+
+import han
+from han.__main__ import main
+from han.data.dataset import checkpoint_split, collate
+from han.data.text import TextLimits
+from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.nn.model import HAN, ModelConfig
+from han.nn.scores import attention_scores
+from han.nn.variants import model_key, model_name
+from han.training.recipes import recipe_config
+from han.training.train import train
+
+DOCS = [[[2, 3, 4, 5], [6, 7]], [[8, 9, 10]], [[11, 12], [13, 14, 15, 16, 17], [4, 2]]]  # word ids, ragged
+
+
+def make_model(seed: int = 0, **extra) -> HAN:
+    torch.manual_seed(seed)
+    config = ModelConfig(vocab_size=30, n_classes=4, embed_dim=8, word_hidden=5, sentence_hidden=6, context_dim=7)
+    for name, value in ({"class_attention": True} | extra).items():
+        setattr(config, name, value)
+    return HAN(config).eval()
+
+
+def by_hand(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Logits (C,), and per class the word weights (one tensor per sentence) and sentence weights, computed one
+    sentence and one class at a time with the model's parameters: alpha^c = softmax(u_c . tanh(W h + b)),
+    s^c = sum alpha^c h, the sentence GRU over class c's s^c alone, beta^c likewise, z_c = w_c . d^c + b_c."""
+    word_pool, sentence_pool = model.word_encoder.pool, model.sentence_encoder.pool
+    logits, word_weights, sentence_weights = [], [], []
+    for c in range(model.config.n_classes):
+        vectors, alphas = [], []
+        for sentence in doc:
+            h = model.word_states([sentence])[0][0, : len(sentence)]  # (L, 2 * word_hidden), this sentence alone
+            alpha = attention_scores("additive", h, word_pool.context[c : c + 1], word_pool.project)[:, 0].softmax(0)
+            vectors.append(alpha @ h)  # (2 * word_hidden,)
+            alphas.append(alpha)
+        g = model.sentence_encoder.gru(pack_sequence([torch.stack(vectors)]))  # (S, 2 * sentence_hidden)
+        beta = attention_scores("additive", g, sentence_pool.context[c : c + 1], sentence_pool.project)[:, 0]
+        beta = beta.softmax(0)  # (S,)
+        logits.append(model.classifier.weight[c] @ (beta @ g) + model.classifier.bias[c])
+        word_weights.append(alphas)
+        sentence_weights.append(beta)
+    return torch.stack(logits), word_weights, sentence_weights
+
+
+@torch.no_grad()
+def test_the_model_computes_what_the_docstring_writes():
+    model = make_model()
+    out = model(collate(DOCS))  # (3, 4) logits; weights of the predicted classes
+    row = 0
+    for d, doc in enumerate(DOCS):
+        logits, words, sentences = by_hand(model, doc)
+        assert torch.allclose(out.logits[d], logits, atol=1e-5), d
+        c = int(logits.argmax())
+        assert torch.allclose(out.sentence_weights[d, : len(doc)], sentences[c], atol=1e-5)
+        assert (out.sentence_weights[d, len(doc) :] == 0).all()  # padding sentences weigh exactly 0
+        for i, sentence in enumerate(doc):
+            assert torch.allclose(out.word_weights[row, : len(sentence)], words[c][i], atol=1e-5), (d, i)
+            assert (out.word_weights[row, len(sentence) :] == 0).all()  # padding words weigh exactly 0
+            row += 1
+
+
+@torch.no_grad()
+def test_each_class_logit_reads_only_its_own_attention():
+    model = make_model()
+    before = model(collate(DOCS)).logits  # (3, 4)
+    changed = 2
+    model.word_encoder.pool.context[changed] += 0.5  # class 2's word context vector
+    model.sentence_encoder.pool.context[changed] -= 0.5  # and its sentence context vector
+    after = model(collate(DOCS)).logits
+    others = [c for c in range(4) if c != changed]
+    assert torch.equal(after[:, others], before[:, others])
+    assert (after[:, changed] - before[:, changed]).abs().min() > 1e-6
+
+
+@torch.no_grad()
+def test_padding_never_changes_a_logit_or_a_weight():
+    model = make_model(seed=1)
+    together = model(collate(DOCS))
+    row = 0
+    for d, doc in enumerate(DOCS):
+        alone = model(collate([doc]))
+        assert torch.allclose(alone.logits[0], together.logits[d], atol=1e-6)
+        assert torch.allclose(alone.sentence_weights[0], together.sentence_weights[d, : len(doc)], atol=1e-6)
+        width = alone.word_weights.size(1)
+        assert torch.allclose(alone.word_weights, together.word_weights[row : row + len(doc), :width], atol=1e-6)
+        row += len(doc)
+
+
+def test_gradients_reach_every_class_attention_and_no_padding():
+    model = make_model().train()
+    model(collate(DOCS)).logits.logsumexp(dim=-1).sum().backward()
+    for pool in (model.word_encoder.pool, model.sentence_encoder.pool):
+        assert pool.context.grad is not None and (pool.context.grad.abs().sum(dim=1) > 0).all()
+    assert model.embedding.weight.grad is not None and (model.embedding.weight.grad[0] == 0).all()  # PAD row
+
+
+def test_names_and_keys():
+    config = {"model": {"variant": "att", "class_attention": True}, "training": {}}
+    assert model_name(config["model"]) == "HN-ATT (per class)"
+    assert model_key(config) == "att-per-class"
+    assert model_key({"model": {"variant": "att"}}) == "att"  # checkpoints without it keep their key
+
+
+@pytest.fixture(scope="module")
+def per_class_checkpoint(yelp_slice, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("per-class")
+    cfg = recipe_config("default", epochs=2, embeddings="random", min_count=2, progress=False, class_attention=True)
+    metrics = train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
+    return directory, metrics
+
+
+def test_a_trained_checkpoint_round_trips_and_predicts_what_training_recorded(per_class_checkpoint, yelp_slice):
+    directory, metrics = per_class_checkpoint
+    model = han.load(directory)
+    assert model.name == "HN-ATT (per class)"
+    test = checkpoint_split(model.config, yelp_slice, "test", directory)
+    assert model.evaluate(test)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    doc = model.prepare(test[0])
+    result = next(model.analyse([doc]))
+    out = model.model(collate([model.encode(doc)]))
+    predicted = int(out.logits.argmax())
+    assert result.predicted == predicted
+    for weights in result.word_weights:  # each sentence's weights a distribution over its words
+        assert sum(weights) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_faithfulness_explain_and_info_work_for_it(per_class_checkpoint, yelp_slice, capsys):
+    directory, _ = per_class_checkpoint
+    model = han.load(directory)
+    one = explain_faithfulness(model, "The soup was cold. The staff were lovely and the bread was great.", n_steps=4)
+    assert (
+        one["attention_label"] == "the predicted class's attention weights (per-class attention)"
+        and len(one["sentences"]) == 2
+    )
+    test = checkpoint_split(model.config, yelp_slice, "test", directory)
+    figures = dataset_faithfulness(model, test, limit=3, n_steps=4)
+    assert figures["n"] == 3 and figures["word"]["flips"]["attention"]["documents"] == 3
+    assert figures["sentence"]["flips"]["attention"]["documents"] == 3
+    assert 0 <= figures["counterfactual"]["uniform_changed"] <= 1
+    assert main(["info", str(directory)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["faithful"] == "per-class attention (the heatmap shows the predicted class's)"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--variant", "ave"], "not with --variant ave"),
+        (["--heads", "2"], "not with --heads 2"),
+        (["--tasc"], "not with --tasc"),
+        (["--structure", "flat"], "not with --structure flat"),
+        (["--faithful-loss", "1"], "not with --faithful-loss"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_data_is_read(extra, message, tmp_path, capsys):
+    out = tmp_path / "ckpt"
+    assert main(["train", "--data", str(tmp_path / "none.csv"), "--out", str(out), "--class-attention", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_weights_shown_are_the_predicted_class_s():
+    model = make_model(seed=3)
+    with torch.no_grad():
+        out = model(collate(DOCS))
+    every = model.word_encoder.pool.head_weights  # (n_sentences, max_words, C) of that forward pass
+    assert every is not None
+    classes = np.repeat(out.logits.argmax(dim=-1).numpy(), [len(d) for d in DOCS])
+    for row, c in enumerate(classes):
+        assert torch.equal(out.word_weights[row], every[row, :, c])
