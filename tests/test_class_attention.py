@@ -10,6 +10,7 @@ refused in one line before any data is read.
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from han.data.dataset import checkpoint_split, collate
 from han.data.text import TextLimits
 from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
 from han.nn.model import HAN, ModelConfig
+from han.nn.pooling import Pooling
 from han.nn.scores import attention_scores
 from han.nn.variants import model_key, model_name
 from han.training.recipes import recipe_config
@@ -38,11 +40,16 @@ def make_model(seed: int = 0, **extra) -> HAN:
     return HAN(config).eval()
 
 
-def by_hand(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def pools(model: HAN) -> tuple[Pooling, Pooling]:
+    """The word and the sentence level's attention."""
+    return cast(Pooling, model.word_encoder.pool), cast(Pooling, model.sentence_encoder.pool)
+
+
+def by_hand(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[list[torch.Tensor]], list[torch.Tensor]]:
     """Logits (C,), and per class the word weights (one tensor per sentence) and sentence weights, computed one
     sentence and one class at a time with the model's parameters: alpha^c = softmax(u_c . tanh(W h + b)),
     s^c = sum alpha^c h, the sentence GRU over class c's s^c alone, beta^c likewise, z_c = w_c . d^c + b_c."""
-    word_pool, sentence_pool = model.word_encoder.pool, model.sentence_encoder.pool
+    word_pool, sentence_pool = pools(model)
     logits, word_weights, sentence_weights = [], [], []
     for c in range(model.config.n_classes):
         vectors, alphas = [], []
@@ -82,8 +89,9 @@ def test_each_class_logit_reads_only_its_own_attention():
     model = make_model()
     before = model(collate(DOCS)).logits  # (3, 4)
     changed = 2
-    model.word_encoder.pool.context[changed] += 0.5  # class 2's word context vector
-    model.sentence_encoder.pool.context[changed] -= 0.5  # and its sentence context vector
+    word_pool, sentence_pool = pools(model)
+    word_pool.context[changed] += 0.5  # class 2's word context vector
+    sentence_pool.context[changed] -= 0.5  # and its sentence context vector
     after = model(collate(DOCS)).logits
     others = [c for c in range(4) if c != changed]
     assert torch.equal(after[:, others], before[:, others])
@@ -107,7 +115,7 @@ def test_padding_never_changes_a_logit_or_a_weight():
 def test_gradients_reach_every_class_attention_and_no_padding():
     model = make_model().train()
     model(collate(DOCS)).logits.logsumexp(dim=-1).sum().backward()
-    for pool in (model.word_encoder.pool, model.sentence_encoder.pool):
+    for pool in pools(model):
         assert pool.context.grad is not None and (pool.context.grad.abs().sum(dim=1) > 0).all()
     assert model.embedding.weight.grad is not None and (model.embedding.weight.grad[0] == 0).all()  # PAD row
 
