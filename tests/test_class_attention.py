@@ -1,7 +1,8 @@
-"""Per-class attention, "HN-ATT (per class)" (han/nn/class_attention.py; issue 34).
+"""An attention per class: "HN-ATT (per class)" (han/nn/class_attention.py) and "HN-ATT (evidence)"
+(han/nn/evidence.py); issue 34.
 
-What must hold: the model computes what the module docstring writes, checked against a slow computation by
-hand, one sentence and one class at a time; class c's logit reads only class c's attention; padding never
+What must hold, for both: the model computes what its module docstring writes, checked against a slow
+computation by hand, one sentence and one class at a time; class c's logit reads only class c's attention; padding never
 changes a logit or a weight; the weights shown are the predicted class's; a trained checkpoint goes through
 every downstream path (save/load, explain, faithfulness, stats, info, the app's names); bad settings are
 refused in one line before any data is read.
@@ -15,6 +16,7 @@ from typing import cast
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from torch.nn.utils.rnn import pack_sequence
 
 import han
@@ -22,6 +24,8 @@ from han.__main__ import main
 from han.data.dataset import checkpoint_split, collate
 from han.data.text import TextLimits
 from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
+from han.nn.evidence import EvidenceDocument, EvidenceReadout
+from han.nn.level import Encoder
 from han.nn.model import HAN, ModelConfig
 from han.nn.pooling import Pooling
 from han.nn.scores import attention_scores
@@ -32,12 +36,17 @@ from han.training.train import train
 DOCS = [[[2, 3, 4, 5], [6, 7]], [[8, 9, 10]], [[11, 12], [13, 14, 15, 16, 17], [4, 2]]]  # word ids, ragged
 
 
-def make_model(seed: int = 0, **extra) -> HAN:
+MODES = ["separate", "evidence"]
+
+
+def make_model(mode: str = "separate", seed: int = 0) -> HAN:
     torch.manual_seed(seed)
     config = ModelConfig(vocab_size=30, n_classes=4, embed_dim=8, word_hidden=5, sentence_hidden=6, context_dim=7)
-    for name, value in ({"class_attention": True} | extra).items():
-        setattr(config, name, value)
-    return HAN(config).eval()
+    config.class_attention = mode
+    model = HAN(config).eval()
+    if mode == "evidence":  # away from its starting value 1, so a lost temperature would show
+        cast(EvidenceDocument, model.sentence_encoder.pool).log_tau.data.fill_(0.4)
+    return model
 
 
 def pools(model: HAN) -> tuple[Pooling, Pooling]:
@@ -46,6 +55,35 @@ def pools(model: HAN) -> tuple[Pooling, Pooling]:
 
 
 def by_hand(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[list[torch.Tensor]], list[torch.Tensor]]:
+    return (by_hand_evidence if model.class_mode == "evidence" else by_hand_separate)(model, doc)
+
+
+def by_hand_evidence(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[list[torch.Tensor]], list]:
+    """Per class: e^c_t = u_c . tanh(W h_t + b), alpha^c = softmax(e^c), S^c_i = alpha^c . e^c, beta^c =
+    softmax(S^c / tau), z_c = beta^c . S^c + b_c; one sentence and one class at a time."""
+    pool = cast(Pooling, model.word_encoder.pool)
+    tau = cast(EvidenceDocument, model.sentence_encoder.pool).log_tau.exp()
+    logits, word_weights, sentence_weights = [], [], []
+    for c in range(model.config.n_classes):
+        evidence, alphas = [], []
+        for sentence in doc:
+            h = model.word_states([sentence])[0][0, : len(sentence)]  # (L, 2 * word_hidden)
+            assert pool.project is not None  # W, b of the paper's u = tanh(W h + b)
+            e = torch.tanh(pool.project(h)) @ pool.context[c]  # (L,)
+            alpha = e.softmax(0)
+            evidence.append(alpha @ e)
+            alphas.append(alpha)
+        sentences = torch.stack(evidence)  # (S,)
+        beta = (sentences / tau).softmax(0)
+        logits.append(beta @ sentences + cast(EvidenceReadout, model.classifier).bias[c])
+        word_weights.append(alphas)
+        sentence_weights.append(beta)
+    return torch.stack(logits), word_weights, sentence_weights
+
+
+def by_hand_separate(
+    model: HAN, doc: list[list[int]]
+) -> tuple[torch.Tensor, list[list[torch.Tensor]], list[torch.Tensor]]:
     """Logits (C,), and per class the word weights (one tensor per sentence) and sentence weights, computed one
     sentence and one class at a time with the model's parameters: alpha^c = softmax(u_c . tanh(W h + b)),
     s^c = sum alpha^c h, the sentence GRU over class c's s^c alone, beta^c likewise, z_c = w_c . d^c + b_c."""
@@ -58,18 +96,20 @@ def by_hand(model: HAN, doc: list[list[int]]) -> tuple[torch.Tensor, list[list[t
             alpha = attention_scores("additive", h, word_pool.context[c : c + 1], word_pool.project)[:, 0].softmax(0)
             vectors.append(alpha @ h)  # (2 * word_hidden,)
             alphas.append(alpha)
-        g = model.sentence_encoder.gru(pack_sequence([torch.stack(vectors)]))  # (S, 2 * sentence_hidden)
+        g = cast(Encoder, model.sentence_encoder).gru(pack_sequence([torch.stack(vectors)]))  # (S, 2 * sentence_hidden)
         beta = attention_scores("additive", g, sentence_pool.context[c : c + 1], sentence_pool.project)[:, 0]
         beta = beta.softmax(0)  # (S,)
-        logits.append(model.classifier.weight[c] @ (beta @ g) + model.classifier.bias[c])
+        readout = cast(nn.Linear, model.classifier)
+        logits.append(readout.weight[c] @ (beta @ g) + readout.bias[c])
         word_weights.append(alphas)
         sentence_weights.append(beta)
     return torch.stack(logits), word_weights, sentence_weights
 
 
 @torch.no_grad()
-def test_the_model_computes_what_the_docstring_writes():
-    model = make_model()
+@pytest.mark.parametrize("mode", MODES)
+def test_the_model_computes_what_the_docstring_writes(mode):
+    model = make_model(mode)
     out = model(collate(DOCS))  # (3, 4) logits; weights of the predicted classes
     row = 0
     for d, doc in enumerate(DOCS):
@@ -85,13 +125,15 @@ def test_the_model_computes_what_the_docstring_writes():
 
 
 @torch.no_grad()
-def test_each_class_logit_reads_only_its_own_attention():
-    model = make_model()
+@pytest.mark.parametrize("mode", MODES)
+def test_each_class_logit_reads_only_its_own_attention(mode):
+    model = make_model(mode)
     before = model(collate(DOCS)).logits  # (3, 4)
     changed = 2
     word_pool, sentence_pool = pools(model)
     word_pool.context[changed] += 0.5  # class 2's word context vector
-    sentence_pool.context[changed] -= 0.5  # and its sentence context vector
+    if mode == "separate":
+        sentence_pool.context[changed] -= 0.5  # and its sentence context vector
     after = model(collate(DOCS)).logits
     others = [c for c in range(4) if c != changed]
     assert torch.equal(after[:, others], before[:, others])
@@ -99,8 +141,9 @@ def test_each_class_logit_reads_only_its_own_attention():
 
 
 @torch.no_grad()
-def test_padding_never_changes_a_logit_or_a_weight():
-    model = make_model(seed=1)
+@pytest.mark.parametrize("mode", MODES)
+def test_padding_never_changes_a_logit_or_a_weight(mode):
+    model = make_model(mode, seed=1)
     together = model(collate(DOCS))
     row = 0
     for d, doc in enumerate(DOCS):
@@ -112,25 +155,29 @@ def test_padding_never_changes_a_logit_or_a_weight():
         row += len(doc)
 
 
-def test_gradients_reach_every_class_attention_and_no_padding():
-    model = make_model().train()
+@pytest.mark.parametrize("mode", MODES)
+def test_gradients_reach_every_class_attention_and_no_padding(mode):
+    model = make_model(mode).train()
     model(collate(DOCS)).logits.logsumexp(dim=-1).sum().backward()
-    for pool in pools(model):
+    for pool in pools(model)[: 1 if mode == "evidence" else 2]:  # the evidence model has no sentence context
         assert pool.context.grad is not None and (pool.context.grad.abs().sum(dim=1) > 0).all()
     assert model.embedding.weight.grad is not None and (model.embedding.weight.grad[0] == 0).all()  # PAD row
 
 
 def test_names_and_keys():
-    config = {"model": {"variant": "att", "class_attention": True}, "training": {}}
+    config = {"model": {"variant": "att", "class_attention": "separate"}, "training": {}}
     assert model_name(config["model"]) == "HN-ATT (per class)"
     assert model_key(config) == "att-per-class"
+    assert model_name({"variant": "att", "class_attention": "evidence"}) == "HN-ATT (evidence)"
+    assert model_key({"model": {"variant": "att", "class_attention": "evidence"}}) == "att-evidence"
     assert model_key({"model": {"variant": "att"}}) == "att"  # checkpoints without it keep their key
 
 
-@pytest.fixture(scope="module")
-def per_class_checkpoint(yelp_slice, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("per-class")
-    cfg = recipe_config("default", epochs=2, embeddings="random", min_count=2, progress=False, class_attention=True)
+@pytest.fixture(scope="module", params=MODES)
+def per_class_checkpoint(request, yelp_slice, tmp_path_factory):
+    directory = tmp_path_factory.mktemp(request.param)
+    extra = {"class_attention": request.param}
+    cfg = recipe_config("default", epochs=2, embeddings="random", min_count=2, progress=False, **extra)
     metrics = train(yelp_slice, directory, cfg, TextLimits(max_sentences=30, max_words=50))
     return directory, metrics
 
@@ -138,7 +185,8 @@ def per_class_checkpoint(yelp_slice, tmp_path_factory):
 def test_a_trained_checkpoint_round_trips_and_predicts_what_training_recorded(per_class_checkpoint, yelp_slice):
     directory, metrics = per_class_checkpoint
     model = han.load(directory)
-    assert model.name == "HN-ATT (per class)"
+    evidence = model.config["model"]["class_attention"] == "evidence"
+    assert model.name == ("HN-ATT (evidence)" if evidence else "HN-ATT (per class)")
     test = checkpoint_split(model.config, yelp_slice, "test", directory)
     assert model.evaluate(test)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
     doc = model.prepare(test[0])
@@ -153,11 +201,11 @@ def test_a_trained_checkpoint_round_trips_and_predicts_what_training_recorded(pe
 def test_faithfulness_explain_and_info_work_for_it(per_class_checkpoint, yelp_slice, capsys):
     directory, _ = per_class_checkpoint
     model = han.load(directory)
+    evidence = model.config["model"]["class_attention"] == "evidence"
     one = explain_faithfulness(model, "The soup was cold. The staff were lovely and the bread was great.", n_steps=4)
-    assert (
-        one["attention_label"] == "the predicted class's attention weights (per-class attention)"
-        and len(one["sentences"]) == 2
-    )
+    kind = "evidence" if evidence else "per-class"
+    assert one["attention_label"] == f"the predicted class's attention weights ({kind} attention)"
+    assert len(one["sentences"]) == 2
     test = checkpoint_split(model.config, yelp_slice, "test", directory)
     figures = dataset_faithfulness(model, test, limit=3, n_steps=4)
     assert figures["n"] == 3 and figures["word"]["flips"]["attention"]["documents"] == 3
@@ -165,17 +213,20 @@ def test_faithfulness_explain_and_info_work_for_it(per_class_checkpoint, yelp_sl
     assert 0 <= figures["counterfactual"]["uniform_changed"] <= 1
     assert main(["info", str(directory)]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["faithful"] == "per-class attention (the heatmap shows the predicted class's)"
+    kind = "evidence attention (per class; " if evidence else "per-class attention ("
+    assert info["faithful"] == f"{kind}the heatmap shows the predicted class's)"
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--variant", "ave"], "not with --variant ave"),
-        (["--heads", "2"], "not with --heads 2"),
-        (["--tasc"], "not with --tasc"),
-        (["--structure", "flat"], "not with --structure flat"),
-        (["--faithful-loss", "1"], "not with --faithful-loss"),
+        (["sideways"], "unknown --class-attention 'sideways'; choose from none, separate, evidence"),
+        (["evidence", "--variant", "cahan"], "not with --variant cahan"),
+        (["separate", "--variant", "ave"], "not with --variant ave"),
+        (["evidence", "--heads", "2"], "not with --heads 2"),
+        (["separate", "--tasc"], "not with --tasc"),
+        (["evidence", "--structure", "flat"], "not with --structure flat"),
+        (["evidence", "--faithful-loss", "1"], "not with --faithful-loss"),
     ],
 )
 def test_bad_settings_are_refused_before_any_data_is_read(extra, message, tmp_path, capsys):
@@ -186,8 +237,9 @@ def test_bad_settings_are_refused_before_any_data_is_read(extra, message, tmp_pa
     assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
-def test_weights_shown_are_the_predicted_class_s():
-    model = make_model(seed=3)
+@pytest.mark.parametrize("mode", MODES)
+def test_weights_shown_are_the_predicted_class_s(mode):
+    model = make_model(mode, seed=3)
     with torch.no_grad():
         out = model(collate(DOCS))
     every = model.word_encoder.pool.head_weights  # (n_sentences, max_words, C) of that forward pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 import torch
 from torch.func import functional_call
@@ -9,6 +11,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from han.data.dataset import collate
 from han.nn.gru import BiGRU, Recurrence
+from han.nn.level import Encoder
 from han.nn.model import HAN, ModelConfig
 
 # unsorted on purpose (pack sorts them), ties, and a sequence of one token
@@ -139,7 +142,7 @@ def test_cudnn_layout_gives_our_outputs_and_gradients():
 
 
 def use_backend(model: HAN, backend: str) -> HAN:
-    for gru in (model.word_encoder.gru, model.sentence_encoder.gru):
+    for gru in (model.word_encoder.gru, cast(Encoder, model.sentence_encoder).gru):
         gru.backend = backend
     return model
 

@@ -15,7 +15,10 @@ def objectives_summary(training: dict) -> str | None:
         )
     if training.get("tasc"):
         parts.append("TaSc (task-scaled word attention; the heatmap shows the scaled weights)")
-    if training.get("class_attention"):
+    mode = training.get("class_attention", "none")
+    if mode == "evidence":
+        parts.append("evidence attention (per class; the heatmap shows the predicted class's)")
+    elif mode == "separate":
         parts.append("per-class attention (the heatmap shows the predicted class's)")
     if training.get("word_dropout"):
         parts.append(f"word dropout {training['word_dropout']:g}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from han.training.objectives import FAITHFUL_LEVELS, FAITHFUL_TARGETS
+from han.training.objectives import CLASS_ATTENTION, FAITHFUL_LEVELS, FAITHFUL_TARGETS
 
 
 def add_objective_args(train: argparse.ArgumentParser) -> None:
@@ -57,9 +57,12 @@ def add_objective_args(train: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--class-attention",
-        action="store_true",
-        help="an attention per class at both levels, class c's logit reading only what its own attention pooled; "
-        "the heatmap shows the predicted class's: the evidence for the decision (--variant att, one head)",
+        default="none",
+        metavar="{" + ",".join(CLASS_ATTENTION) + "}",
+        help="an attention per class, the heatmap showing the predicted class's (--variant att, one head): "
+        "'evidence' = the attention scores are the class's evidence at both levels, its logit their "
+        "attention-weighted sum (han/nn/evidence.py); 'separate' = class c's logit reads what its own attention "
+        "pooled through the sentence GRU and a linear readout (default: none)",
     )
     group.add_argument(
         "--word-dropout",

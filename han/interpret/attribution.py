@@ -66,8 +66,11 @@ def attention_label(classifier: Classifier) -> str:
     """What the 'attention' row is for this model's pooling."""
     if classifier.config.get("model", {}).get("tasc"):
         return "task-scaled attention weights |alpha s| (TaSc), renormalised per sentence"
-    if classifier.config.get("model", {}).get("class_attention"):
-        return "the predicted class's attention weights (per-class attention)"
+    mode = classifier.config.get("model", {}).get("class_attention", "none")
+    if mode != "none":
+        return (
+            f"the predicted class's attention weights ({'evidence' if mode == 'evidence' else 'per-class'} attention)"
+        )
     return {
         "att": "attention weights",
         "ave": "average pooling's uniform weights (HN-AVE has no attention)",

@@ -20,17 +20,48 @@ class's rows hold the document's real sentences only. One class's logit never re
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from han.nn.pooling import Pooling, real_mask
 
+CLASS_ATTENTION = ("none", "separate", "evidence")  # --class-attention's choices; evidence: han/nn/evidence.py
 
-def class_rows(docs: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """(n_docs, S, C * d) sentence vectors, each class's side by side -> (n_docs * C, S, d): row doc * C + c
-    holds class c's sentence vectors of document `doc`."""
+
+def check_class_attention(config: Any) -> str:
+    """ValueError where an attention per class cannot be built; the mode ("none", "separate", "evidence").
+    `config`: a ModelConfig."""
+    mode = config.class_attention
+    if mode not in CLASS_ATTENTION:
+        raise ValueError(f"unknown class attention {mode!r}; choose from {', '.join(CLASS_ATTENTION)}")
+    if mode != "none" and (
+        config.variant != "att" or config.heads > 1 or config.tasc or config.structure != "hierarchical"
+    ):
+        raise ValueError(
+            "an attention per class is HN-ATT's (one head per class): not with other variants, --heads, TaSc or flat"
+        )
+    return mode
+
+
+def class_rows(docs: torch.Tensor, counts: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_docs, S, C * d) sentence vectors, each class's side by side, and (n_docs,) sentence counts ->
+    (n_docs * C, S, d), row doc * C + c holding class c's sentence vectors of document `doc`, and their counts."""
     n_docs, sentences, _ = docs.shape
-    return docs.view(n_docs, sentences, n_classes, -1).transpose(1, 2).reshape(n_docs * n_classes, sentences, -1)
+    rows = docs.view(n_docs, sentences, n_classes, -1).transpose(1, 2).reshape(n_docs * n_classes, sentences, -1)
+    return rows, counts.repeat_interleave(n_classes)  # (n_docs * C, S, d), (n_docs * C,)
+
+
+def separate_logits(
+    doc_vectors: torch.Tensor, weights: torch.Tensor, classifier: nn.Module
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_docs * C, d) per-class document vectors and their (n_docs * C, S) sentence weights -> (n_docs, C)
+    logits (`class_logits`) and the predicted class's (n_docs, S) sentence weights."""
+    assert isinstance(classifier, nn.Linear)
+    logits = class_logits(doc_vectors, classifier)  # (n_docs, C)
+    every = weights.view(logits.size(0), classifier.out_features, -1).transpose(1, 2)  # (n_docs, S, C)
+    return logits, pick(every, logits.argmax(dim=-1))
 
 
 def class_logits(doc_vectors: torch.Tensor, classifier: nn.Linear) -> torch.Tensor:

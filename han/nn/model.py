@@ -14,6 +14,7 @@ structure (one encoder and attention over all words of a document, FLAN): han/nn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -21,8 +22,15 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from han.data.dataset import Batch, collate
 from han.nn.cahan import CahanPooling
-from han.nn.class_attention import ClassRowPooling, class_logits, class_rows, pick, predicted_word_weights
+from han.nn.class_attention import (
+    ClassRowPooling,
+    check_class_attention,
+    class_rows,
+    predicted_word_weights,
+    separate_logits,
+)
 from han.nn.encoders import TransformerEncoder, check_encoder
+from han.nn.evidence import EvidenceLevel, EvidencePooling, EvidenceReadout, evidence_logits
 from han.nn.flat import STRUCTURES, FlatLayout, flat_layout, sentence_ones
 from han.nn.gru import BiGRU, reverse_index
 from han.nn.level import Encoder, token_positions, unpack
@@ -65,7 +73,7 @@ class ModelConfig:
     attention_heads: int = 4  # Transformer self-attention heads; they must divide 2 * hidden
     structure: str = "hierarchical"  # hierarchical (HAN) or flat (one encoder and attention over all words)
     tasc: bool = False  # TaSc: a learned per-word scalar multiplies each word's attention weight (han/nn/tasc.py)
-    class_attention: bool = False  # an attention per class at both levels, logit c reads class c's (class_attention.py)
+    class_attention: str = "none"  # an attention per class: "separate" readout or "evidence" (class_attention.py)
 
     def level_heads(self, level: str) -> int:
         """Attention heads at `level` ("word" or "sentence")."""
@@ -101,7 +109,8 @@ class HAN(nn.Module):
         if config.heads_at not in HEAD_LEVELS:
             raise ValueError(f"heads_at must be one of {HEAD_LEVELS}")  # the poolings check the rest
         self.flat = check_structure(config)
-        self.per_class = check_class_attention(config)
+        self.class_mode = check_class_attention(config)  # "none", "separate" or "evidence"
+        self.per_class = self.class_mode != "none"
         word_dim = 2 * config.word_hidden  # the word encoder's states
         scoring = (config.score, config.temperature)
 
@@ -110,6 +119,8 @@ class HAN(nn.Module):
                 context = (config.context_direction, config.context_aggregate, config.context_gate)
                 return CahanPooling(word_dim, config.context_dim, *context)
             heads = (config.level_heads("word"), config.head_combine)
+            if self.class_mode == "evidence":  # each sentence's evidence for each class (n, C)
+                return EvidencePooling(word_dim, config.context_dim, config.n_classes)
             if self.per_class:  # one head per class, each class's sentence vector kept (n, C * word_dim)
                 heads = (config.n_classes, "class")
             return Pooling(config.variant, word_dim, config.context_dim, *heads, *scoring)
@@ -122,7 +133,10 @@ class HAN(nn.Module):
         sentence_dim = word_dim if self.per_class else sentence_dim  # per class: each class's sequence alone
         sentence_variant = "att" if config.variant == "cahan" else config.variant
         sentence_pool = (config.level_heads("sentence"), config.head_combine, *scoring)
-        if not self.flat:  # a flat model pools the words of a document once: it has no sentence level
+        self.sentence_encoder: Encoder | EvidenceLevel
+        if self.class_mode == "evidence":  # no sentence encoder: a sentence's evidence is its words'
+            self.sentence_encoder = EvidenceLevel(config.n_classes)
+        elif not self.flat:  # a flat model pools the words of a document once: it has no sentence level
             self.sentence_encoder = Encoder(
                 sentence_dim,
                 config.sentence_hidden,
@@ -140,7 +154,11 @@ class HAN(nn.Module):
         self.dropout = nn.ModuleDict(
             {place: nn.Dropout(config.dropout if place in config.dropout_at else 0.0) for place in DROPOUT_PLACES}
         )
-        self.classifier = nn.Linear(sentence_dim if self.flat else 2 * config.sentence_hidden, config.n_classes)
+        self.classifier: nn.Module = nn.Linear(
+            sentence_dim if self.flat else 2 * config.sentence_hidden, config.n_classes
+        )
+        if self.class_mode == "evidence":
+            self.classifier = EvidenceReadout(config.n_classes)  # the logits are the evidence, plus a bias
         if config.tasc and (config.variant != "att"):
             raise ValueError("TaSc scales attention weights: it needs --variant att (one head or several)")
         if config.tasc and self.flat:
@@ -260,7 +278,7 @@ class HAN(nn.Module):
             return Output(logits, word_weights, sentence_weights, penalty=logits.new_zeros(()))
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
-        maps = self._self_attention([self.word_encoder, self.sentence_encoder], ["word", "sentence"])
+        maps = self._self_attention([self.word_encoder, cast(Encoder, self.sentence_encoder)], ["word", "sentence"])
         heads = (pools[0].head_weights, pools[1].head_weights)
         return Output(logits, word_weights, sentence_weights, *heads, penalty, maps)
 
@@ -296,24 +314,22 @@ class HAN(nn.Module):
         or n_docs x max_sentences rows when `padded`. Faithfulness methods call it on sentence vectors they
         re-use across document variants.
         """
-        sentence_vectors = self.dropout["sentences"](sentence_vectors)
+        if self.class_mode != "evidence":  # the evidence model's sentence vectors are its (n, C) evidence
+            sentence_vectors = self.dropout["sentences"](sentence_vectors)
         if padded:  # rows already form n_docs x max_sentences
             docs = sentence_vectors.view(sentence_counts.numel(), -1, sentence_vectors.size(-1))
         else:
             docs = scatter_sentences(sentence_vectors, sentence_counts)
         # docs: (n_docs, max_sentences, 2*word_hidden), zeros at padding sentences
+        if isinstance(self.sentence_encoder, EvidenceLevel):  # no sentence encoder: han/nn/evidence.py
+            return evidence_logits(self.sentence_encoder, self.classifier, docs, sentence_counts)
         if self.per_class:  # each class's sentence vectors a sequence of its own: (n_docs * C, S, word dim)
-            docs, sentence_counts = (
-                class_rows(docs, self.config.n_classes),
-                sentence_counts.repeat_interleave(self.config.n_classes),
-            )
+            docs, sentence_counts = class_rows(docs, sentence_counts, self.config.n_classes)
         packed_docs = pack_padded_sequence(docs, sentence_counts, batch_first=True, enforce_sorted=False)
         doc_vectors, sentence_weights = self.sentence_encoder(packed_docs, docs.size(1))
         # doc_vectors: (n_docs, 2*sentence_hidden); sentence_weights: (n_docs, max_sentences); per class n_docs * C
-        if self.per_class:
-            logits = class_logits(self.dropout["classifier"](doc_vectors), self.classifier)  # (n_docs, C)
-            every = sentence_weights.view(logits.size(0), self.config.n_classes, -1).transpose(1, 2)  # (n_docs, S, C)
-            return logits, pick(every, logits.argmax(dim=-1))  # the predicted class's (n_docs, S)
+        if self.per_class:  # (n_docs, C) logits, the predicted class's (n_docs, S) weights
+            return separate_logits(self.dropout["classifier"](doc_vectors), sentence_weights, self.classifier)
         logits = self.classifier(self.dropout["classifier"](doc_vectors))  # (n_docs, n_classes)
         return logits, sentence_weights
 
@@ -360,17 +376,6 @@ def check_structure(config: ModelConfig) -> bool:
     if flat and (config.variant == "cahan" or config.encoder_at == "sentence" or config.heads_at == "sentence"):
         raise ValueError("a flat model has no sentence level (CAHAN's context, --encoder-at or --heads-at sentence)")
     return flat
-
-
-def check_class_attention(config: ModelConfig) -> bool:
-    """ValueError for per-class attention where it cannot be built; True when the model has it."""
-    if not config.class_attention:
-        return False
-    if config.variant != "att" or config.heads > 1 or config.tasc or config.structure != "hierarchical":
-        raise ValueError(
-            "per-class attention is HN-ATT's (one head per class): not with other variants, --heads, TaSc or flat"
-        )
-    return True
 
 
 def scatter_sentences(vectors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

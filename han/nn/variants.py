@@ -20,6 +20,11 @@ DESIGN_DEFAULTS = {
 }
 
 
+def class_mode(model: dict) -> str:
+    """A `model` config's attention per class: "none", "separate" or "evidence" (han/nn/class_attention.py)."""
+    return str(model.get("class_attention", "none"))
+
+
 def design(model: dict) -> dict:
     """A checkpoint's `model` config's design settings, the paper's values where it has none (older ones)."""
     return {name: model.get(name, default) for name, default in DESIGN_DEFAULTS.items()}
@@ -50,7 +55,7 @@ def model_key(config: dict) -> str:
     if key == "cahan":
         key += f"-{model.get('context_direction', 'left')}-{model.get('context_aggregate', 'sum')}"
         key += "-gated" if model.get("context_gate") else ""
-    key += "-per-class" if model.get("class_attention") else ""
+    key += {"separate": "-per-class", "evidence": "-evidence"}.get(class_mode(model), "")
     heads = int(model.get("heads", 1))
     if heads > 1:
         key += f"-{heads}h-c{float(config.get('training', {}).get('penalty', 0.0)):g}"
@@ -71,8 +76,8 @@ def _base_name(model: dict) -> str:
         settings = [model.get("context_direction", "left"), model.get("context_aggregate", "sum")]
         return f"{name} ({', '.join(settings)}{', gated' if model.get('context_gate') else ''})"
     heads = int(model.get("heads", 1))
-    if model.get("class_attention"):
-        return f"{name} (per class)"
+    if class_mode(model) != "none":
+        return f"{name} ({'evidence' if class_mode(model) == 'evidence' else 'per class'})"
     if heads == 1:
         return name
     where = {"word": ", word level", "sentence": ", sentence level"}.get(model.get("heads_at", "both"), "")

@@ -72,9 +72,7 @@ class TrainConfig:
     faithful_temperature: float = 0.25  # T of the target's softmax (targets scaled to [-1, 1] per row)
     faithful_after: int = 1  # epochs trained on the task alone before the faithful loss starts
     tasc: bool = False  # task-scaled word attention (TaSc, han/nn/tasc.py)
-    class_attention: bool = (
-        False  # an attention per class at both levels, shown for the predicted class (han/nn/class_attention.py)
-    )
+    class_attention: str = "none"  # an attention per class: "separate" readout or "evidence" (han/nn/evidence.py)
     word_dropout: float = 0.0  # probability of removing each word of a training document (0: off)
     patience: int | None = None  # stop an lr early after this many epochs without dev gain
     device: str = "auto"  # "auto" picks CUDA when present, else CPU

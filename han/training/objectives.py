@@ -37,6 +37,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from han.data.dataset import Batch, collate
 from han.errors import HanError
+from han.nn.class_attention import CLASS_ATTENTION
 from han.nn.model import HAN, Output, scatter_sentences, token_positions
 from han.nn.tasc import padded_scale
 
@@ -81,7 +82,9 @@ def check_objectives(cfg: Any) -> None:
 
 def check_class_attention(cfg: Any) -> None:
     """--class-attention is HN-ATT's attention, one head per class, at both levels of the hierarchical model."""
-    if not cfg.class_attention:
+    if cfg.class_attention not in CLASS_ATTENTION:
+        raise HanError(f"unknown --class-attention {cfg.class_attention!r}; choose from {', '.join(CLASS_ATTENTION)}")
+    if cfg.class_attention == "none":
         return
     clashes = [
         name
@@ -95,7 +98,10 @@ def check_class_attention(cfg: Any) -> None:
         if on
     ]
     if clashes:
-        raise HanError(f"--class-attention gives HN-ATT one attention head per class: not with {', '.join(clashes)}")
+        raise HanError(
+            f"--class-attention {cfg.class_attention} gives HN-ATT one attention head per class: "
+            f"not with {', '.join(clashes)}"
+        )
 
 
 class Objectives:
