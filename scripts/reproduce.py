@@ -15,6 +15,7 @@
     python scripts/reproduce.py paired                   # paired bootstrap of test accuracy differences (Yelp)
     python scripts/reproduce.py faithfulness             # faithfulness.json of every shipped checkpoint
     python scripts/reproduce.py faithful --set yelp --seeds 0   # attention trained to be faithful (issue 34)
+    python scripts/reproduce.py faithful-seeds --set yelp --seeds 0 1 2 --only att evidence   # its headline, 3 seeds
     python scripts/reproduce.py report                   # RESULTS.md + docs/ figures from what exists
 
 Trained runs go to runs/results/SET/VARIANT-seedN, their metrics to results/runs/ (committed, so the
@@ -34,7 +35,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the repro package beside this script
 
-from repro import bench, common, faithful, faithfulness, focus, investigation, recipes, recipes_report, successors
+from repro import (
+    bench,
+    common,
+    faithful,
+    faithful_seeds,
+    faithfulness,
+    focus,
+    investigation,
+    recipes,
+    recipes_report,
+    successors,
+)
 from repro.common import _and, collect, mean_std, run_dir, signed, train_once
 
 import han
@@ -220,7 +232,7 @@ def report() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = ["all", "train", "baselines", "investigate", "paired", "explore", "default", "recipes", "curve", "small"]
-    steps += ["successors", "focus", "faithfulness", "faithful", "bench"]
+    steps += ["successors", "focus", "faithfulness", "faithful", "faithful-seeds", "bench"]
     parser.add_argument("step", choices=[*steps, "report"])
     parser.add_argument(
         "--only",
@@ -277,6 +289,8 @@ def main() -> None:
         faithfulness.run_faithfulness()
     if args.step in ("all", "faithful"):
         faithful.run_faithful(sets, args.seeds or faithful.SEEDS, args.only)
+    if args.step in ("all", "faithful-seeds"):
+        faithful_seeds.run_seeds(sets, args.seeds or [0, 1, 2], args.only)
     if args.step in ("all", "bench"):
         bench.run_bench(args.bench)
     if args.step in ("all", "report"):

@@ -2,7 +2,7 @@
 # Regenerates the demo checkpoints shipped in assets/, with their word-attention statistics, faithfulness
 # figures and the Data set page's per-document figures. Trained with the project's own CLI and default recipe
 # on ../shared/data (see its README.md): for Yelp the same settings as the seed-0 runs of `scripts/reproduce.py default`.
-# Usage: bash scripts/train_demo.sh [yelp|successors|imdb|all]
+# Usage: bash scripts/train_demo.sh [yelp|faithful|successors|imdb|all]
 # (Yelp about 15 min on 2 cores, its successors about an hour, aclImdb about an hour)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,11 @@ if [[ $WHICH == yelp || $WHICH == all ]]; then
   for variant in ave max att; do
     demo yelp "$variant" "" "--variant $variant" "${YELP[@]}"
   done
+fi
+
+if [[ $WHICH == faithful || $WHICH == all ]]; then
+  # attention trained to be faithful (issue 34): the attention scores are each class's evidence (han/nn/evidence.py)
+  demo yelp att-faithful "" "--variant att --class-attention evidence" "${YELP[@]}"
 fi
 
 if [[ $WHICH == successors || $WHICH == all ]]; then

@@ -9,6 +9,7 @@ import streamlit as st
 
 import han
 from han.app import charts, ui
+from han.app.carried import saved, sentence
 from han.interpret.explain import context_effect_html, head_view, to_csv, to_html, to_png, to_svg
 from han.interpret.focus import ONE_HOT, explanation_focus
 from han.interpret.report import METHOD_NAMES, as_explanation
@@ -44,6 +45,9 @@ def evidence(model: han.Classifier, text: str) -> dict:
     """The faithfulness panel: agreement of attention with each method, and the erasure curve."""
     result = ui.faithfulness(model, text)
     st.subheader("Is this heatmap faithful?")
+    shares = saved(model.path) if model.path else None
+    if shares:  # the data-set figure first: one document's erasure is noisy
+        st.markdown(sentence(shares))
     st.caption(
         f"'Attention' here is the {result['attention_label']}. Kendall τ: +1 = the same ranking of words as "
         "attention, 0 = unrelated, −1 = reversed."

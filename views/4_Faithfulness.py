@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from han.app import ui
+from han.app.carried import saved
 from han.checkpoint.files import read_json
 from han.errors import HanError
 from han.interpret.report import METHOD_NAMES
@@ -189,6 +190,34 @@ def model_section(path: Path) -> None:
     )
 
 
+def comparison(models: dict, names: dict) -> None:
+    """The models side by side: how much of leave-one-out's effect each one's attention carries."""
+    shares = {key: saved(path) for key, path in models.items()}
+    base = shares.get("att")
+    rows = [
+        {
+            "model": names[key],
+            "attention": round(s["attention"], 3),
+            "leave-one-out": round(s["leave_one_out"], 3),
+            "share of its LOO": None if s["share"] is None else round(s["share"], 2),
+            "share of HN-ATT's LOO": round(s["attention"] / base["leave_one_out"], 2) if base else None,
+            "τ (att, LOO)": None if s["tau"] is None else round(s["tau"], 2),
+            "reviews": s["n"],
+        }
+        for key, s in shares.items()
+        if s
+    ]
+    if len(rows) < 2:
+        return
+    st.subheader("How much of leave-one-out's effect each heatmap carries")
+    st.caption(
+        "ERASER word comprehensiveness: the drop in p(predicted class) when the words attention (or leave-one-out) "
+        "ranks first are removed, top 1/5/10/20/50 % averaged, on each model's own test reviews. Issue 34's target "
+        "for a faithful heatmap: 0.8 of HN-ATT's leave-one-out."
+    )
+    st.dataframe(rows, hide_index=True)
+
+
 def page() -> None:
     st.title("Is the attention faithful?")
     st.caption(
@@ -199,6 +228,7 @@ def page() -> None:
     )
     models = ui.choose_set()
     names = ui.shown_names(models)
+    comparison(models, names)
     for key, path in models.items():
         st.header(names[key])
         try:

@@ -20,6 +20,9 @@ DESIGN_DEFAULTS = {
 }
 
 
+CLASS_SUFFIX = {"separate": " (per class)", "evidence": " (evidence)"}  # an attention per class, in model names
+
+
 def class_mode(model: dict) -> str:
     """A `model` config's attention per class: "none", "separate" or "evidence" (han/nn/class_attention.py)."""
     return str(model.get("class_attention", "none"))
@@ -77,7 +80,7 @@ def _base_name(model: dict) -> str:
         return f"{name} ({', '.join(settings)}{', gated' if model.get('context_gate') else ''})"
     heads = int(model.get("heads", 1))
     if class_mode(model) != "none":
-        return f"{name} ({'evidence' if class_mode(model) == 'evidence' else 'per class'})"
+        return name + CLASS_SUFFIX[class_mode(model)]
     if heads == 1:
         return name
     where = {"word": ", word level", "sentence": ", sentence level"}.get(model.get("heads_at", "both"), "")

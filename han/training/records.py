@@ -19,7 +19,7 @@ from han.data.dataset import Dataset, bucket_batches
 from han.data.prepare import Prepared
 from han.data.text import TextLimits
 from han.nn.model import HAN, VARIANTS
-from han.nn.variants import design_parts
+from han.nn.variants import CLASS_SUFFIX, design_parts
 
 if TYPE_CHECKING:
     from han.training.config import TrainConfig
@@ -57,7 +57,9 @@ def final_metrics(model: HAN, data: Prepared, cfg: TrainConfig, info: dict, seco
     ]
     design = design_parts(asdict(cfg))  # the encoder, structure, score where they are not the paper's
     return {
-        "model": VARIANTS[cfg.variant] + (f" [{', '.join(design)}]" if design else ""),  # "HN-ATT [conv, flat]"
+        "model": VARIANTS[cfg.variant]
+        + CLASS_SUFFIX.get(cfg.class_attention, "")
+        + (f" [{', '.join(design)}]" if design else ""),
         "variant": cfg.variant,
         "dev_accuracy": results["dev"]["accuracy"],
         "test_accuracy": results["test"]["accuracy"],

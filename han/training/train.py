@@ -33,6 +33,7 @@ from han.data.store import SentenceStream
 from han.data.text import TextLimits
 from han.errors import HanError
 from han.nn.model import HAN, VARIANTS
+from han.nn.variants import CLASS_SUFFIX
 from han.training.build import build_model
 from han.training.config import TrainConfig, check_config, pick_device
 from han.training.distributed import Distributed, setup_distributed
@@ -293,7 +294,8 @@ def _train_lr(
     trained = model if dist.world == 1 else torch.nn.parallel.DistributedDataParallel(model)
     assert cfg.epochs is not None  # resolved in train()
     for epoch in range(info["epoch"], cfg.epochs):
-        label = f"{VARIANTS[cfg.variant]} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
+        name = VARIANTS[cfg.variant] + CLASS_SUFFIX.get(cfg.class_attention, "")  # "HN-ATT (evidence)"
+        label = f"{name} lr={lr:g} epoch {epoch + 1}/{cfg.epochs}"
         record = train_epoch(trained, optimizer, schedule, data, cfg, epoch, label, dist, average)
         dev = accuracy(judged, data.docs["dev"], data.targets["dev"])
         record |= {"lr": lr, "epoch": epoch + 1, "dev_accuracy": dev, "collapsed": dev <= dev_majority + 1e-12}

@@ -35,13 +35,20 @@ SETTINGS: list[tuple[str, str, dict[str, Any]]] = [
     ("tasc-wd0.2", "TaSc + word dropout 0.2", {"tasc": True, "word_dropout": 0.2}),
     ("kl5-wd0.2", "faithful loss lambda 5 + word dropout 0.2", {"faithful_loss": 5.0, "word_dropout": 0.2}),
     ("kl5-tasc", "faithful loss lambda 5 + TaSc", {"faithful_loss": 5.0, "tasc": True}),
+    ("per-class", "attention per class, separate readout", {"class_attention": "separate"}),
+    ("evidence", "evidence attention (per class, scores = evidence)", {"class_attention": "evidence"}),
 ]
 
 
+SHIPPED = {("yelp", "att"): "att", ("yelp", "evidence"): "att-faithful"}  # runs shipped in assets/SET/FOLDER
+
+
 def shipped(name: str, slug: str, seed: int) -> Path | None:
-    """The shipped checkpoint that is this run already (Yelp HN-ATT, default recipe, seed 0), if any."""
-    path = common.ROOT / "assets" / name / "att"
-    return path if (name, slug, seed) == ("yelp", "att", 0) and (path / "metrics.json").exists() else None
+    """The shipped checkpoint that is this run already (Yelp HN-ATT and HN-ATT (evidence): the default recipe,
+    seed 0, scripts/train_demo.sh), if any."""
+    folder = SHIPPED.get((name, slug))
+    path = common.ROOT / "assets" / name / (folder or "-")
+    return path if folder and seed == 0 and (path / "metrics.json").exists() else None
 
 
 def run_faithful(sets: list[str], seeds: list[int], only: list[str] | None = None) -> None:
