@@ -364,3 +364,31 @@ def test_navigation_names_every_page():
     assert not at.exception and at.title[0].value == "Data set"
     for title in ("Models", "Document", "Word attention", "Compare", "Faithfulness", "Data set"):
         assert f'title="{title}"' in source  # the sidebar shows these, never the file name "app"
+
+
+def test_faithfulness_page_compares_what_each_heatmap_carries(tmp_path):
+    """The table at the top: each model's attention and leave-one-out comprehensiveness, from its own file; a file
+    computed from other weights (copied over by hand) is left out of the table, not shown as that model's."""
+    from han.app.carried import carried, sentence
+
+    folder = tmp_path / "set"
+    for variant in ("att", "max"):
+        shutil.copytree(ROOT / "assets" / "yelp" / variant, folder / variant)
+    at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    table = at.dataframe[0].value
+    expected = {}
+    for variant, name in (("att", "HN-ATT"), ("max", "HN-MAX")):
+        expected[name] = carried(json.loads((folder / variant / "faithfulness.json").read_text()))
+    assert sorted(table["model"]) == ["HN-ATT", "HN-MAX"]
+    for _, row in table.iterrows():
+        shares = expected[row["model"]]
+        assert row["attention"] == round(shares["attention"], 3)
+        assert row["leave-one-out"] == round(shares["leave_one_out"], 3)
+        assert row["share of HN-ATT's LOO"] == round(shares["attention"] / expected["HN-ATT"]["leave_one_out"], 2)
+    assert 0.15 < expected["HN-ATT"]["share"] < 0.8  # the shipped HN-ATT: about half (RESULTS.md)
+    assert "carries" in sentence(expected["HN-ATT"]) and f"{expected['HN-ATT']['n']:,} test reviews" in sentence(
+        expected["HN-ATT"]
+    )
+    shutil.copy(folder / "att" / "faithfulness.json", folder / "max" / "faithfulness.json")
+    at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
+    assert all("share of its LOO" not in d.value.columns for d in at.dataframe)  # one model left: no comparison

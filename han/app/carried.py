@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from han.checkpoint.files import read_json
+from han.checkpoint.files import read_json, weights_digest
 from han.errors import HanError
+from han.nn.variants import model_name
 
 
 def carried(figures: dict) -> dict | None:
@@ -35,14 +36,23 @@ def carried(figures: dict) -> dict | None:
 
 
 def saved(folder: Path) -> dict | None:
-    """`carried` of the faithfulness.json beside a checkpoint; None without one or when it cannot be read."""
+    """`carried` of the faithfulness.json beside a checkpoint; None without one, when it cannot be read, or when
+    it was computed from another model than the folder's (e.g. a file copied over by hand): its model_sha256 says
+    so, or, in files from before digests were kept, the model name it records."""
     file = folder / "faithfulness.json"
     if not file.is_file():
         return None
     try:
-        return carried(read_json(file))
-    except HanError:
+        figures = read_json(file)
+        recorded = figures.get("model_sha256")
+        if recorded is not None and recorded != weights_digest(folder):
+            return None
+        name = model_name(read_json(folder / "config.json").get("model", {}))
+        if recorded is None and figures.get("model", name) != name:
+            return None
+    except (HanError, OSError):
         return None
+    return carried(figures)
 
 
 def sentence(shares: dict, against: dict | None = None, name: str = "HN-ATT") -> str:
