@@ -376,9 +376,11 @@ def test_faithfulness_page_compares_what_each_heatmap_carries(tmp_path):
         shutil.copytree(ROOT / "assets" / "yelp" / variant, folder / variant)
     at = run("faithfulness", set_choice="Another checkpoint folder...", custom_folder=str(folder))
     table = at.dataframe[0].value
-    expected = {}
+    expected: dict[str, dict] = {}
     for variant, name in (("att", "HN-ATT"), ("max", "HN-MAX")):
-        expected[name] = carried(json.loads((folder / variant / "faithfulness.json").read_text()))
+        shares = carried(json.loads((folder / variant / "faithfulness.json").read_text()))
+        assert shares is not None
+        expected[name] = shares
     assert sorted(table["model"]) == ["HN-ATT", "HN-MAX"]
     for _, row in table.iterrows():
         shares = expected[row["model"]]
