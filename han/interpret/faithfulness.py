@@ -53,13 +53,14 @@ def _positions(doc: list[list[int]]) -> list[tuple[int, int]]:
 
 
 def erasure(
-    classifier: Classifier, doc: list[list[int]], scores: DocumentScores
+    classifier: Classifier, doc: list[list[int]], scores: DocumentScores, orderings: Sequence[str] = ORDERINGS
 ) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """Per level, ordering and bin: comprehensiveness and sufficiency of one document (one batch)."""
+    """Per level, ordering and bin: comprehensiveness and sufficiency of one document (one batch); `orderings`:
+    the names of `scores` to rank by (those it lacks are skipped)."""
     positions = _positions(doc)
     n_words, n_sentences = len(positions), len(doc)
     variants, keys = [doc], []
-    for ordering in ORDERINGS:
+    for ordering in orderings:
         if ordering not in scores.word:
             continue
         order = np.argsort(-scores.flat(ordering), kind="stable")

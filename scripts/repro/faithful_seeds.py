@@ -52,6 +52,8 @@ def run_seeds(sets: list[str], seeds: list[int], only: list[str] | None = None) 
                 if not light.exists():
                     light.write_text(json.dumps(measure(checkpoint, dataset), indent=1) + "\n")
                 print(f"{light.relative_to(common.ROOT)}: {light.read_text().strip()[:200]}")
+        if name == "yelp":
+            print(json.dumps(sign_analysis(name)))
         print("\n".join(table(name, seeds)))
 
 
@@ -80,6 +82,42 @@ def measure(checkpoint: Path, dataset: Dataset) -> dict:
             "accuracy": correct / len(docs),
             "n": len(docs),
         }
+    return out
+
+
+def sign_analysis(name: str = "yelp", limit: int = TEST_LIMIT) -> dict:
+    """Why HN-ATT's heatmap carries about half of leave-one-out's effect, on the shipped HN-ATT's first `limit`
+    test reviews: the share of attention's top 10 % of words that push *against* the decision (leave-one-out < 0),
+    and the comprehensiveness of three orderings: attention with those words moved last, leave-one-out's
+    magnitude |LOO| (unsigned, as attention is), and attention itself. Kept in results/runs/SET-faithful/why.json."""
+    kept = common.RESULTS / "runs" / f"{name}-faithful" / "why.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    model = han.load(common.ROOT / "assets" / name / "att")
+    dataset = read_dataset(common.SETS[name]["paths"])
+    test = checkpoint_parts(model.config, dataset, model.path)["test"]
+    docs = [d for d in (model.prepare(dataset.examples[i]) for i in test) if d.sentences][:limit]
+    orderings = ("attention", "leave_one_out", "attention, counter-evidence last", "|leave-one-out|")
+    found: dict[str, list[float]] = {o: [] for o in orderings}
+    against = []
+    for k, doc in enumerate(docs):
+        scores = document_scores(model, doc, ("attention", "leave_one_out"), seed=k + 1)
+        pairs = [
+            zip(a, v, strict=True) for a, v in zip(scores.word["attention"], scores.word["leave_one_out"], strict=True)
+        ]
+        scores.word[orderings[2]] = [[a if v > 0 else a - 1 for a, v in sentence] for sentence in pairs]
+        scores.word[orderings[3]] = [[abs(v) for v in sentence] for sentence in scores.word["leave_one_out"]]
+        for extra in orderings[2:]:
+            scores.sentence[extra] = scores.sentence["attention"]
+        a, v = scores.flat("attention"), scores.flat("leave_one_out")
+        top = np.argsort(-a, kind="stable")[: max(1, len(a) // 10)]
+        against.append(float(np.mean(v[top] < 0)))
+        word = erasure(model, model.encode(doc), scores, orderings)["word"]
+        for o in orderings:
+            found[o].append(float(np.mean([b["comprehensiveness"] for b in word[o].values()])))
+    out = {"n": len(docs), "top10_against": float(np.mean(against))} | {o: float(np.mean(v)) for o, v in found.items()}
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
