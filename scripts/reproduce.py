@@ -197,6 +197,7 @@ def report() -> None:
         + successors.section()
         + focus.section()
         + faithfulness.section()
+        + faithful_seeds.section()
         + faithful.section()
         + investigation.investigation_section()
     )
