@@ -285,3 +285,33 @@ def test_focus_measures_shipped_checkpoints_and_every_heads_run_present(
     shipped = {key for key in json.loads((reproduce.RESULTS / "focus-yelp.json").read_text()) if "shipped" in key}
     folders = [p.parent.name for p in (ROOT / "assets" / "yelp").glob("att*/config.json")]  # HN-ATT, 2 heads
     assert shipped == {f"shipped-{name}/{name}" for name in folders}
+
+
+def test_faithful_seeds_table_and_verdict_follow_the_files(reproduce):
+    """Issue 34's section over seeds: means over the seeds found, each seed's attention against HN-ATT's
+    leave-one-out of the same seed, and a verdict per target that flips with the numbers."""
+    folder = reproduce.RESULTS / "runs" / "yelp-faithful"
+
+    def write(slug: str, seed: int, test: float, attention: float, loo: float, tau: float) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{slug}-seed{seed}.json").write_text(json.dumps({"test_accuracy": test, "dev_accuracy": 0.6}))
+        split = {"attention": attention, "leave_one_out": loo, "random": 0.03, "tau_attention_loo": tau}
+        (folder / f"{slug}-seed{seed}.light.json").write_text(json.dumps({"test": split, "dev": split}))
+
+    write("att", 0, 0.60, 0.20, 0.40, 0.05)
+    write("att", 1, 0.58, 0.22, 0.44, 0.07)
+    write("evidence", 0, 0.59, 0.34, 0.30, 0.35)
+    write("evidence", 1, 0.575, 0.35, 0.31, 0.31)
+    seeds = reproduce.faithful_seeds
+    rows = seeds.table("yelp", [0, 1, 2])
+    evidence = next(r for r in rows if r.startswith("| evidence attention"))
+    assert "| 2 | 58.2 ± 1.1 |" in evidence  # two seeds found of three; test % mean ± std
+    assert "| 0.82 ± 0.04 |" in evidence  # 0.34 / 0.40 and 0.35 / 0.44
+    verdict = seeds.verdict("yelp", [0, 1])
+    assert "comprehensiveness 0.82 of HN-ATT's leave-one-out (met" in verdict
+    assert "tau +0.33 (met" in verdict and "test accuracy +0.7 points below HN-ATT's (met" in verdict
+    write("evidence", 1, 0.55, 0.30, 0.31, 0.2)
+    verdict = seeds.verdict("yelp", [0, 1])
+    assert (
+        "(not met, target 0.8)" in verdict and "(not met, target 1)" in verdict and "(not met, target 0.3)" in verdict
+    )
