@@ -40,7 +40,8 @@ def run(page: str, **state) -> AppTest:
 
 
 # the shipped Yelp set (assets/yelp): the paper's three, then the successors (scripts/train_demo.sh)
-YELP_MODELS = ["HN-AVE", "HN-MAX", "HN-ATT", "HN-ATT (2 heads)", "CAHAN (bi, sum)"]
+YELP_MODELS = ["HN-AVE", "HN-MAX", "HN-ATT", "HN-ATT (evidence)", "HN-ATT (2 heads)", "CAHAN (bi, sum)"]
+YELP_FOLDERS = ["ave", "max", "att", "att-faithful", "att-2h", "cahan"]  # the same models' folders in assets/yelp
 
 
 def html_of(at: AppTest) -> str:
@@ -53,7 +54,7 @@ def first_example() -> str:
 
 
 def test_demo_checkpoints_are_shipped_small_and_complete():
-    for folder in ("yelp/att", "yelp/ave", "yelp/max", "yelp/cahan", "yelp/att-2h", "imdb/att"):
+    for folder in [*(f"yelp/{name}" for name in YELP_FOLDERS), "imdb/att"]:
         files = {p.name for p in (ROOT / "assets" / folder).iterdir()}
         assert {"config.json", "vocab.txt", "model.safetensors", "metrics.json", "word_stats.npz"} <= files
         assert "faithfulness.json" in files  # the Faithfulness page's figures, for every shipped model
@@ -66,10 +67,10 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     at = run("home")
     names = [h.value for h in at.subheader]
     assert names == YELP_MODELS  # the paper's three in Table 2's order, then the successors
-    assert len([m for m in at.metric if m.label == "Test accuracy"]) == 5
+    assert len([m for m in at.metric if m.label == "Test accuracy"]) == len(YELP_MODELS)
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
-    assert len(recipes) == 5 and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+    assert len(recipes) == len(YELP_MODELS) and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
 
 
 def test_home_compares_the_models_in_one_table_with_their_full_figures():
@@ -209,12 +210,12 @@ def test_compare_shows_every_model_the_paper_table_and_confusions():
     at = run("compare")
     heads = [h.value.split(":")[0] for h in at.subheader]
     assert [h for h in heads if h in YELP_MODELS] == YELP_MODELS  # the successors under the paper's three
-    assert html_of(at).count('class="han-doc"') == 5
+    assert html_of(at).count('class="han-doc"') == len(YELP_MODELS)
     table = at.dataframe[0].value
     assert list(table["model"]) == YELP_MODELS
     assert list(table["paper: Yelp 2013"])[:3] == [67.0, 66.9, 68.2]  # the successors have no Table 2 row
     assert table["paper: Yelp 2013"][3:].isna().all()
-    assert len(at.get("plotly_chart")) == 5 + 5  # probabilities + confusion matrices
+    assert len(at.get("plotly_chart")) == 2 * len(YELP_MODELS)  # probabilities + confusion matrices
 
 
 def test_compare_lists_disagreements_on_the_test_split():
@@ -226,7 +227,7 @@ def test_compare_lists_disagreements_on_the_test_split():
     # Exactly the test documents on which the models' predictions differ, as training recorded them (metrics.json:
     # test predictions in split order), each listed with every model's prediction.
     recorded = {}
-    for name, folder in zip(YELP_MODELS, ("ave", "max", "att", "att-2h", "cahan"), strict=True):
+    for name, folder in zip(YELP_MODELS, YELP_FOLDERS, strict=True):
         metrics = json.loads((ROOT / "assets" / "yelp" / folder / "metrics.json").read_text())
         recorded[name] = [metrics["labels"][i] for i in metrics["test_predictions"]]
     n = len(recorded["HN-ATT"])

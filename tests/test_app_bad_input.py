@@ -12,7 +12,7 @@ import pytest
 import han
 
 from .conftest import ROOT
-from .test_app import first_example, run
+from .test_app import YELP_MODELS, first_example, run
 
 YELP = ROOT / "assets" / "yelp"
 OTHER = "Another checkpoint folder..."
@@ -236,7 +236,7 @@ def test_checkpoint_folder_as_pasted_quoted_relative_or_with_tilde(tmp_path, mon
     monkeypatch.setenv("HOME", str(ROOT / "assets"))
     at = run("home", set_choice=OTHER, custom_folder=typed.format(yelp=YELP))
     no_last_resort(at)
-    assert not at.error and len(at.subheader) == 5, messages(at)
+    assert not at.error and len(at.subheader) == len(YELP_MODELS), messages(at)
 
 
 def test_data_location_pasted_with_quotes():

@@ -150,7 +150,7 @@ def test_han_analyse_writes_what_the_page_reads_and_refuses_bad_output(tmp_path)
         assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, (bad, done.stderr)
 
 
-@pytest.mark.parametrize("folder", ["att", "ave", "max", "att-2h", "cahan"])
+@pytest.mark.parametrize("folder", ["att", "ave", "max", "att-faithful", "att-2h", "cahan"])
 def test_shipped_analysis_files_are_of_their_weights_and_give_their_recorded_accuracy(folder):
     import json
 
