@@ -70,7 +70,8 @@ def test_home_shows_a_card_per_model_named_as_in_the_paper():
     assert len([m for m in at.metric if m.label == "Test accuracy"]) == len(YELP_MODELS)
     assert any("12000 train / 1500 dev / 1500 test" in m.value for m in at.markdown)
     recipes = [m.value.split("**Recipe:** ")[1].split(" (")[0] for m in at.markdown if "**Recipe:** " in m.value]
-    assert len(recipes) == len(YELP_MODELS) and set(recipes) <= {"paper", "default"}  # each card says how its model was trained
+    # each card says how its model was trained
+    assert len(recipes) == len(YELP_MODELS) and set(recipes) <= {"paper", "default"}
 
 
 def test_home_compares_the_models_in_one_table_with_their_full_figures():
