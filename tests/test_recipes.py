@@ -43,7 +43,7 @@ NEUTRAL = {
     "score": "additive", "temperature": 1.0, "encoder": "gru", "encoder_at": "both", "layers": 1,
     "attention_heads": 4, "structure": "hierarchical",  # the paper's design (issue 35's options)
     "faithful_loss": 0.0, "faithful_target": "grad-input", "faithful_level": "both", "faithful_temperature": 0.25,
-    "faithful_after": 1, "tasc": False, "word_dropout": 0.0, "class_attention": False,  # no faithful objective (34)
+    "faithful_after": 1, "tasc": False, "word_dropout": 0.0, "class_attention": "none",  # no faithful objective (34)
 }  # fmt: skip
 
 
