@@ -125,6 +125,23 @@ def test_document_renders_an_example_and_switches_model():
     assert not at.exception and 'class="han-word"' in html_of(at)
 
 
+def test_document_shows_evidence_attention_and_what_its_heatmap_carries():
+    """HN-ATT (evidence): its prediction is the model's, its heatmap the predicted class's weights, and the panel
+    opens with the share of leave-one-out's effect from its faithfulness.json."""
+    from han.app.carried import saved, sentence
+
+    at = run("document")
+    at.sidebar.radio[0].set_value("att-evidence").run()
+    folder = ROOT / "assets" / "yelp" / "att-faithful"
+    model = han.load(folder)
+    expected = model.predict(first_example())[0]["label"]
+    assert at.metric[0].label == "HN-ATT (evidence) predicts" and at.metric[0].value == expected
+    shares = saved(folder)
+    assert shares is not None and shares["n"] == 1000
+    assert any(m.value == sentence(shares) for m in at.markdown)
+    assert "the predicted class's attention weights (evidence attention)" in "".join(c.value for c in at.caption)
+
+
 def test_document_pasted_text_empty_and_huge():
     at = run("document")
     at.radio(key="doc_source").set_value("Paste text").run()
