@@ -112,6 +112,18 @@ def test_a_hand_edited_variant_is_a_bad_config_not_a_traceback(tiny_checkpoints,
     refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, "bad 'model' section")
 
 
+def test_a_checkpoint_with_a_setting_this_version_does_not_know_is_refused(tiny_checkpoints, tmp_path, capsys):
+    """A newer han's model setting (here one whose weights would still fit) must not be silently dropped: the
+    model built without it would not be the one trained, and would answer as if it were."""
+    checkpoint = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoints["att"], checkpoint)
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["model"]["sparsemax"] = True
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    says = "settings this version of han does not know (sparsemax); it was written by a newer han"
+    refused(["explain", "--checkpoint", str(checkpoint), "--text", "Good food."], capsys, says)
+
+
 def test_faithfulness_of_one_document_refuses_the_data_set_options(tiny_checkpoints, capsys):
     args = ["faithfulness", "--checkpoint", str(tiny_checkpoints["att"]), "--text", "Good food."]
     refused([*args, "--split", "dev", "--limit", "5"], capsys, "--split, --limit apply to --data")

@@ -108,6 +108,12 @@ def _model_config(path: Path, config: dict) -> ModelConfig:
     names = {f.name for f in fields(ModelConfig)}
     if not isinstance(raw, dict) or not {"vocab_size", "n_classes"} <= raw.keys():
         raise HanError(f"{path}: 'model' must give at least vocab_size and n_classes")
+    unknown = sorted(raw.keys() - names)
+    if unknown:  # a newer han's setting: ignored, the model built here would not be the one trained
+        raise HanError(
+            f"{path}: the model uses settings this version of han does not know ({', '.join(unknown)}); it was "
+            "written by a newer han: load it with that version"
+        )
     try:
         return ModelConfig(**{k: v for k, v in raw.items() if k in names})
     except (TypeError, ValueError) as e:
