@@ -309,9 +309,9 @@ def test_faithful_seeds_table_and_verdict_follow_the_files(reproduce):
     assert "| 0.82 ± 0.04 |" in evidence  # 0.34 / 0.40 and 0.35 / 0.44
     verdict = seeds.verdict("yelp", [0, 1])
     assert "comprehensiveness 0.82 of HN-ATT's leave-one-out (met" in verdict
-    assert "tau +0.33 (met" in verdict and "test accuracy +0.7 points below HN-ATT's (met" in verdict
+    assert "tau +0.33 (met" in verdict and "test accuracy -0.7 points against HN-ATT's (met" in verdict
     write("evidence", 1, 0.55, 0.30, 0.31, 0.2)
     verdict = seeds.verdict("yelp", [0, 1])
     assert (
-        "(not met, target 0.8)" in verdict and "(not met, target 1)" in verdict and "(not met, target 0.3)" in verdict
+        "(not met, target 0.8)" in verdict and "(not met, target -1)" in verdict and "(not met, target 0.3)" in verdict
     )

@@ -196,7 +196,7 @@ def verdict(name: str, seeds: list[int]) -> str:
             f"comprehensiveness {share:.2f} of HN-ATT's leave-one-out "
             f"({'met' if share >= 0.8 else 'not met'}, target 0.8)",
             f"tau {tau_mean:+.2f} ({'met' if tau_mean >= 0.3 else 'not met'}, target 0.3)",
-            f"test accuracy {drop:+.1f} points below HN-ATT's ({'met' if drop <= 1 else 'not met'}, target 1)",
+            f"test accuracy {-drop:+.1f} points against HN-ATT's ({'met' if drop <= 1 else 'not met'}, target -1)",
         ]
         out.append(f"{label}, {len(shares)} seed(s): " + "; ".join(met) + ".")
     return " ".join(out)
