@@ -187,3 +187,21 @@ def test_written_files_have_normal_permissions(tiny_checkpoints):
 def test_numbers_that_would_train_garbage_or_crash_are_refused_before_reading(option, message, tmp_path, capsys):
     code, _, err = cli(capsys, "train", "--data", "/missing.csv", "--out", tmp_path / "ck", *option)
     one_line_error(code, err, message)
+
+
+def test_a_diverging_learning_rate_stops_and_says_so_and_the_grid_goes_on(yelp_slice, tmp_path, capsys):
+    """A loss that becomes nan/inf (an lr far too large) stops that lr after the epoch, with one line saying so;
+    the next lr of the grid still trains its epochs, and the checkpoint keeps the better one."""
+    import math
+
+    from han.data.text import TextLimits
+    from han.training.recipes import recipe_config
+    from han.training.train import train
+
+    cfg = recipe_config("paper", epochs=2, lrs=[1e30, 0.05], embeddings="random", min_count=2, progress=True)
+    metrics = train(yelp_slice, tmp_path / "ckpt", cfg, TextLimits(max_sentences=30, max_words=50))
+    history = metrics["history"]
+    assert [h["lr"] for h in history] == [1e30, 0.05, 0.05]  # one epoch at the diverging lr, then the next lr
+    assert not math.isfinite(history[0]["loss"]) and all(math.isfinite(h["loss"]) for h in history[1:])
+    assert "training diverged: this lr stops" in capsys.readouterr().err
+    assert metrics["lr"] == 0.05  # the better lr kept

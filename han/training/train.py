@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = ["Interrupted", "TrainConfig", "check_config", "pick_device", "train"]
 
 import json
+import math
 import sys
 import time
 from collections import Counter
@@ -306,6 +307,9 @@ def _train_lr(
             f"{label}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, "
             f"dev acc {dev:.4f}, {record['docs_per_s']:.0f} docs/s",
         )
+        diverged = not math.isfinite(record["loss"])  # nan / inf: every later epoch of this lr would be too
+        if diverged:
+            _log(cfg, dist, f"{label}: the loss is {record['loss']}, training diverged: this lr stops (try a smaller)")
         if record["collapsed"]:
             _log(cfg, dist, collapse_warning(epoch + 1, dev, dev_majority))
         if _better(record, info["best"]):
@@ -313,7 +317,7 @@ def _train_lr(
             tensors = tensors | prefixed("best", {k: v.detach().clone() for k, v in judged.state_dict().items()})
         schedule.after_epoch(dev)
         info["elapsed"] += record["seconds"]
-        stale = _stale(info["history"], lr, cfg.patience)
+        stale = diverged or _stale(info["history"], lr, cfg.patience)
         if stale or epoch + 1 == cfg.epochs:  # this lr is done: a resume starts the next one
             info["lr_index"], info["epoch"] = lr_index + 1, 0
         else:
