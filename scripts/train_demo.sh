@@ -37,6 +37,9 @@ fi
 if [[ $WHICH == faithful || $WHICH == all ]]; then
   # attention trained to be faithful (issue 34): the attention scores are each class's evidence (han/nn/evidence.py)
   demo yelp att-faithful "" "--variant att --class-attention evidence" "${YELP[@]}"
+  # aclImdb as its HN-ATT (assets/imdb/att); faithfulness and leave-one-out on 500 test reviews (FAITHFULNESS_LIMIT)
+  LIMIT=${FAITHFULNESS_LIMIT:-500} LOO=${FAITHFULNESS_LIMIT:-500} demo imdb att-faithful 3000 \
+    "--variant att --class-attention evidence --max-vocab 15000" "$IMDB"
 fi
 
 if [[ $WHICH == successors || $WHICH == all ]]; then

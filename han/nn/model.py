@@ -8,7 +8,8 @@ Pooling is the same kind at both levels: `att` (the paper's attention), `ave` (m
 never changes an output or a weight. Only real sentences go through the word GRU. The GRU and its
 hand-written backward pass are in han/nn/gru.py. Other encoders (Transformer, convolutional, none) at either
 level: han/nn/encoders.py; other attention score functions and a temperature: han/nn/scores.py; the flat
-structure (one encoder and attention over all words of a document, FLAN): han/nn/flat.py.
+structure (one encoder and attention over all words of a document, FLAN): han/nn/flat.py; an attention per
+class: han/nn/class_attention.py, and evidence attention, whose scores are the logits' terms: han/nn/evidence.py.
 """
 
 from __future__ import annotations
