@@ -140,6 +140,13 @@ def test_document_shows_evidence_attention_and_what_its_heatmap_carries():
     assert shares is not None and shares["n"] == 1000
     assert any(m.value == sentence(shares) for m in at.markdown)
     assert "the predicted class's attention weights (evidence attention)" in "".join(c.value for c in at.caption)
+    # each class's evidence on view: the predicted class's by default, another class's on request
+    radio = next(r for r in at.sidebar.radio if r.label == "Attention head")
+    assert list(radio.options) == ["the predicted class", *(f"class {c}" for c in "12345")]
+    before = html_of(at)
+    other = "1" if expected != "1" else "5"
+    radio.set_value(model.labels.index(other)).run()
+    assert not at.exception and html_of(at) != before and at.metric[0].value == expected  # same decision
 
 
 def test_document_pasted_text_empty_and_huge():

@@ -23,6 +23,7 @@ import han
 from han.__main__ import main
 from han.data.dataset import checkpoint_split, collate
 from han.data.text import TextLimits
+from han.interpret.explain import head_view
 from han.interpret.faithfulness import dataset_faithfulness, explain_faithfulness
 from han.nn.evidence import EvidenceDocument, EvidenceReadout
 from han.nn.level import Encoder
@@ -117,6 +118,11 @@ def test_the_model_computes_what_the_docstring_writes(mode):
         assert torch.allclose(out.logits[d], logits, atol=1e-5), d
         c = int(logits.argmax())
         assert torch.allclose(out.sentence_weights[d, : len(doc)], sentences[c], atol=1e-5)
+        assert out.sentence_head_weights is not None and out.word_head_weights is not None
+        for k in range(model.config.n_classes):  # every class's weights, offered as the model's heads
+            assert torch.allclose(out.sentence_head_weights[d, : len(doc), k], sentences[k], atol=1e-5), (d, k)
+            for i, sentence in enumerate(doc):
+                assert torch.allclose(out.word_head_weights[row + i, : len(sentence), k], words[k][i], atol=1e-5)
         assert (out.sentence_weights[d, len(doc) :] == 0).all()  # padding sentences weigh exactly 0
         for i, sentence in enumerate(doc):
             assert torch.allclose(out.word_weights[row, : len(sentence)], words[c][i], atol=1e-5), (d, i)
@@ -189,6 +195,12 @@ def test_a_trained_checkpoint_round_trips_and_predicts_what_training_recorded(pe
     assert model.name == ("HN-ATT (evidence)" if evidence else "HN-ATT (per class)")
     test = checkpoint_split(model.config, yelp_slice, "test", directory)
     assert model.evaluate(test)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert model.head_names == [f"class {label}" for label in model.labels]  # each class's attention, viewable
+    explanation = model.explain("The soup was cold. The staff were lovely and the bread was great.")
+    predicted = model.labels.index(explanation["label"])
+    shown = [w for s in explanation["sentences"] for w in s["word_weights"]]
+    as_head = [w for s in head_view(explanation, predicted)["sentences"] for w in s["word_weights"]]
+    assert as_head == pytest.approx(shown, abs=1e-6)  # the predicted class's, the heatmap's default
     doc = model.prepare(test[0])
     result = next(model.analyse([doc]))
     out = model.model(collate([model.encode(doc)]))

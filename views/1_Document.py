@@ -128,7 +128,8 @@ def page() -> None:
         return
     explanation = ui.explanation(model, text)
     st.session_state["last_explanation"] = explanation
-    head = ui.choose_head(explanation["head_names"], "head") if "heads" in explanation else None
+    default = "the predicted class" if model.model.per_class else "mean of the heads"
+    head = ui.choose_head(explanation["head_names"], "head", default) if "heads" in explanation else None
     left, right = st.columns([3, 2])
     with left:
         if method == "attention":

@@ -201,7 +201,8 @@ def page() -> None:
         st.warning(f"{why_none} Recompute them from a data set above, or with `python -m han stats`.")
         return
     if table.head_attention is not None:  # multi-head attention: one head's p_w, or the mean
-        head = ui.choose_head(model.head_names, "stats_head")
+        default = "the predicted class" if model.model.per_class else "mean of the heads"
+        head = ui.choose_head(model.head_names, "stats_head", default)
         table = table if head is None else table.for_head(head)
     left, right = st.columns(2)
     with left:

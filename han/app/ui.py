@@ -164,8 +164,9 @@ def choose_model(models: dict[str, Path], key: str = "variant") -> tuple[str, ha
     return variant, load_model(models[variant])
 
 
-def choose_head(names: list[str], key: str) -> int | None:
-    """Sidebar picker of one attention head (0-based), or None for the heads' mean (what is drawn by default)."""
+def choose_head(names: list[str], key: str, default: str = "mean of the heads") -> int | None:
+    """Sidebar picker of one attention head (0-based), or None for what is drawn by default (`default`: the heads'
+    mean; for an attention per class, the predicted class's)."""
     options = [None, *range(len(names))]
     if st.session_state.get(f"{key}_names", names) != names:  # another model's heads: its "head 2" is not
         st.session_state.pop(key, None)  # CAHAN's "context after", nor any choice made here: the mean again
@@ -177,9 +178,9 @@ def choose_head(names: list[str], key: str) -> int | None:
         key,
         None,
         options,
-        format_func=lambda head: "mean of the heads" if head is None else names[head],
+        format_func=lambda head: default if head is None else names[head],
         help="Multi-head attention (Lin et al. 2017): each head's weights; CAHAN (bi): the pass reading the "
-        "sentences before, or after; or their mean.",
+        "sentences before, or after; or their mean. An attention per class: the evidence each class attends to.",
     )
 
 

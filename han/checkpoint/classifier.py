@@ -85,10 +85,13 @@ class Classifier:
 
     @property
     def head_names(self) -> list[str]:
-        """Names of the attention heads when there are several: multi-head attention's, or CAHAN's passes."""
+        """Names of the attention heads when there are several: multi-head attention's, CAHAN's passes, or the
+        classes of an attention per class."""
         config = self.model.config
         if config.variant == "cahan" and config.context_direction == "bi":
             return ["context before", "context after"]
+        if config.class_attention != "none":  # an attention per class (han/nn/class_attention.py)
+            return [f"class {label}" for label in self.labels]
         return [f"head {k + 1}" for k in range(config.heads)] if config.heads > 1 else []
 
     # -------------------------------------------------------------------- text in

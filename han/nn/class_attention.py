@@ -110,7 +110,8 @@ class ClassRowPooling(Pooling):
         own = pick(heads, torch.arange(n, device=heads.device) % self.heads)  # (n, T): each row's class's weights
         if self.override is not None:
             own = self._overridden(own, real_mask(position, shape))  # (n, T)
-        self.head_weights, self.penalty = own.unsqueeze(-1), own.new_zeros(())
+        self.head_weights = own.view(n // self.heads, self.heads, T).transpose(1, 2)  # (n_docs, T, C): every class's
+        self.penalty = own.new_zeros(())
         share = own.flatten().index_select(0, position)  # (k,) each real position's weight in its row
         row = torch.div(position, T, rounding_mode="floor")  # (k,)
         pooled = states.new_zeros(n, states.size(-1)).index_add(0, row, share.unsqueeze(-1) * states)  # (n, d)

@@ -9,7 +9,7 @@ never changes an output or a weight. Only real sentences go through the word GRU
 hand-written backward pass are in han/nn/gru.py. Other encoders (Transformer, convolutional, none) at either
 level: han/nn/encoders.py; other attention score functions and a temperature: han/nn/scores.py; the flat
 structure (one encoder and attention over all words of a document, FLAN): han/nn/flat.py; an attention per
-class: han/nn/class_attention.py, and evidence attention, whose scores are the logits' terms: han/nn/evidence.py.
+class: han/nn/class_attention.py, evidence attention: han/nn/evidence.py.
 """
 
 from __future__ import annotations
@@ -272,11 +272,10 @@ class HAN(nn.Module):
         counts = None if batch.padded else batch.sentence_counts
         sentence_vectors, word_weights = self.encode_words(embedded, batch.words.size(1), counts, projected, scale)
         logits, sentence_weights = self.encode_sentences(sentence_vectors, batch.sentence_counts, batch.padded)
-        if self.per_class:  # the predicted class's word weights (n_sentences, max_words)
-            word_weights = predicted_word_weights(
-                self.word_encoder.pool.head_weights, logits, batch.sentence_counts, batch.padded
-            )
-            return Output(logits, word_weights, sentence_weights, penalty=logits.new_zeros(()))
+        if self.per_class:  # shown: the predicted class's word weights (n_sentences, max_words); as heads: each class's
+            every = (self.word_encoder.pool.head_weights, self.sentence_encoder.pool.head_weights)
+            word_weights = predicted_word_weights(every[0], logits, batch.sentence_counts, batch.padded)
+            return Output(logits, word_weights, sentence_weights, *every, penalty=logits.new_zeros(()))
         pools = (self.word_encoder.pool, self.sentence_encoder.pool)  # head weights: None for ave and max
         penalty = sum((p.penalty for p in pools if p.penalty is not None), logits.new_zeros(()))
         maps = self._self_attention([self.word_encoder, cast(Encoder, self.sentence_encoder)], ["word", "sentence"])
