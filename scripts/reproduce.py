@@ -198,6 +198,7 @@ def report() -> None:
         + focus.section()
         + faithfulness.section()
         + faithful_seeds.section()
+        + faithful_seeds.section("imdb", (0,))
         + faithful.section()
         + investigation.investigation_section()
     )

@@ -40,7 +40,8 @@ SETTINGS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
-SHIPPED = {("yelp", "att"): "att", ("yelp", "evidence"): "att-faithful"}  # runs shipped in assets/SET/FOLDER
+SHIPPED = {("yelp", "att"): "att", ("yelp", "evidence"): "att-faithful", ("imdb", "att"): "att"}  # assets/SET/FOLDER
+SET_SETTINGS = {"imdb": {"max_vocab": 15000}}  # as the shipped aclImdb checkpoint was trained (train_demo.sh)
 
 
 def shipped(name: str, slug: str, seed: int) -> Path | None:
