@@ -283,7 +283,8 @@ def test_focus_measures_shipped_checkpoints_and_every_heads_run_present(
     assert f"spreads a sentence's word weight over {alone:.1f} words on average." in " ".join(lines)
     reproduce.focus.run_focus(["yelp"])  # everything: the shipped HN-ATT and multi-head checkpoints too
     shipped = {key for key in json.loads((reproduce.RESULTS / "focus-yelp.json").read_text()) if "shipped" in key}
-    configs = {p.parent.name: json.loads(p.read_text())["model"] for p in (ROOT / "assets" / "yelp").glob("*/config.json")}
+    paths = (ROOT / "assets" / "yelp").glob("*/config.json")
+    configs = {p.parent.name: json.loads(p.read_text())["model"] for p in paths}
     folders = [name for name, model in configs.items() if name == "att" or model.get("heads", 1) > 1]  # HN-ATT, 2 heads
     assert sorted(folders) == ["att", "att-2h"]
     assert shipped == {f"shipped-{name}/{name}" for name in folders}
