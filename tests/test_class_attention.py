@@ -225,6 +225,7 @@ def test_faithfulness_explain_and_info_work_for_it(per_class_checkpoint, yelp_sl
     assert 0 <= figures["counterfactual"]["uniform_changed"] <= 1
     assert main(["info", str(directory)]) == 0
     info = json.loads(capsys.readouterr().out)
+    assert info["model"] == model.name  # "HN-ATT (evidence)", as the app names it
     kind = "evidence attention (per class; " if evidence else "per-class attention ("
     assert info["faithful"] == f"{kind}the heatmap shows the predicted class's)"
 

@@ -159,7 +159,7 @@ class _Writer:
 def run_info(args: argparse.Namespace) -> dict:
     from han.checkpoint import io as checkpoint
     from han.checkpoint.objectives import objectives_summary
-    from han.nn.variants import design
+    from han.nn.variants import design, model_name
 
     directory = Path(args.checkpoint)
     _, _, config, metrics = checkpoint.load(directory)  # a damaged checkpoint is named, not described as whole
@@ -167,7 +167,7 @@ def run_info(args: argparse.Namespace) -> dict:
     return {
         "checkpoint": str(directory),
         "variant": model.get("variant"),
-        "model": metrics.get("model"),
+        "model": model_name(model),  # as the app names it, from config.json (metrics.json's is training's label)
         "recipe": training.get("recipe", "paper (trained before recipes existed)"),
         "training": training,
         "faithful": objectives_summary(training),  # faithful-attention objectives (issue 34), None for none
