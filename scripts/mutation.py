@@ -82,7 +82,8 @@ TARGETS: dict[str, Target] = {
         ("han/nn/pooling.py",), ("tests/test_pooling.py", "tests/test_model.py", "tests/test_pooling_contract.py")
     ),
     "model": Target(
-        ("han/nn/model.py",), ("tests/test_model.py", "tests/test_pooling.py", "tests/test_model_entries.py")
+        ("han/nn/model.py",),
+        ("tests/test_model.py", "tests/test_pooling.py", "tests/test_model_entries.py", "tests/test_model_settings.py"),
     ),
     "gru": Target(("han/nn/gru.py",), ("tests/test_gru.py", "tests/test_gru_setup.py")),
     "attribution": Target(("han/interpret/attribution.py",), ("tests/test_attribution_checks.py", *PLANTED)),
@@ -171,7 +172,41 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "CAHAN refuses that layout first",
         f"{M}ǁHANǁencode_words__mutmut_1": "a default never used: every caller passes `projected`",
     },
+    "train-choice": {
+        **{
+            f"han.training.train.x__better__mutmut_{n}": "returns None instead of False, where both are falsy: the "
+            "caller only tests it with `if`"
+            for n in (14, 16)
+        },
+        **{
+            f"han.training.train.x__majority_share__mutmut_{n}": "most_common(None) and most_common(2) list the "
+            "same most common class first (ties in the same order)"
+            for n in (2, 6)
+        },
+    },
+    "splits": {
+        "han.data.dataset.x__add_to_digest__mutmut_12": CODEC,
+        **{
+            f"han.data.splits.x_recorded_split__mutmut_{n}": "allow_pickle=None or left out is False, the default"
+            for n in (11, 13)
+        },
+        "han.data.splits.x_split_indices__mutmut_15": "np.fromiter without count= reads the same items, only "
+        "without preallocating",
+        **{
+            f"han.data.splits.x_split_indices__mutmut_{n}": "np.asarray of int64 arrays (scikit-learn's or "
+            "np.array(..., int64)) is int64 already"
+            for n in (108, 110)
+        },
+        "han.data.splits.x_split_indices__mutmut_93": "np.bincount without minlength drops trailing zero counts, "
+        "which label_counts leaves out anyway",
+        **{
+            f"han.data.splits.x_subset_size__mutmut_{n}": "at fraction 1, max(1, round(1 * n)) is n: the shortcut "
+            "changes nothing"
+            for n in (1, 4)
+        },
+    },
     "vocab": {
+        f"{V}from_counts__mutmut_19": "words[:None] is words: slicing at max_size None keeps them all",
         **{f"{V}{name}": CODEC for name in ("save__mutmut_10", "load__mutmut_5", "digest__mutmut_6")},
         f"{V}load__mutmut_2": "split() instead of split('\\n') differs only for words holding whitespace, which "
         "han's tokenizers never make (vocab.txt has one word a line)",
