@@ -148,6 +148,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             for n in (24, 27)
         },
         f"{P}_pad__mutmut_15": "size(+1) of the 2-D (tokens, d) data is size(-1)",
+        **{
+            f"{P}ǁPoolingǁ{name}": "max pooling through the real positions instead of the padded states (or the "
+            "other way round): the same maxima, weights and gradients (test_pooling.py's tie test), another route"
+            for name in ("forward__mutmut_2", "forward__mutmut_3", "forward_tokens__mutmut_4")
+        },
         f"{P}ǁPoolingǁforward_tokens__mutmut_71": "redundancy() does not read its mask argument (padding is 0 already)",
         f"{P}ǁPoolingǁforward_tokens__mutmut_99": "unsqueeze(+1) of the 1-D scale is unsqueeze(-1)",
         **{
@@ -306,12 +311,25 @@ def report(name: str, figures: dict) -> str:
     return "\n".join(lines)
 
 
+def equivalent_list(names: list[str]) -> str:
+    """EQUIVALENT of `names` as markdown: per module, the mutants of each reason (docs/testing.md)."""
+    lines = []
+    for name in names:
+        reasons: dict[str, list[str]] = {}
+        for mutant, reason in EQUIVALENT.get(name, {}).items():
+            reasons.setdefault(reason, []).append(mutant)
+        lines.append(f"\n**{name}** ({len(EQUIVALENT.get(name, {}))})\n")
+        lines += [f"- {', '.join(f'`{m}`' for m in sorted(ms))}: {reason}" for reason, ms in reasons.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(TARGETS)}")
     parser.add_argument("--work", type=Path, default=Path("/tmp/han-mutation"), help="scratch copies go here")
     parser.add_argument("--list", action="store_true", help="show the modules and their tests, run nothing")
     parser.add_argument("--report", action="store_true", help="figures of the last runs in --work, run nothing")
+    parser.add_argument("--equivalent", action="store_true", help="list the equivalent mutants (markdown), run nothing")
     parser.add_argument(
         "--tests", nargs="+", metavar="ARG", help="pytest arguments instead of the module's own tests (one module)"
     )
@@ -321,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
     if args.tests and len(names) != 1:
         parser.error("--tests needs exactly one module")
+    if args.equivalent:
+        print(equivalent_list(names))
+        return 0
     if args.list:
         for name in names:
             target = TARGETS[name]
