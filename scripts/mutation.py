@@ -113,110 +113,8 @@ TARGETS: dict[str, Target] = {
     "vocab": Target(("han/data/vocab.py",), (*DATA_TESTS["vocab"], "tests/test_vocab.py")),
 }
 
-# Survivors that cannot change what the code does here, with the reason (docs/testing.md lists them too).
-STRICT = "zip's strict flag: the sequences zipped have equal lengths by construction"
-CPU = "a device argument dropped: the same on CPU; only a GPU (none here) could tell"
-INF = 'float("-INF") is float("-inf")'
-LAST_DIM = "dim +1 of a 2-D tensor is dim -1"
-SORTED = "enforce_sorted=None is falsy like False"
-CODEC = "the codec name UTF-8 is utf-8"
-REPEAT = "repeat_interleave(r) is repeat_interleave(arange(len(r)), r)"
-G, P, M, V = "han.nn.gru.x", "han.nn.pooling.x", "han.nn.model.x", "han.data.vocab.xǁVocabǁ"
-EQUIVALENT: dict[str, dict[str, str]] = {
-    "gru": {
-        **{f"{G}_per_step__mutmut_{n}": STRICT for n in (2, 4, 11)},
-        f"{G}_previous_rows__mutmut_13": REPEAT,
-        f"{G}_reverse_index__mutmut_12": REPEAT,
-        f"{G}ǁBiGRUǁforward__mutmut_11": CPU,
-        f"{G}ǁBiGRUǁforward__mutmut_56": LAST_DIM,
-        f"{G}ǁBiGRUǁforward__mutmut_85": LAST_DIM,
-        f"{G}ǁBiGRUǁ_forward_vf__mutmut_31": "squeeze(2) of the (2, 1, 3H) biases is a no-op, and the CPU kernel "
-        "broadcasts (1, 3H) biases as (3H,) ones; only cuDNN (no GPU here) might refuse them",
-        f"{G}ǁBiGRUǁ_forward_vf__mutmut_52": "the train flag of _VF.gru only matters to cuDNN's reserve space and to "
-        "dropout, which is 0: the CPU kernel computes the same",
-        f"{G}ǁBiGRUǁ_forward_vf__mutmut_75": "_VF.gru's dropout acts between layers; one layer has none",
-    },
-    "pooling": {
-        **{f"{P}{name}": INF for name in ("_max_tokens__mutmut_33", "_max_weights__mutmut_12")},
-        **{f"{P}ǁPoolingǁ{name}": INF for name in ("_attention__mutmut_27", "_max__mutmut_25")},
-        **{f"{P}_max_tokens__mutmut_{n}": CPU for n in (76, 78, 81, 83)},
-        **{f"{P}_real_mask__mutmut_{n}": CPU for n in (5, 8)},
-        **{f"{P}_redundancy__mutmut_{n}": CPU for n in (25, 28)},
-        **{
-            f"{P}_redundancy__mutmut_{n}": "torch.eye without the heads' dtype is float32; float32 and float64 "
-            "heads (the dtypes the model runs in) give the same penalty"
-            for n in (24, 27)
-        },
-        f"{P}_pad__mutmut_15": "size(+1) of the 2-D (tokens, d) data is size(-1)",
-        **{
-            f"{P}ǁPoolingǁ{name}": "max pooling through the real positions instead of the padded states (or the "
-            "other way round): the same maxima, weights and gradients (test_pooling.py's tie test), another route"
-            for name in ("forward__mutmut_2", "forward__mutmut_3", "forward_tokens__mutmut_4")
-        },
-        f"{P}ǁPoolingǁforward_tokens__mutmut_71": "redundancy() does not read its mask argument (padding is 0 already)",
-        f"{P}ǁPoolingǁforward_tokens__mutmut_99": "unsqueeze(+1) of the 1-D scale is unsqueeze(-1)",
-        **{
-            f"{P}ǁPoolingǁforward_tokens__mutmut_{n}": "average pooling through the attention's return: the mean "
-            "over its one head is that head (pooled[:, 0]), and heads.mean(-1) is its weights"
-            for n in (121, 122)
-        },
-    },
-    "model": {
-        **{f"{M}ǁHANǁ{name}": SORTED for name in ("forward__mutmut_19", "_packed_ids__mutmut_6")},
-        f"{M}ǁHANǁencode_sentences__mutmut_27": SORTED,
-        f"{M}ǁHANǁencode_sentences__mutmut_16": LAST_DIM,
-        **{f"{M}ǁHANǁ_self_attention__mutmut_{n}": STRICT for n in (4, 7, 8)},
-        **{f"{M}_split_word_weights__mutmut_{n}": STRICT for n in (4, 7, 8)},
-        f"{M}_scatter_sentences__mutmut_6": REPEAT,
-        **{f"{M}_scatter_sentences__mutmut_{n}": CPU for n in (31, 32)},
-        f"{M}ǁHANǁ_word_inputs__mutmut_2": CPU,
-        f"{M}ǁHANǁ_word_inputs__mutmut_6": "training without dropout, each token is projected instead of each "
-        "distinct word once: the same numbers (test_model.py's test_projecting_each_distinct_word_once_changes_no_"
-        "output_or_gradient), only slower",
-        f"{M}ǁHANǁencode__mutmut_11": "sentence counts passed with the padded layout: only CAHAN reads them, and "
-        "CAHAN refuses that layout first",
-        f"{M}ǁHANǁencode_words__mutmut_1": "a default never used: every caller passes `projected`",
-    },
-    "train-choice": {
-        **{
-            f"han.training.train.x__better__mutmut_{n}": "returns None instead of False, where both are falsy: the "
-            "caller only tests it with `if`"
-            for n in (14, 16)
-        },
-        **{
-            f"han.training.train.x__majority_share__mutmut_{n}": "most_common(None) and most_common(2) list the "
-            "same most common class first (ties in the same order)"
-            for n in (2, 6)
-        },
-    },
-    "splits": {
-        "han.data.dataset.x__add_to_digest__mutmut_12": CODEC,
-        **{
-            f"han.data.splits.x_recorded_split__mutmut_{n}": "allow_pickle=None or left out is False, the default"
-            for n in (11, 13)
-        },
-        "han.data.splits.x_split_indices__mutmut_15": "np.fromiter without count= reads the same items, only "
-        "without preallocating",
-        **{
-            f"han.data.splits.x_split_indices__mutmut_{n}": "np.asarray of int64 arrays (scikit-learn's or "
-            "np.array(..., int64)) is int64 already"
-            for n in (108, 110)
-        },
-        "han.data.splits.x_split_indices__mutmut_93": "np.bincount without minlength drops trailing zero counts, "
-        "which label_counts leaves out anyway",
-        **{
-            f"han.data.splits.x_subset_size__mutmut_{n}": "at fraction 1, max(1, round(1 * n)) is n: the shortcut "
-            "changes nothing"
-            for n in (1, 4)
-        },
-    },
-    "vocab": {
-        f"{V}from_counts__mutmut_19": "words[:None] is words: slicing at max_size None keeps them all",
-        **{f"{V}{name}": CODEC for name in ("save__mutmut_10", "load__mutmut_5", "digest__mutmut_6")},
-        f"{V}load__mutmut_2": "split() instead of split('\\n') differs only for words holding whitespace, which "
-        "han's tokenizers never make (vocab.txt has one word a line)",
-    },
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # mutation_equivalent beside this script
+from mutation_equivalent import EQUIVALENT  # survivors that cannot change behaviour, with the reason
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), grouped as this script counts them
 KILLED_CODES = {1, 3}  # tests failed, pytest internal error
@@ -256,11 +154,12 @@ def prepare(work: Path, target: Target) -> None:
     (work / "pyproject.toml").write_text(mutmut_config(target), encoding="utf-8")
 
 
-def run(work: Path, target: Target, log: Path) -> int:
-    """mutmut on one core at low priority, its output in `log`; its exit code."""
+def run(work: Path, mutants: tuple[str, ...], log: Path) -> int:
+    """mutmut on one core at low priority (on the mutants named, or all when none), its output in `log`; its exit
+    code."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HAN_DATA": str(DATA)}
-    command = ["nice", "-n", "10", "mutmut", "run", "--max-children", "1", *target.functions]
+    command = ["nice", "-n", "10", "mutmut", "run", "--max-children", "1", *mutants]
     with log.open("w", encoding="utf-8") as out:
         return subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
 
@@ -331,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="figures of the last runs in --work, run nothing")
     parser.add_argument("--equivalent", action="store_true", help="list the equivalent mutants (markdown), run nothing")
     parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="re-run only the last run's survivors (equivalent ones left out) against the tests as they are now",
+    )
+    parser.add_argument(
         "--tests", nargs="+", metavar="ARG", help="pytest arguments instead of the module's own tests (one module)"
     )
     args = parser.parse_args(argv)
@@ -355,9 +259,19 @@ def main(argv: list[str] | None = None) -> int:
         target, work = TARGETS[name], args.work / name
         if args.tests:
             target = replace(target, tests=tuple(args.tests))
+        only: tuple[str, ...] = ()
+        if args.survivors and not args.report:
+            only = tuple(tally(exit_codes(work, target), EQUIVALENT.get(name, {}))["survivors"])
+            if not only:
+                print(f"{name}: no survivors to re-run in {work}")
+                continue
+            skip = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(ROOT / "tests", work / "tests", dirs_exist_ok=True, ignore=skip)  # the tests as now
+            (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)  # which test reaches what: anew
         if not args.report:
-            prepare(work, target)
-            code = run(work, target, args.work / f"{name}.log")
+            if not only:
+                prepare(work, target)
+            code = run(work, only or target.functions, args.work / f"{name}.log")
             if code:
                 print(f"{name}: mutmut stopped with exit code {code}; see {args.work / (name + '.log')}")
                 continue
