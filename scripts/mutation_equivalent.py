@@ -70,6 +70,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         f"{M}ǁHANǁencode__mutmut_11": "sentence counts passed with the padded layout: only CAHAN reads them, and "
         "CAHAN refuses that layout first",
         f"{M}ǁHANǁencode_words__mutmut_1": "a default never used: every caller passes `projected`",
+        **{f"{M}ǁHANǁforward_embedded__mutmut_{n}": SORTED for n in (21, 37, 48)},
+        f"{M}ǁHANǁforward_embedded__mutmut_60": CPU,
+        f"{M}ǁHANǁforward_embedded__mutmut_6": "projected=None instead of False: both falsy where the encoder reads it",
     },
     "train-choice": {
         **{
@@ -116,10 +119,27 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         f"{A}x__size__mutmut_1": "the size only groups erased variants into forward passes; every grouping gives the "
         "same probabilities (test_attribution_checks.py's one batch or many)",
         f"{A}x_leave_one_out__mutmut_7": "softmax over dim +1 of the 2-D logits is over dim -1",
+        f"{A}x__document_forward__mutmut_33": "softmax over dim +1 of the (k, n_classes) logits is over dim -1",
+        **{
+            f"{A}x_gradient_scores__mutmut_{n}": "`real` is passed to _real, which does not read it (it keeps each "
+            "sentence's first len(s) values)"
+            for n in (12, 13, 41, 70)
+        },
+        **{
+            f"{A}x_gradient_scores__mutmut_{n}": "without baselines captum integrates from zeros: the PAD ids that "
+            "torch.zeros_like(ids) gives"
+            for n in (26, 31)
+        },
+        **{f"{A}x_document_scores__mutmut_{n}": STRICT for n in (36, 39, 40)},
     },
     "faithfulness": {
         **{f"han.interpret.faithfulness.x__counterfactual__mutmut_{n}": STRICT for n in (40, 43, 44, 57, 60, 61)},
         "han.interpret.faithfulness.x_erasure_curve__mutmut_7": "range(0, n) is range(n)",
+        **{
+            f"han.interpret.faithfulness.x_explain_faithfulness__mutmut_{n}": "attention put first even when asked "
+            "for: document_scores only tests membership, so a method named twice changes nothing"
+            for n in (9, 10)
+        },
         **{
             f"han.interpret.faithfulness.x_{name}": 'numpy reads the sort kind "STABLE" as "stable"'
             for name in ("erasure_curve__mutmut_28", "erasure__mutmut_15", "erasure__mutmut_48")
