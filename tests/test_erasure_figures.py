@@ -79,7 +79,7 @@ def test_the_erasure_curve_removes_the_top_words_one_more_at_a_time():
     for ordering in ("attention", "random"):
         expected = [p_of(model, without_words(DOC, top_words(ordering, m)), 1) for m in range(11)]
         assert curve[ordering] == pytest.approx(expected, abs=1e-6)
-    levels = [2, 0, 1, 2, 2, 0, 1, 1, 2, 0, 2, 1, 0, 2, 1, 2, 0, 2, 1, 2]  # ties: removed in reading order
+    levels = [2.0, 0, 1, 2, 2, 0, 1, 1, 2, 0, 2, 1, 0, 2, 1, 2, 0, 2, 1, 2]  # ties: removed in reading order
     tied_doc = [[2 + j % 12 for j in range(10)], [4 + j % 9 for j in range(10)]]
     tied = DocumentScores(tokens=[], predicted=1, probability=0.0, word={"random": [levels[:10], levels[10:]]})
     order = sorted(range(20), key=lambda k: -levels[k])  # Python's sort is stable
@@ -215,11 +215,14 @@ def test_each_document_gets_its_own_seed_and_the_figures_are_the_means_of_its_er
     model = classifier()
     out = dataset_faithfulness(model, examples(), limit=2, n_steps=3, seed=7)
     readable = [e for e in examples() if e.label in model.labels and e.text][:2]
-    per_doc, tvds = [], []
+    per_doc: list[dict] = []
+    tvds: list[float] = []
     for done, example in enumerate(readable, start=1):  # document k: seed 7 + k, as the docstring says
         doc = model.prepare(example)
         per_doc.append(erasure(model, model.encode(doc), document_scores(model, doc, METHODS, 3, 7 + done)))
-        tvds.append(counterfactual.counterfactuals(model.model, model.encode(doc), 5, 7 + done)["permuted_word_tvd"])
+        tvd = counterfactual.counterfactuals(model.model, model.encode(doc), 5, 7 + done)["permuted_word_tvd"]
+        assert isinstance(tvd, float)
+        tvds.append(tvd)
     assert out["counterfactual"]["permuted_word_tvd"]["mean"] == pytest.approx(np.mean(tvds), abs=1e-6)
     for ordering in ("random", "integrated_gradients"):
         expected = np.mean([d["word"][ordering][str(k)]["comprehensiveness"] for d in per_doc for k in WORD_BINS])

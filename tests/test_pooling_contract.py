@@ -169,7 +169,7 @@ def test_average_pooling_in_float64_weighs_each_real_position_one_over_the_lengt
 )
 def test_settings_pooling_cannot_run_are_refused_saying_why(args, kwargs, message):
     with pytest.raises(ValueError) as refused:
-        Pooling(*args, D, 3, **kwargs)
+        Pooling(args[0], D, 3, **kwargs)
     assert str(refused.value) == message
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from han.data.splits import (
 from han.errors import HanError
 
 
-def labelled(labels: str, splits: list[str | None] | None = None) -> list[Example]:
+def labelled(labels: str, splits: Sequence[str | None] | None = None) -> list[Example]:
     splits = splits or [None] * len(labels)
     return [
         Example(label=label, text=f"doc {i}", split=s) for i, (label, s) in enumerate(zip(labels, splits, strict=True))
