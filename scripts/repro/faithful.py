@@ -52,6 +52,21 @@ def shipped(name: str, slug: str, seed: int) -> Path | None:
     return path if folder and seed == 0 and (path / "metrics.json").exists() else None
 
 
+def trained(dataset: Dataset, name: str, slug: str, seed: int, change: dict[str, Any]) -> Path:
+    """The checkpoint of one setting and seed: the shipped one where it is that run, else trained (or resumed) under
+    runs/results/SET-faithful/; its metrics kept at results/runs/SET-faithful/SLUG-seedN.json either way."""
+    kept = common.RESULTS / "runs" / f"{name}-faithful" / f"{slug}-seed{seed}.json"
+    checkpoint = shipped(name, slug, seed)
+    if checkpoint is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text((checkpoint / "metrics.json").read_text())
+        return checkpoint
+    checkpoint = common.RUNS / f"{name}-faithful" / f"{slug}-seed{seed}"
+    cfg = recipe_config("default", seed=seed, progress=False, **(SET_SETTINGS.get(name, {}) | change))
+    common.train_once(dataset, cfg, checkpoint, kept)
+    return checkpoint
+
+
 def run_faithful(sets: list[str], seeds: list[int], only: list[str] | None = None) -> None:
     """Train (or reuse) every setting, then measure it; runs whose figures are kept are skipped."""
     for name in sets:
@@ -61,14 +76,7 @@ def run_faithful(sets: list[str], seeds: list[int], only: list[str] | None = Non
                 continue
             for seed in seeds:
                 folder = common.RESULTS / "runs" / f"{name}-faithful"
-                kept = folder / f"{slug}-seed{seed}.json"
-                checkpoint = shipped(name, slug, seed) or common.RUNS / f"{name}-faithful" / f"{slug}-seed{seed}"
-                if checkpoint == shipped(name, slug, seed):
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    kept.write_text((checkpoint / "metrics.json").read_text())
-                else:
-                    cfg = recipe_config("default", seed=seed, progress=False, **change)
-                    common.train_once(dataset, cfg, checkpoint, kept)
+                checkpoint = trained(dataset, name, slug, seed, change)
                 figures = folder / f"{slug}-seed{seed}.faithfulness.json"
                 if not figures.exists():
                     figures.write_text(json.dumps(measure(checkpoint, dataset), indent=1) + "\n")

@@ -22,9 +22,8 @@ import han
 from han.data.dataset import Dataset, checkpoint_parts, read_dataset
 from han.interpret.attribution import document_scores, tau
 from han.interpret.faithfulness import erasure
-from han.training.recipes import recipe_config
 from repro import common
-from repro.faithful import SET_SETTINGS, SETTINGS, TEST_LIMIT, shipped
+from repro.faithful import SETTINGS, TEST_LIMIT, trained
 
 DEV_LIMIT = 300  # dev reviews per run: where the default setting is chosen
 ORDERINGS = ("attention", "leave_one_out", "random")
@@ -39,16 +38,7 @@ def run_seeds(sets: list[str], seeds: list[int], only: list[str] | None = None) 
             if only and slug not in only:
                 continue
             for seed in seeds:
-                kept = folder / f"{slug}-seed{seed}.json"
-                checkpoint = shipped(name, slug, seed) or common.RUNS / f"{name}-faithful" / f"{slug}-seed{seed}"
-                if checkpoint == shipped(name, slug, seed):
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    kept.write_text((checkpoint / "metrics.json").read_text())
-                else:
-                    extra = SET_SETTINGS.get(name, {}) | change
-                    common.train_once(
-                        dataset, recipe_config("default", seed=seed, progress=False, **extra), checkpoint, kept
-                    )
+                checkpoint = trained(dataset, name, slug, seed, change)
                 light = folder / f"{slug}-seed{seed}.light.json"
                 if not light.exists():
                     light.write_text(json.dumps(measure(checkpoint, dataset), indent=1) + "\n")
