@@ -77,13 +77,34 @@ DATA_TESTS = {
     }.items()
 }
 
+# tests/test_class_attention.py's tests that train nothing (its checkpoint tests train two models per session)
+CLASS_ATTENTION = tuple(
+    f"tests/test_class_attention.py::test_{name}"
+    for name in (
+        "the_model_computes_what_the_docstring_writes",
+        "each_class_logit_reads_only_its_own_attention",
+        "padding_never_changes_a_logit_or_a_weight",
+        "gradients_reach_every_class_attention_and_no_padding",
+        "weights_shown_are_the_predicted_class_s",
+        "sentence_dropout_acts_on_sentence_vectors_never_on_evidence",
+        "the_class_pooling_keeps_each_class_s_vector_and_says_its_size",
+    )
+)
+
 TARGETS: dict[str, Target] = {
     "pooling": Target(
-        ("han/nn/pooling.py",), ("tests/test_pooling.py", "tests/test_model.py", "tests/test_pooling_contract.py")
+        ("han/nn/pooling.py",),
+        ("tests/test_pooling.py", "tests/test_model.py", "tests/test_pooling_contract.py", *CLASS_ATTENTION),
     ),
     "model": Target(
         ("han/nn/model.py",),
-        ("tests/test_model.py", "tests/test_pooling.py", "tests/test_model_entries.py", "tests/test_model_settings.py"),
+        (
+            "tests/test_model.py",
+            "tests/test_pooling.py",
+            "tests/test_model_entries.py",
+            "tests/test_model_settings.py",
+            *CLASS_ATTENTION,
+        ),
     ),
     "gru": Target(("han/nn/gru.py",), ("tests/test_gru.py", "tests/test_gru_setup.py")),
     "attribution": Target(("han/interpret/attribution.py",), ("tests/test_attribution_checks.py", *PLANTED)),

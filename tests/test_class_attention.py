@@ -260,3 +260,33 @@ def test_weights_shown_are_the_predicted_class_s(mode):
     classes = np.repeat(out.logits.argmax(dim=-1).numpy(), [len(d) for d in DOCS])
     for row, c in enumerate(classes):
         assert torch.equal(out.word_weights[row], every[row, :, c])
+
+
+@pytest.mark.parametrize("mode", ["none", *MODES])
+def test_sentence_dropout_acts_on_sentence_vectors_never_on_evidence(mode):
+    """--dropout at "sentences" drops the vectors between the two levels in training; the evidence model's are its
+    sentences' evidence, the very terms of its logits, which dropout must not touch."""
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=30, n_classes=4, embed_dim=8, word_hidden=5, sentence_hidden=6, context_dim=7)
+    config.class_attention, config.dropout, config.dropout_at = mode, 1.0, ("sentences",)  # every value dropped
+    model = HAN(config)
+    with torch.no_grad():
+        evaluated = model.eval()(collate(DOCS)).logits
+        trained = model.train()(collate(DOCS)).logits
+    assert torch.equal(trained, evaluated) == (mode == "evidence")
+
+
+def test_the_class_pooling_keeps_each_class_s_vector_and_says_its_size():
+    """Pooling(combine="class"): the pooled vector is every head's, side by side (output_dim = heads x d), and the
+    weights it returns are a distribution over each row's real positions, as every pooling's are."""
+    torch.manual_seed(0)
+    pool = Pooling("att", 6, 5, heads=3, combine="class")
+    states = torch.randn(2, 4, 6)  # (n, T, d)
+    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])  # (n, T)
+    pooled, weights = pool(states, mask)
+    assert pool.output_dim == 18 and pooled.shape == (2, 18)
+    assert weights.shape == (2, 4) and torch.allclose(weights.sum(dim=1), torch.ones(2)) and (weights[~mask] == 0).all()
+    every = pool.head_weights  # (n, T, heads)
+    assert every is not None
+    for k in range(3):  # head k's vector is the k-th block: its own weighted sum of the states
+        assert torch.allclose(pooled[:, 6 * k : 6 * (k + 1)], (every[..., k : k + 1] * states).sum(dim=1), atol=1e-6)
