@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from han.nn.pooling import Pooling, real_mask
+from han.nn.pooling import Pooling, override_each, real_mask
 
 CLASS_ATTENTION = ("none", "separate", "evidence")  # --class-attention's choices; evidence: han/nn/evidence.py
 
@@ -108,20 +108,13 @@ class ClassRowPooling(Pooling):
         n, T = shape
         heads = self._attention(states, position, n, T)  # (n, T, C)
         own = pick(heads, torch.arange(n, device=heads.device) % self.heads)  # (n, T): each row's class's weights
-        if self.override is not None:
-            own = self._overridden(own, real_mask(position, shape))  # (n, T)
-        self.head_weights = own.view(n // self.heads, self.heads, T).transpose(1, 2)  # (n_docs, T, C): every class's
-        self.penalty = own.new_zeros(())
+        every = own.view(n // self.heads, self.heads, T).transpose(1, 2)  # (n_docs, T, C): a document's classes
+        if self.override is not None:  # each class's (n_docs, T) weights in turn; a document's rows share a mask
+            mask = real_mask(position, shape).view(n // self.heads, self.heads, T)[:, 0]  # (n_docs, T)
+            every = override_each(self.override, every, mask)  # (n_docs, T, C)
+            own = every.transpose(1, 2).reshape(n, T)  # (n, T)
+        self.head_weights, self.penalty = every, own.new_zeros(())
         share = own.flatten().index_select(0, position)  # (k,) each real position's weight in its row
         row = torch.div(position, T, rounding_mode="floor")  # (k,)
         pooled = states.new_zeros(n, states.size(-1)).index_add(0, row, share.unsqueeze(-1) * states)  # (n, d)
         return pooled, own
-
-    def _overridden(self, own: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The override applied to each class's (n_docs, T) weights in turn."""
-        assert self.override is not None
-        n, T = own.shape
-        by_class = own.view(n // self.heads, self.heads, T)  # (n_docs, C, T)
-        masks = mask.view(n // self.heads, self.heads, T)
-        changed = [self.override(by_class[:, c], masks[:, c]) for c in range(self.heads)]  # C x (n_docs, T)
-        return torch.stack(changed, dim=1).view(n, T)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from han.nn.class_attention import pick
-from han.nn.pooling import Pooling, WeightOverride, real_mask
+from han.nn.pooling import Pooling, WeightOverride, override_each, real_mask
 from han.nn.scores import attention_scores
 
 
@@ -51,7 +51,7 @@ class EvidencePooling(Pooling):
         heads = padded.view(n, T, -1).softmax(dim=1)  # (n, T, C): alpha^c, exactly 0 at padding
         if self.override is not None:  # faithfulness methods: each class's weights changed alike
             mask = real_mask(position, shape)  # (n, T)
-            heads = torch.stack([self.override(heads[..., c], mask) for c in range(self.heads)], dim=-1)
+            heads = override_each(self.override, heads, mask)  # (n, T, C)
         self.head_weights, self.penalty = heads, heads.new_zeros(())
         share = heads.flatten(0, 1).index_select(0, position)  # (k, C)
         row = torch.div(position, T, rounding_mode="floor")  # (k,) the sentence of each position
@@ -76,7 +76,7 @@ class EvidenceDocument(nn.Module):
         real = mask.unsqueeze(-1)  # (n_docs, S, 1)
         beta = (sentences / self.log_tau.exp()).masked_fill(~real, float("-inf")).softmax(dim=1)  # (n_docs, S, C)
         if self.override is not None:
-            beta = torch.stack([self.override(beta[..., c], mask) for c in range(self.heads)], dim=-1)
+            beta = override_each(self.override, beta, mask)  # (n_docs, S, C)
         self.head_weights, self.penalty = beta, beta.new_zeros(())
         return (beta * sentences.masked_fill(~real, 0.0)).sum(dim=1), beta  # (n_docs, C), (n_docs, S, C)
 

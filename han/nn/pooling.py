@@ -127,7 +127,7 @@ class Pooling(nn.Module):
         else:
             heads = self._attention(states, position, n, T)  # (n, T, r)
             if self.override is not None:
-                heads = torch.stack([self.override(heads[..., k], mask) for k in range(self.heads)], dim=-1)
+                heads = override_each(self.override, heads, mask)  # (n, T, r)
             self.head_weights, self.penalty = heads, redundancy(heads, mask)
         share = heads.flatten(0, 1).index_select(0, position)  # (k, r): each real position's weight in each head
         row = torch.div(position, T, rounding_mode="floor")  # (k,) the sequence each position belongs to
@@ -157,6 +157,11 @@ class Pooling(nn.Module):
         padding = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
         scores = padding.index_copy(0, position, real)  # (n*T, r)
         return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
+
+
+def override_each(override: WeightOverride, heads: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A weight override applied to each head's (n, T) weights of `heads` (n, T, r) in turn; mask (n, T)."""
+    return torch.stack([override(heads[..., k], mask) for k in range(heads.size(-1))], dim=-1)  # (n, T, r)
 
 
 def real_mask(position: torch.Tensor, shape: tuple[int, int] | torch.Size) -> torch.Tensor:
