@@ -26,7 +26,6 @@ from torch import nn
 
 from han.nn.class_attention import pick
 from han.nn.pooling import Pooling, WeightOverride, override_each, real_mask
-from han.nn.scores import attention_scores
 
 
 class EvidencePooling(Pooling):
@@ -46,9 +45,8 @@ class EvidencePooling(Pooling):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # states: (k, d) the real positions' states; position: (k,) each one's index in the flattened (n, T)
         n, T = shape
-        evidence = attention_scores("additive", states, self.context, self.project)  # (k, C): e^c_t
-        padded = evidence.new_full((n * T, self.heads), float("-inf")).index_copy(0, position, evidence)
-        heads = padded.view(n, T, -1).softmax(dim=1)  # (n, T, C): alpha^c, exactly 0 at padding
+        evidence = self._scores(states)  # (k, C): e^c_t, the paper's additive score against each class's u_c
+        heads = self._distribution(evidence, position, n, T)  # (n, T, C): alpha^c, exactly 0 at padding
         if self.override is not None:  # faithfulness methods: each class's weights changed alike
             mask = real_mask(position, shape)  # (n, T)
             heads = override_each(self.override, heads, mask)  # (n, T, C)

@@ -152,9 +152,17 @@ class Pooling(nn.Module):
     def _attention(self, states: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
         """(n, T, heads) attention weights from the real positions' states (k, d), each head a distribution over
         the real positions."""
+        return self._distribution(self._scores(states), position, n, T)
+
+    def _scores(self, states: torch.Tensor) -> torch.Tensor:
+        """(k, heads) each head's score of the real positions' states (k, d) against its context vector."""
         context = self.context.view(self.heads, -1)  # (r, context size)
-        real = attention_scores(self.score, states, context, self.project, self.temperature)  # (k, r)
-        padding = states.new_full((n * T, self.heads), float("-inf"))  # (n*T, r), -inf at padding
+        return attention_scores(self.score, states, context, self.project, self.temperature)  # (k, r)
+
+    @staticmethod
+    def _distribution(real: torch.Tensor, position: torch.Tensor, n: int, T: int) -> torch.Tensor:
+        """(n, T, r) the softmax over each row's real positions of their scores `real` (k, r), 0 at padding."""
+        padding = real.new_full((n * T, real.size(-1)), float("-inf"))  # (n*T, r), -inf at padding
         scores = padding.index_copy(0, position, real)  # (n*T, r)
         return scores.view(n, T, -1).softmax(dim=1)  # (n, T, r), exactly 0 at padding
 
