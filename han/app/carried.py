@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from han.checkpoint.files import read_json, weights_digest
+import streamlit as st
+
+from han.app import ui
+from han.checkpoint.files import read_json
 from han.errors import HanError
 from han.nn.variants import model_name
 
@@ -38,14 +41,22 @@ def carried(figures: dict) -> dict | None:
 def saved(folder: Path) -> dict | None:
     """`carried` of the faithfulness.json beside a checkpoint; None without one, when it cannot be read, or when
     it was computed from another model than the folder's (e.g. a file copied over by hand): its model_sha256 says
-    so, or, in files from before digests were kept, the model name it records."""
+    so (`ui.other_weights`), or, in files from before digests were kept, the model name it records. Read once per
+    version of the files, not on every page view."""
+    files = [folder / name for name in ("faithfulness.json", "model.safetensors", "config.json")]
+    return _saved(str(folder), tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _saved(path: str, stamps: tuple[float, ...]) -> dict | None:
+    folder = Path(path)
     file = folder / "faithfulness.json"
     if not file.is_file():
         return None
     try:
         figures = read_json(file)
         recorded = figures.get("model_sha256")
-        if recorded is not None and recorded != weights_digest(folder):
+        if ui.other_weights(folder, file, recorded):
             return None
         name = model_name(read_json(folder / "config.json").get("model", {}))
         if recorded is None and figures.get("model", name) != name:
